@@ -1,0 +1,75 @@
+/* The only file that talks to the BLAS: typed GEMM wrappers and the run-time vendor probe. */
+#define _GNU_SOURCE /* RTLD_DEFAULT */
+#include "internal.h"
+
+#include <cblas.h>
+#include <dlfcn.h>
+#include <stdio.h>
+#include <string.h>
+
+void conv1dt__gemm_f32(int trans_b, int M, int N, int K, const float *A, int lda, const float *B,
+                       int ldb, float *C, int ldc) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A,
+              lda, B, ldb, 0.0f, C, ldc);
+}
+
+void conv1dt__gemm_f64(int trans_b, int M, int N, int K, const double *A, int lda, const double *B,
+                       int ldb, double *C, int ldc) {
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K, 1.0, A,
+              lda, B, ldb, 0.0, C, ldc);
+}
+
+/* Vendors announce themselves through their own symbols; look them up in whatever BLAS the
+ * process actually loaded (which update-alternatives or LD_LIBRARY_PATH may have swapped). */
+typedef char *(*str_fn)(void);
+typedef int (*int_fn)(void);
+typedef void (*mkl_version_fn)(char *, int);
+
+static void *sym(const char *name) {
+  return dlsym(RTLD_DEFAULT, name);
+}
+/* ISO C cannot cast a data pointer to a function pointer; POSIX guarantees the bytes match. */
+#define LOOKUP(type, var, name)                                                                    \
+  type var;                                                                                        \
+  do {                                                                                             \
+    void *p_ = sym(name);                                                                          \
+    memcpy(&var, &p_, sizeof var);                                                                 \
+  } while (0)
+
+conv1dt_status conv1dt_blas_info(char *buffer, size_t size, int *threads) {
+  CONV1DT_REQUIRE_PTR(buffer, "conv1dt_blas_info");
+  char text[256] = "unknown CBLAS";
+  int nthreads = 0;
+  LOOKUP(str_fn, openblas_config, "openblas_get_config");
+  LOOKUP(str_fn, openblas_core, "openblas_get_corename");
+  LOOKUP(int_fn, openblas_threads, "openblas_get_num_threads");
+  LOOKUP(str_fn, blis_version, "bli_info_get_version_str");
+  LOOKUP(int_fn, blis_threads, "bli_thread_get_num_threads");
+  LOOKUP(mkl_version_fn, mkl_version, "MKL_Get_Version_String");
+  LOOKUP(int_fn, mkl_threads, "MKL_Get_Max_Threads");
+  if (openblas_config) {
+    snprintf(text, sizeof text, "OpenBLAS %s; core %s", openblas_config(),
+             openblas_core ? openblas_core() : "?");
+    if (openblas_threads) nthreads = openblas_threads();
+  } else if (blis_version) {
+    snprintf(text, sizeof text, "BLIS %s", blis_version());
+    if (blis_threads) nthreads = blis_threads();
+  } else if (mkl_version) {
+    char v[200];
+    mkl_version(v, (int)sizeof v);
+    snprintf(text, sizeof text, "%s", v);
+    if (mkl_threads) nthreads = mkl_threads();
+  } else if (sym("ATL_xerbla") || sym("ATL_buildinfo")) {
+    snprintf(text, sizeof text, "ATLAS");
+  } else if (sym("cblas_sgemm") && sym("xerbla_")) {
+    snprintf(text, sizeof text, "reference BLAS (Netlib) or unknown CBLAS");
+  }
+  size_t len = strlen(text);
+  if (len + 1 > size)
+    return conv1dt__fail(CONV1DT_ERROR_BUFFER_TOO_SMALL,
+                         "conv1dt_blas_info: buffer of %zu bytes is too small, need %zu", size,
+                         len + 1);
+  memcpy(buffer, text, len + 1);
+  if (threads) *threads = nthreads;
+  return CONV1DT_OK;
+}

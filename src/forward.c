@@ -1,0 +1,80 @@
+/* The public forward entry points: check shapes, plan the blocks, find scratch memory, then
+ * hand over to the typed driver (typed/driver.c). Nothing touches `y` before all checks pass. */
+#include "internal.h"
+
+#include <stdlib.h>
+
+static size_t workspace_budget(const conv1dt_layer *layer) {
+  return layer->cfg.workspace_limit ? layer->cfg.workspace_limit : CONV1DT_DEFAULT_WORKSPACE_LIMIT;
+}
+
+conv1dt_status conv1dt_output_shape(const conv1dt_layer *layer, int64_t batch, int64_t steps,
+                                    int64_t out_shape[3]) {
+  CONV1DT_REQUIRE_PTR(layer, "conv1dt_output_shape");
+  CONV1DT_REQUIRE_PTR(out_shape, "conv1dt_output_shape");
+  conv1dt_geometry g;
+  CONV1DT_CHECK(conv1dt__geometry(layer, batch, steps, &g));
+  for (int i = 0; i < 3; i++) out_shape[i] = g.out_shape[i];
+  return CONV1DT_OK;
+}
+
+conv1dt_status conv1dt_workspace_size(const conv1dt_layer *layer, int64_t batch, int64_t steps,
+                                      size_t *bytes) {
+  CONV1DT_REQUIRE_PTR(layer, "conv1dt_workspace_size");
+  CONV1DT_REQUIRE_PTR(bytes, "conv1dt_workspace_size");
+  conv1dt_geometry g;
+  conv1dt_plan plan;
+  CONV1DT_CHECK(conv1dt__geometry(layer, batch, steps, &g));
+  CONV1DT_CHECK(conv1dt__plan(&g, layer->elem_size, workspace_budget(layer), &plan));
+  *bytes = plan.bytes;
+  return CONV1DT_OK;
+}
+
+conv1dt_status conv1dt_min_workspace_size(const conv1dt_layer *layer, int64_t batch, int64_t steps,
+                                          size_t *bytes) {
+  CONV1DT_REQUIRE_PTR(layer, "conv1dt_min_workspace_size");
+  CONV1DT_REQUIRE_PTR(bytes, "conv1dt_min_workspace_size");
+  conv1dt_geometry g;
+  conv1dt_plan plan;
+  CONV1DT_CHECK(conv1dt__geometry(layer, batch, steps, &g));
+  /* One GEMM row per block is the least the driver can work with. */
+  g.batch = g.steps = 1;
+  CONV1DT_CHECK(conv1dt__plan(&g, layer->elem_size, SIZE_MAX, &plan));
+  *bytes = plan.bytes;
+  return CONV1DT_OK;
+}
+
+conv1dt_status conv1dt_forward(const conv1dt_layer *layer, const void *x, int64_t batch,
+                               int64_t steps, void *y, void *workspace, size_t workspace_bytes) {
+  CONV1DT_REQUIRE_PTR(layer, "conv1dt_forward");
+  conv1dt_geometry g;
+  CONV1DT_CHECK(conv1dt__geometry(layer, batch, steps, &g));
+  const int empty_out = g.batch == 0 || g.out_len == 0;
+  if (!x && g.batch > 0)
+    return conv1dt__fail(CONV1DT_ERROR_NULL_ARGUMENT, "conv1dt_forward: argument `x` is NULL");
+  if (!y && !empty_out)
+    return conv1dt__fail(CONV1DT_ERROR_NULL_ARGUMENT, "conv1dt_forward: argument `y` is NULL");
+  if (empty_out) return CONV1DT_OK; /* Keras returns the empty tensor */
+
+  conv1dt_plan plan;
+  void *owned = NULL;
+  if (workspace) {
+    CONV1DT_CHECK(conv1dt__plan(&g, layer->elem_size, workspace_bytes, &plan));
+  } else {
+    CONV1DT_CHECK(conv1dt__plan(&g, layer->elem_size, workspace_budget(layer), &plan));
+    workspace = owned = malloc(plan.bytes);
+    if (!owned)
+      return conv1dt__fail(CONV1DT_ERROR_OUT_OF_MEMORY,
+                           "conv1dt_forward: out of memory for a workspace of %zu bytes",
+                           plan.bytes);
+  }
+  /* Align the start: the plan includes the slack. */
+  uintptr_t p = (uintptr_t)workspace;
+  p = (p + CONV1DT_WORKSPACE_ALIGN - 1) & ~(uintptr_t)(CONV1DT_WORKSPACE_ALIGN - 1);
+  if (layer->dtype == CONV1DT_FLOAT32)
+    conv1dt__run_f32(layer, &g, &plan, x, y, (float *)p);
+  else
+    conv1dt__run_f64(layer, &g, &plan, x, y, (double *)p);
+  free(owned);
+  return CONV1DT_OK;
+}
