@@ -48,8 +48,9 @@ conv1dt_status conv1dt_blas_info(char *buffer, size_t size, int *threads) {
   LOOKUP(mkl_version_fn, mkl_version, "MKL_Get_Version_String");
   LOOKUP(int_fn, mkl_threads, "MKL_Get_Max_Threads");
   if (openblas_config) {
-    snprintf(text, sizeof text, "OpenBLAS %s; core %s", openblas_config(),
-             openblas_core ? openblas_core() : "?");
+    const char *config = openblas_config(); /* "OpenBLAS 0.3.21 DYNAMIC_ARCH ..." */
+    snprintf(text, sizeof text, "%s%s; core %s", strncmp(config, "OpenBLAS", 8) ? "OpenBLAS " : "",
+             config, openblas_core ? openblas_core() : "?");
     if (openblas_threads) nthreads = openblas_threads();
   } else if (blis_version) {
     snprintf(text, sizeof text, "BLIS %s", blis_version());

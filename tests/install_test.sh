@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Installs a built conv1dt tree into a temporary prefix and uses it the way a user would:
+# the examples/ project through find_package (shared and static), through pkg-config with the
+# examples/Makefile (shared and static), and the installed CLI. Also checks the shared library's
+# SONAME and that it exports exactly the functions declared in the installed header.
+#
+# usage: install_test.sh BUILD_DIR SOURCE_DIR [CMAKE]
+set -euo pipefail
+
+if [[ $# -lt 2 ]]; then
+  echo "usage: $0 BUILD_DIR SOURCE_DIR [CMAKE]" >&2
+  exit 2
+fi
+BUILD=$(cd "$1" && pwd)
+SRC=$(cd "$2" && pwd)
+CMAKE=${3:-cmake}
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/conv1dt-install.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+PREFIX=$TMP/prefix
+
+step() { printf '\n== %s\n' "$*"; }
+run() {
+  printf '$ %s\n' "$*"
+  "$@"
+}
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+# Output is captured before grepping: with pipefail, `cmd | grep -q` can fail on SIGPIPE.
+needs() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
+no_build_rpath() {
+  local paths
+  paths=$(readelf -d "$1" | sed -n 's/.*(R[UN]*PATH).*\[\(.*\)\]/\1/p')
+  if [[ -n $paths && $paths == *"$BUILD"* ]]; then
+    fail "installed ${1#"$PREFIX"/} keeps an RPATH into the build tree: $paths"
+  fi
+}
+cache_value() { sed -n "s/^$1:[A-Z]*=//p" "$BUILD/CMakeCache.txt"; }
+
+# The build's compiler and sanitizer flags, so the examples can link the installed libraries.
+CC_USED=$(cache_value CMAKE_C_COMPILER)
+CC_USED=${CC_USED:-cc}
+EXTRA_FLAGS=""
+if [[ $(cache_value CONV1DT_SANITIZE) =~ ^(ON|1|TRUE|YES)$ ]]; then
+  EXTRA_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer"
+fi
+
+VERSION=$(sed -n 's/^#define CONV1DT_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$/\2/p' \
+  "$SRC/include/conv1dt.h" | paste -sd.)
+SOVERSION=${VERSION%%.*}
+
+# ---------------------------------------------------------------------------------------------
+step "install $BUILD into $PREFIX (version $VERSION)"
+run "$CMAKE" --install "$BUILD" --prefix "$PREFIX"
+
+PC_FILE=$(find "$PREFIX" -path '*/pkgconfig/conv1dt.pc' | head -n 1)
+[[ -n $PC_FILE ]] || fail "no conv1dt.pc installed under $PREFIX"
+PC_DIR=$(dirname "$PC_FILE")
+LIBDIR=$(dirname "$PC_DIR") # lib or lib/<multiarch>
+echo "libdir: ${LIBDIR#"$PREFIX"/}"
+
+step "installed files"
+for f in include/conv1dt.h \
+  "${LIBDIR#"$PREFIX"/}"/{libconv1dt.so,libconv1dt.so.$SOVERSION,libconv1dt.so.$VERSION,libconv1dt.a} \
+  "${LIBDIR#"$PREFIX"/}"/cmake/conv1dt/{conv1dtConfig.cmake,conv1dtConfigVersion.cmake,conv1dtTargets.cmake,conv1dt_blas.cmake}; do
+  [[ -e $PREFIX/$f ]] || fail "missing $f"
+  echo "ok  $f"
+done
+compgen -G "$LIBDIR/cmake/conv1dt/conv1dtTargets-*.cmake" >/dev/null ||
+  fail "missing conv1dtTargets-<config>.cmake"
+cmp -s "$PREFIX/include/conv1dt.h" "$SRC/include/conv1dt.h" ||
+  fail "installed conv1dt.h differs from include/conv1dt.h"
+
+SO=$LIBDIR/libconv1dt.so.$VERSION
+step "SONAME and dynamic symbols of ${SO#"$PREFIX"/}"
+dyn=$(readelf -d "$SO")
+grep -E 'SONAME|NEEDED|RPATH|RUNPATH' <<<"$dyn" || true
+grep -qF "Library soname: [libconv1dt.so.$SOVERSION]" <<<"$dyn" ||
+  fail "SONAME is not libconv1dt.so.$SOVERSION"
+no_build_rpath "$SO"
+# Exported = declared: every defined dynamic symbol is a CONV1DT_API function of the header and
+# every such function is exported.
+dynsyms=$(nm -D --defined-only "$SO")
+exported=$(awk 'NF >= 2 {print $NF}' <<<"$dynsyms" | sort -u)
+declared=$(sed -n 's/^CONV1DT_API[^(]*[ *]\(conv1dt_[A-Za-z0-9_]*\)(.*/\1/p' \
+  "$PREFIX/include/conv1dt.h" | sort -u)
+echo "$(wc -l <<<"$exported") exported, $(wc -l <<<"$declared") declared"
+stray=$(comm -23 <(echo "$exported") <(echo "$declared"))
+missing=$(comm -13 <(echo "$exported") <(echo "$declared"))
+[[ -z $stray ]] || fail "exported but not public API: $(tr "\n" " " <<<"$stray")"
+[[ -z $missing ]] || fail "declared in conv1dt.h but not exported: $(tr "\n" " " <<<"$missing")"
+# The static archive cannot hide symbols; its global names must at least stay in conv1dt_*.
+archive_syms=$(nm -g --defined-only "$LIBDIR/libconv1dt.a")
+polluting=$(awk 'NF == 3 && $3 !~ /^conv1dt_/ {print $3}' <<<"$archive_syms" | sort -u)
+[[ -z $polluting ]] || fail "libconv1dt.a defines global symbols outside conv1dt_*: $(tr "\n" " " <<<"$polluting")"
+echo "ok  exports match the header; archive globals all conv1dt_*"
+
+# ---------------------------------------------------------------------------------------------
+step "CMake consumer: find_package(conv1dt) in examples/"
+run "$CMAKE" -S "$SRC/examples" -B "$TMP/build-cmake" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$PREFIX" -DCMAKE_C_COMPILER="$CC_USED" \
+  -DCMAKE_C_FLAGS="$EXTRA_FLAGS" -DCMAKE_EXE_LINKER_FLAGS="$EXTRA_FLAGS" \
+  -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
+found_dir=$(sed -n 's/^conv1dt_DIR:PATH=//p' "$TMP/build-cmake/CMakeCache.txt")
+[[ -n $found_dir && $(realpath "$found_dir") == "$(realpath "$LIBDIR/cmake/conv1dt")" ]] ||
+  fail "find_package found conv1dt in '$found_dir', not in $LIBDIR/cmake/conv1dt"
+run "$CMAKE" --build "$TMP/build-cmake"
+
+step "run basic (shared, LD_LIBRARY_PATH=$LIBDIR)"
+run env LD_LIBRARY_PATH="$LIBDIR" "$TMP/build-cmake/basic"
+resolved=$(LD_LIBRARY_PATH="$LIBDIR" ldd "$TMP/build-cmake/basic")
+grep -F "libconv1dt.so.$SOVERSION => $LIBDIR/" <<<"$resolved" ||
+  fail "basic does not load libconv1dt.so.$SOVERSION from $LIBDIR"
+
+step "run basic_static (no libconv1dt.so needed)"
+[[ $(needs "$TMP/build-cmake/basic_static") != *libconv1dt* ]] ||
+  fail "basic_static depends on the shared libconv1dt"
+run "$TMP/build-cmake/basic_static"
+
+# ---------------------------------------------------------------------------------------------
+step "pkg-config consumer: make -C examples (PKG_CONFIG_PATH=$PC_DIR)"
+export PKG_CONFIG_PATH=$PC_DIR
+run pkg-config --modversion conv1dt
+[[ $(pkg-config --modversion conv1dt) == "$VERSION" ]] || fail "pkg-config version is not $VERSION"
+pc_inc=$(pkg-config --variable=includedir conv1dt)
+pc_lib=$(pkg-config --variable=libdir conv1dt)
+echo "includedir=$pc_inc libdir=$pc_lib"
+[[ -f $pc_inc/conv1dt.h && $(realpath "$pc_inc") == "$(realpath "$PREFIX/include")" ]] ||
+  fail "conv1dt.pc points includedir at '$pc_inc', not at the installed $PREFIX/include"
+[[ $(realpath "$pc_lib") == "$(realpath "$LIBDIR")" ]] ||
+  fail "conv1dt.pc points libdir at '$pc_lib', not at the installed $LIBDIR"
+mkdir -p "$TMP/build-make"
+run make -C "$SRC/examples" O="$TMP/build-make" CC="$CC_USED" \
+  CFLAGS="-O2 -Wall -Wextra -Werror $EXTRA_FLAGS" LDFLAGS="$EXTRA_FLAGS"
+[[ ! -e $SRC/examples/basic && ! -e $SRC/examples/basic_static ]] ||
+  fail "make wrote programs into the source tree"
+
+step "run make-built basic (shared) and basic_static"
+run env LD_LIBRARY_PATH="$LIBDIR" "$TMP/build-make/basic"
+grep -qx "libconv1dt.so.$SOVERSION" <<<"$(needs "$TMP/build-make/basic")" ||
+  fail "make-built basic is not linked to libconv1dt.so.$SOVERSION"
+[[ $(needs "$TMP/build-make/basic_static") != *libconv1dt* ]] ||
+  fail "make-built basic_static depends on the shared libconv1dt"
+run "$TMP/build-make/basic_static"
+
+# ---------------------------------------------------------------------------------------------
+step "installed CLI: bin/conv1dt --version"
+if [[ -e $PREFIX/bin/conv1dt ]]; then
+  out=$(LD_LIBRARY_PATH="$LIBDIR" "$PREFIX/bin/conv1dt" --version) ||
+    fail "conv1dt --version exited with $?"
+  echo "$out"
+  grep -qF "$VERSION" <<<"$out" || fail "conv1dt --version does not print $VERSION"
+  no_build_rpath "$PREFIX/bin/conv1dt"
+elif [[ -d $BUILD/tools ]]; then
+  fail "the CLI is part of this build ($BUILD/tools) but bin/conv1dt was not installed"
+else
+  echo "SKIP: this build has no CLI (CONV1DT_BUILD_TOOLS=OFF or tools/ not present)"
+fi
+
+step "PASS: install package usable from CMake and pkg-config"
