@@ -86,7 +86,10 @@ typedef struct conv1dt_config {
   bool use_bias;
   /* Not Keras arguments: */
   uint64_t seed;          /* seed of the default glorot_uniform kernel (see conv1dt_create) */
-  size_t workspace_limit; /* bytes of scratch a forward call may use; 0 = default limit */
+  size_t workspace_limit; /* bytes of scratch a forward call given no workspace may use;
+                             0 = CONV1DT_DEFAULT_WORKSPACE_LIMIT. A hard cap: below
+                             conv1dt_min_workspace_size() such calls fail with
+                             CONV1DT_ERROR_WORKSPACE_TOO_SMALL. */
 } conv1dt_config;
 
 /* Keras defaults: strides 1, "valid", output_padding None, channels_last, dilation 1,
@@ -140,13 +143,14 @@ CONV1DT_API conv1dt_status conv1dt_min_workspace_size(const conv1dt_layer *layer
  * workspace_bytes bytes (no alignment needed), or NULL to let the call allocate
  * conv1dt_workspace_size() bytes itself. Results do not depend on the workspace size beyond
  * the GEMM's own summation order. Thread-safe on a shared layer.
+ * x may be NULL when batch is 0, and y when the output is empty (batch 0 or new_steps 0).
  */
 CONV1DT_API conv1dt_status conv1dt_forward(const conv1dt_layer *layer, const void *x, int64_t batch,
                                            int64_t steps, void *y, void *workspace,
                                            size_t workspace_bytes);
 
-/* Name parsing helpers: Keras's text forms. padding is case-insensitive ("valid", "SAME");
- * data_format is "channels_last" or "channels_first". */
+/* Name parsing helpers: Keras's text forms, case-insensitive as Keras lower-cases them:
+ * padding "valid" / "same", data_format "channels_last" / "channels_first". */
 CONV1DT_API conv1dt_status conv1dt_padding_from_string(const char *text, conv1dt_padding *out);
 CONV1DT_API conv1dt_status conv1dt_data_format_from_string(const char *text,
                                                            conv1dt_data_format *out);

@@ -1,0 +1,20 @@
+# Suites for the tools: the .npy reader/writer, the conv1dt program end to end, and the
+# reference cases run through the library. Included from tests/CMakeLists.txt.
+if(NOT TARGET conv1dt_npy)
+  return() # tools not built (CONV1DT_BUILD_TOOLS=OFF)
+endif()
+
+pkg_check_modules(JSONC REQUIRED IMPORTED_TARGET json-c)
+
+conv1dt_add_check_test(test_npy SOURCES test_npy.c LIBS conv1dt_npy)
+set_tests_properties(test_npy PROPERTIES
+  ENVIRONMENT "CONV1DT_FIXTURES=${CMAKE_CURRENT_SOURCE_DIR}/fixtures")
+
+conv1dt_add_check_test(test_cli SOURCES test_cli.c LIBS conv1dt_npy)
+add_dependencies(test_cli conv1dt_cli)
+set_tests_properties(test_cli PROPERTIES
+  ENVIRONMENT "CONV1DT_CLI=$<TARGET_FILE:conv1dt_cli>;CONV1DT_TEST_TMP=${CMAKE_CURRENT_BINARY_DIR}/cli_tmp")
+
+conv1dt_add_check_test(test_fixtures SOURCES test_fixtures.c LIBS conv1dt_npy PkgConfig::JSONC)
+set_tests_properties(test_fixtures PROPERTIES
+  ENVIRONMENT "CONV1DT_FIXTURES=${CMAKE_CURRENT_SOURCE_DIR}/fixtures")

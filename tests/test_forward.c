@@ -1,0 +1,718 @@
+/*
+ * test_forward: conv1dt_forward against the naive reference over randomised sweeps of every
+ * argument, workspace (block size) independence, default weights, weight round trips, empty
+ * outputs and concurrent use of one layer.
+ */
+#include <check.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv1dt.h"
+#include "reference.h"
+#include "test_numerics_support.h"
+
+#define MSG_SIZE 4096
+#define MAX_REPORTED 25
+
+/* Values equal as numbers (NaN equal to NaN); -0 == +0. */
+static size_t count_unequal(conv1dt_dtype dt, const void *a, const void *b, size_t n) {
+  size_t bad = 0;
+  for (size_t i = 0; i < n; ++i) {
+    double x = dt == CONV1DT_FLOAT32 ? (double)((const float *)a)[i] : ((const double *)a)[i];
+    double y = dt == CONV1DT_FLOAT32 ? (double)((const float *)b)[i] : ((const double *)b)[i];
+    if (!(x == y || (isnan(x) && isnan(y)))) ++bad;
+  }
+  return bad;
+}
+
+/* ------------------------------------------------------------------ sweeps */
+
+typedef struct sweep_stats {
+  size_t configs, failed;
+  size_t act_counter;
+  char first[MSG_SIZE];
+} sweep_stats;
+
+static const char *pick_activation(ref_rng *rng, sweep_stats *st) {
+  /* 40 % linear (NULL or "linear"); the rest cycle through every name and alias */
+  if (ref_rng_int(rng, 0, 4) < 2) return ref_rng_int(rng, 0, 1) ? NULL : "linear";
+  return tn_activation_names[2 + st->act_counter++ % (tn_activation_count - 2)];
+}
+
+static void run_one(ref_rng *rng, sweep_stats *st, int64_t s, int64_t op, int64_t d, int64_t K,
+                    conv1dt_padding pad, conv1dt_data_format df, conv1dt_dtype dt) {
+  int64_t F = ref_rng_int(rng, 1, 20);
+  conv1dt_config cfg = conv1dt_config_default(F, K);
+  cfg.strides = s;
+  cfg.output_padding = op;
+  cfg.dilation_rate = d;
+  cfg.padding = pad;
+  cfg.data_format = df;
+  cfg.use_bias = ref_rng_int(rng, 0, 1) != 0;
+  cfg.activation = pick_activation(rng, st);
+  cfg.seed = ref_rng_next(rng);
+  if (cfg.activation && strcmp(cfg.activation, "glu") == 0 && df == CONV1DT_CHANNELS_LAST && F % 2)
+    cfg.filters = F + 1; /* glu over filters needs an even count (odd: see test_activation) */
+  const int64_t B = ref_rng_int(rng, 1, 5), L = ref_rng_int(rng, 1, 40);
+  const int64_t C = ref_rng_int(rng, 1, 20);
+  char msg[MSG_SIZE] = "";
+  size_t problems = tn_check_random_case(rng, &cfg, C, dt, B, L, false, msg, sizeof msg);
+  ++st->configs;
+  if (problems) {
+    if (st->failed < MAX_REPORTED) fprintf(stderr, "FAIL %s", msg);
+    if (!st->failed) snprintf(st->first, sizeof st->first, "%s", msg);
+    ++st->failed;
+  }
+}
+
+/* strides s = _i + 1: every output_padding (None, 0..s-1) x padding x data format x dtype, five
+ * random draws of the other arguments each; dilation 1..4 when s == 1. */
+START_TEST(test_sweep_strides) {
+  const int64_t s = _i + 1;
+  ref_rng rng;
+  ref_rng_seed(&rng, UINT64_C(0xC0471D7) + (uint64_t)s);
+  sweep_stats st = {0, 0, 0, ""};
+  for (int rep = 0; rep < 5; ++rep)
+    for (int64_t op = -1; op < s; ++op)
+      for (int pad = 0; pad < 2; ++pad)
+        for (int df = 0; df < 2; ++df)
+          for (int dt = 0; dt < 2; ++dt) {
+            const int64_t d = s == 1 ? ref_rng_int(&rng, 1, 4) : 1;
+            run_one(&rng, &st, s, op, d, ref_rng_int(&rng, 1, 9), (conv1dt_padding)pad,
+                    (conv1dt_data_format)df, (conv1dt_dtype)dt);
+          }
+  printf("test_sweep_strides s=%" PRId64 ": %zu configurations, %zu failed\n", s, st.configs,
+         st.failed);
+  ck_assert_msg(st.failed == 0, "%zu of %zu configurations failed; first:\n%s", st.failed,
+                st.configs, st.first);
+}
+END_TEST
+
+/* strides 1: every kernel size 1..9 x dilation 1..4 x padding x output_padding None/0. */
+START_TEST(test_sweep_dilation) {
+  ref_rng rng;
+  ref_rng_seed(&rng, UINT64_C(0xD11A7E));
+  sweep_stats st = {0, 0, 3, ""};
+  for (int64_t K = 1; K <= 9; ++K)
+    for (int64_t d = 1; d <= 4; ++d)
+      for (int pad = 0; pad < 2; ++pad)
+        for (int64_t op = -1; op <= 0; ++op)
+          run_one(&rng, &st, 1, op, d, K, (conv1dt_padding)pad,
+                  (conv1dt_data_format)ref_rng_int(&rng, 0, 1),
+                  (conv1dt_dtype)ref_rng_int(&rng, 0, 1));
+  printf("test_sweep_dilation: %zu configurations, %zu failed\n", st.configs, st.failed);
+  ck_assert_msg(st.failed == 0, "%zu of %zu configurations failed; first:\n%s", st.failed,
+                st.configs, st.first);
+}
+END_TEST
+
+/* Small extremes: 1 step, 1 channel, 1 filter, kernel 1, the largest strides. */
+START_TEST(test_sweep_edges) {
+  ref_rng rng;
+  ref_rng_seed(&rng, 77);
+  sweep_stats st = {0, 0, 11, ""};
+  char msg[MSG_SIZE];
+  const int64_t dims[] = {1, 2, 3};
+  for (size_t a = 0; a < 3; ++a)
+    for (int64_t K = 1; K <= 3; ++K)
+      for (int64_t s = 1; s <= 6; s += 5)
+        for (int64_t op = -1; op < s; op += (s > 2 ? 3 : 1))
+          for (int pad = 0; pad < 2; ++pad) {
+            conv1dt_config cfg = conv1dt_config_default(dims[a], K);
+            cfg.strides = s;
+            cfg.output_padding = op;
+            cfg.padding = (conv1dt_padding)pad;
+            cfg.data_format = (conv1dt_data_format)ref_rng_int(&rng, 0, 1);
+            const conv1dt_dtype dt = (conv1dt_dtype)ref_rng_int(&rng, 0, 1);
+            msg[0] = '\0';
+            ++st.configs;
+            if (tn_check_random_case(&rng, &cfg, dims[2 - a], dt, 1, dims[a], false, msg,
+                                     sizeof msg)) {
+              if (st.failed < MAX_REPORTED) fprintf(stderr, "FAIL %s", msg);
+              if (!st.failed) snprintf(st.first, sizeof st.first, "%s", msg);
+              ++st.failed;
+            }
+          }
+  printf("test_sweep_edges: %zu configurations, %zu failed\n", st.configs, st.failed);
+  ck_assert_msg(st.failed == 0, "%zu of %zu configurations failed; first:\n%s", st.failed,
+                st.configs, st.first);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ workspaces */
+
+typedef struct ws_case {
+  conv1dt_config cfg;
+  int64_t C, B, L;
+  conv1dt_dtype dt;
+} ws_case;
+
+static ws_case random_ws_case(ref_rng *rng, const char *activation) {
+  ws_case c;
+  const int64_t s = ref_rng_int(rng, 1, 6);
+  c.cfg = conv1dt_config_default(2 * ref_rng_int(rng, 1, 10), ref_rng_int(rng, 1, 9));
+  c.cfg.strides = s;
+  c.cfg.dilation_rate = s == 1 ? ref_rng_int(rng, 1, 4) : 1;
+  c.cfg.output_padding = ref_rng_int(rng, -1, s - 1);
+  c.cfg.padding = (conv1dt_padding)ref_rng_int(rng, 0, 1);
+  c.cfg.data_format = (conv1dt_data_format)ref_rng_int(rng, 0, 1);
+  c.cfg.use_bias = ref_rng_int(rng, 0, 1) != 0;
+  c.cfg.activation = activation;
+  c.C = ref_rng_int(rng, 1, 20);
+  c.B = ref_rng_int(rng, 1, 5);
+  c.L = ref_rng_int(rng, 20, 40); /* even glu over steps is handled below */
+  c.dt = (conv1dt_dtype)ref_rng_int(rng, 0, 1);
+  if (activation && strcmp(activation, "glu") == 0)
+    c.cfg.data_format = CONV1DT_CHANNELS_LAST; /* filters are even */
+  return c;
+}
+
+/* The same layer and input through workspaces of many sizes (and alignments) and several
+ * workspace limits: with integer data every sum is exact, so all results must be equal and, for
+ * the piecewise-linear activations, equal to the reference exactly. */
+static void check_workspace_case(ref_rng *rng, const ws_case *c, bool integers, size_t *nfail,
+                                 size_t *nruns, char *first, size_t first_size) {
+  char desc[256], msg[MSG_SIZE] = "";
+  const size_t es = ref_dtype_size(c->dt);
+  const int64_t F = c->cfg.filters, K = c->cfg.kernel_size;
+  double *xdbl, *kdbl, *bdbl;
+  const double lo = integers ? -2 : -1, hi = integers ? 2 : 1;
+  void *x = ref_random_array(rng, c->dt, (size_t)(c->B * c->L * c->C), lo, hi, integers, &xdbl);
+  void *k = ref_random_array(rng, c->dt, (size_t)(K * F * c->C), lo, hi, integers, &kdbl);
+  void *b = ref_random_array(rng, c->dt, (size_t)F, lo, hi, integers, &bdbl);
+  ref_describe(&c->cfg, c->C, c->dt, c->B, c->L, desc, sizeof desc);
+  size_t problems = 0;
+#define WS_FAIL(...)                                                                               \
+  do {                                                                                             \
+    ++problems;                                                                                    \
+    tn_appendf(msg, sizeof msg, "[%s] ", desc);                                                    \
+    tn_appendf(msg, sizeof msg, __VA_ARGS__);                                                      \
+    tn_appendf(msg, sizeof msg, "\n");                                                             \
+  } while (0)
+
+  conv1dt_layer *layer = NULL;
+  ck_assert_int_eq(conv1dt_create(&c->cfg, c->C, c->dt, &layer), CONV1DT_OK);
+  ck_assert_int_eq(conv1dt_set_weights(layer, k, c->cfg.use_bias ? b : NULL), CONV1DT_OK);
+  ref_output ref;
+  ck_assert_int_eq(ref_forward(&c->cfg, c->C, c->dt, xdbl, c->B, c->L, kdbl, bdbl, &ref), REF_OK);
+  const size_t n = ref.count;
+  void *y0 = malloc((n + 1) * es), *y = malloc((n + 1) * es);
+  ck_assert_ptr_nonnull(y0);
+  ck_assert_ptr_nonnull(y);
+  ck_assert_int_eq(conv1dt_forward(layer, x, c->B, c->L, y0, NULL, 0), CONV1DT_OK);
+  ++*nruns;
+  char cmp[600];
+  size_t bad = ref_compare(c->dt, y0, ref.y, ref.tol, n, cmp, sizeof cmp);
+  if (bad) WS_FAIL("NULL workspace: %zu values off the reference: %s", bad, cmp);
+  const char *canon = ref_activation_canonical(c->cfg.activation);
+  if (integers && (strcmp(canon, "linear") == 0 || strcmp(canon, "relu") == 0)) {
+    void *exact = malloc((n + 1) * es);
+    ck_assert_ptr_nonnull(exact);
+    ref_from_double(c->dt, ref.y, exact, n);
+    bad = count_unequal(c->dt, y0, exact, n);
+    if (bad) WS_FAIL("integer data: %zu values differ from the exact result", bad);
+    free(exact);
+  }
+
+  size_t wsz = 0, wmin = 0;
+  ck_assert_int_eq(conv1dt_workspace_size(layer, c->B, c->L, &wsz), CONV1DT_OK);
+  ck_assert_int_eq(conv1dt_min_workspace_size(layer, c->B, c->L, &wmin), CONV1DT_OK);
+  if (wsz < wmin) WS_FAIL("workspace_size %zu < min %zu", wsz, wmin);
+  const size_t sizes[] = {wmin,
+                          wmin + 1,
+                          wmin + 7,
+                          wmin + (wsz > wmin ? (wsz - wmin) / 5 : 0),
+                          wmin + (wsz > wmin ? (wsz - wmin) / 3 : 0),
+                          wmin + (wsz > wmin ? (wsz - wmin) / 2 : 0),
+                          wsz > 0 ? wsz - 1 : 0,
+                          wsz,
+                          wsz + 100,
+                          4 * wsz + 4096};
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; ++i) {
+    const size_t bytes = sizes[i] < wmin ? wmin : sizes[i];
+    const size_t offset = i % 2; /* odd addresses too: no alignment is required */
+    unsigned char *buf = malloc(bytes + offset + 1);
+    ck_assert_ptr_nonnull(buf);
+    ref_fill_sentinel(c->dt, y, n + 1);
+    conv1dt_status st = conv1dt_forward(layer, x, c->B, c->L, y, buf + offset, bytes);
+    ++*nruns;
+    if (st != CONV1DT_OK)
+      WS_FAIL("workspace %zu bytes (min %zu, default %zu): %s (%s)", bytes, wmin, wsz,
+              conv1dt_status_name(st), conv1dt_last_error());
+    else if (integers && (bad = count_unequal(c->dt, y, y0, n)) != 0)
+      WS_FAIL("workspace %zu bytes (min %zu, default %zu): %zu values differ from the NULL-"
+              "workspace run",
+              bytes, wmin, wsz, bad);
+    else if ((bad = ref_compare(c->dt, y, ref.y, ref.tol, n, cmp, sizeof cmp)) != 0)
+      WS_FAIL("workspace %zu bytes: %zu values off the reference: %s", bytes, bad, cmp);
+    if (!ref_is_sentinel(c->dt, (char *)y + n * es, 1))
+      WS_FAIL("workspace %zu bytes: wrote past the end of y", bytes);
+    free(buf);
+  }
+
+  /* below the minimum: refused, y untouched */
+  if (wmin > 0) {
+    unsigned char *buf = malloc(wmin);
+    ck_assert_ptr_nonnull(buf);
+    const size_t small[] = {wmin - 1, wmin / 2, 0};
+    for (size_t i = 0; i < 3; ++i) {
+      ref_fill_sentinel(c->dt, y, n + 1);
+      conv1dt_status st = conv1dt_forward(layer, x, c->B, c->L, y, buf, small[i]);
+      ++*nruns;
+      if (st != CONV1DT_ERROR_WORKSPACE_TOO_SMALL)
+        WS_FAIL("workspace %zu bytes < min %zu: got %s, expected "
+                "CONV1DT_ERROR_WORKSPACE_TOO_SMALL",
+                small[i], wmin, conv1dt_status_name(st));
+      if (!ref_is_sentinel(c->dt, y, n + 1))
+        WS_FAIL("workspace %zu bytes < min %zu: y was written", small[i], wmin);
+    }
+    free(buf);
+  }
+
+  /* the layer's workspace limit changes the blocking, not the result */
+  const size_t limits[] = {1, 64, wmin, wmin + 1, 4096, (size_t)1 << 16, 0};
+  for (size_t i = 0; i < sizeof limits / sizeof limits[0]; ++i) {
+    conv1dt_config cfg2 = c->cfg;
+    cfg2.workspace_limit = limits[i];
+    conv1dt_layer *l2 = NULL;
+    conv1dt_status st = conv1dt_create(&cfg2, c->C, c->dt, &l2);
+    if (st != CONV1DT_OK) {
+      WS_FAIL("workspace_limit %zu: create -> %s", limits[i], conv1dt_status_name(st));
+      continue;
+    }
+    ck_assert_int_eq(conv1dt_set_weights(l2, k, c->cfg.use_bias ? b : NULL), CONV1DT_OK);
+    size_t w2 = 0, m2 = 0;
+    ck_assert_int_eq(conv1dt_min_workspace_size(l2, c->B, c->L, &m2), CONV1DT_OK);
+    if (m2 != wmin)
+      WS_FAIL("workspace_limit %zu: min_workspace_size %zu != %zu", limits[i], m2, wmin);
+    const conv1dt_status wst = conv1dt_workspace_size(l2, c->B, c->L, &w2);
+    ref_fill_sentinel(c->dt, y, n + 1);
+    st = conv1dt_forward(l2, x, c->B, c->L, y, NULL, 0);
+    ++*nruns;
+    if (limits[i] > 0 && limits[i] < m2 && wst == CONV1DT_ERROR_WORKSPACE_TOO_SMALL) {
+      /* a limit below the minimum is a hard cap: forward with NULL workspace refuses too */
+      if (st != CONV1DT_ERROR_WORKSPACE_TOO_SMALL)
+        WS_FAIL("workspace_limit %zu < min %zu: workspace_size refuses but forward -> %s",
+                limits[i], m2, conv1dt_status_name(st));
+      if (!ref_is_sentinel(c->dt, y, n + 1))
+        WS_FAIL("workspace_limit %zu: refused forward wrote y", limits[i]);
+      conv1dt_destroy(l2);
+      continue;
+    }
+    if (wst != CONV1DT_OK)
+      WS_FAIL("workspace_limit %zu: workspace_size -> %s", limits[i], conv1dt_status_name(wst));
+    if (w2 < m2) WS_FAIL("workspace_limit %zu: workspace_size %zu < min %zu", limits[i], w2, m2);
+    if (limits[i] >= m2 && w2 > limits[i])
+      WS_FAIL("workspace_limit %zu: workspace_size %zu exceeds the limit", limits[i], w2);
+    if (st != CONV1DT_OK)
+      WS_FAIL("workspace_limit %zu: forward -> %s", limits[i], conv1dt_status_name(st));
+    else if (integers && (bad = count_unequal(c->dt, y, y0, n)) != 0)
+      WS_FAIL("workspace_limit %zu: %zu values differ from the default-limit run", limits[i], bad);
+    else if ((bad = ref_compare(c->dt, y, ref.y, ref.tol, n, cmp, sizeof cmp)) != 0)
+      WS_FAIL("workspace_limit %zu: %zu values off the reference: %s", limits[i], bad, cmp);
+    conv1dt_destroy(l2);
+  }
+#undef WS_FAIL
+  if (problems) {
+    if (*nfail < MAX_REPORTED) fprintf(stderr, "FAIL %s", msg);
+    if (!*nfail) snprintf(first, first_size, "%s", msg);
+    ++*nfail;
+  }
+  conv1dt_destroy(layer);
+  ref_output_free(&ref);
+  free(y0);
+  free(y);
+  free(x);
+  free(k);
+  free(b);
+  free(xdbl);
+  free(kdbl);
+  free(bdbl);
+}
+
+START_TEST(test_workspace_independence_exact) {
+  static const char *const acts[] = {NULL, "relu", "linear", "sigmoid", "tanh", "softmax", "glu"};
+  ref_rng rng;
+  ref_rng_seed(&rng, 4242);
+  size_t nfail = 0, nruns = 0, ncases = 0;
+  char first[MSG_SIZE] = "";
+  for (int i = 0; i < 28; ++i) {
+    ws_case c = random_ws_case(&rng, acts[i % 7]);
+    check_workspace_case(&rng, &c, true, &nfail, &nruns, first, sizeof first);
+    ++ncases;
+  }
+  printf("test_workspace_independence_exact: %zu layers, %zu forward calls, %zu failed\n", ncases,
+         nruns, nfail);
+  ck_assert_msg(nfail == 0, "%zu of %zu layers failed; first:\n%s", nfail, ncases, first);
+}
+END_TEST
+
+START_TEST(test_workspace_independence_random) {
+  static const char *const acts[] = {NULL, "gelu", "softmax", "sparsemax", "exponential"};
+  ref_rng rng;
+  ref_rng_seed(&rng, 4343);
+  size_t nfail = 0, nruns = 0, ncases = 0;
+  char first[MSG_SIZE] = "";
+  for (int i = 0; i < 15; ++i) {
+    ws_case c = random_ws_case(&rng, acts[i % 5]);
+    check_workspace_case(&rng, &c, false, &nfail, &nruns, first, sizeof first);
+    ++ncases;
+  }
+  printf("test_workspace_independence_random: %zu layers, %zu forward calls, %zu failed\n", ncases,
+         nruns, nfail);
+  ck_assert_msg(nfail == 0, "%zu of %zu layers failed; first:\n%s", nfail, ncases, first);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ weights */
+
+static void *get_kernel(const conv1dt_layer *layer, conv1dt_dtype dt, size_t n) {
+  void *k = malloc(n * ref_dtype_size(dt));
+  ck_assert_ptr_nonnull(k);
+  ck_assert_int_eq(conv1dt_get_weights(layer, k, NULL), CONV1DT_OK);
+  return k;
+}
+
+START_TEST(test_default_weights) {
+  const conv1dt_dtype dt = (conv1dt_dtype)_i;
+  const int64_t K = 3, F = 40, C = 30;
+  const size_t n = (size_t)(K * F * C), es = ref_dtype_size(dt);
+  const double limit = sqrt(6.0 / (double)(F * K + C * K)); /* fan_in = F*K, fan_out = C*K */
+  conv1dt_config cfg = conv1dt_config_default(F, K);
+  cfg.seed = 123;
+  conv1dt_layer *a = NULL, *a2 = NULL, *bl = NULL;
+  ck_assert_int_eq(conv1dt_create(&cfg, C, dt, &a), CONV1DT_OK);
+  ck_assert_int_eq(conv1dt_create(&cfg, C, dt, &a2), CONV1DT_OK);
+  cfg.seed = 124;
+  ck_assert_int_eq(conv1dt_create(&cfg, C, dt, &bl), CONV1DT_OK);
+
+  void *bias = malloc((size_t)F * es);
+  ck_assert_ptr_nonnull(bias);
+  ref_fill_sentinel(dt, bias, (size_t)F);
+  ck_assert_int_eq(conv1dt_get_weights(a, NULL, bias), CONV1DT_OK);
+  double *bd = ref_to_double(dt, bias, (size_t)F);
+  for (int64_t f = 0; f < F; ++f)
+    ck_assert_msg(bd[f] == 0.0, "default bias[%" PRId64 "] = %g", f, bd[f]);
+
+  void *ka = get_kernel(a, dt, n), *ka2 = get_kernel(a2, dt, n), *kb = get_kernel(bl, dt, n);
+  double *kd = ref_to_double(dt, ka, n), *kbd = ref_to_double(dt, kb, n);
+  double sum = 0, sumsq = 0, mx = -INFINITY, mn = INFINITY;
+  const double lim_dt = dt == CONV1DT_FLOAT32 ? limit * (1 + 0x1.0p-23) : limit;
+  for (size_t i = 0; i < n; ++i) {
+    ck_assert_msg(fabs(kd[i]) <= lim_dt, "kernel[%zu] = %.9g beyond glorot limit %.9g", i, kd[i],
+                  limit);
+    sum += kd[i];
+    sumsq += kd[i] * kd[i];
+    mx = fmax(mx, kd[i]);
+    mn = fmin(mn, kd[i]);
+  }
+  const double mean = sum / (double)n, var = sumsq / (double)n - mean * mean;
+  const double sd_mean = limit / sqrt(3.0 * (double)n);
+  printf("default kernel (%s): limit %.6f mean %.6f var %.6f (expected %.6f) min %.6f max %.6f\n",
+         dt == CONV1DT_FLOAT32 ? "float32" : "float64", limit, mean, var, limit * limit / 3, mn,
+         mx);
+  ck_assert_msg(fabs(mean) < 5 * sd_mean, "kernel mean %g (5 sigma = %g)", mean, 5 * sd_mean);
+  ck_assert_msg(fabs(var / (limit * limit / 3) - 1) < 0.1,
+                "kernel variance %g, uniform(+-%g) has %g", var, limit, limit * limit / 3);
+  ck_assert_msg(mx > 0.98 * limit && mn < -0.98 * limit, "kernel range [%g, %g] does not fill +-%g",
+                mn, mx, limit);
+  ck_assert_msg(memcmp(ka, ka2, n * es) == 0, "same seed gave different kernels");
+  size_t differ = 0;
+  for (size_t i = 0; i < n; ++i) differ += kd[i] != kbd[i];
+  ck_assert_msg(differ > n * 9 / 10, "seeds 123 and 124: only %zu of %zu elements differ", differ,
+                n);
+
+  /* the default weights are the ones forward uses */
+  ref_rng rng;
+  ref_rng_seed(&rng, 5);
+  double *xd;
+  void *x = ref_random_array(&rng, dt, (size_t)(2 * 7 * C), -1, 1, false, &xd);
+  double zero_bias[40] = {0};
+  cfg.seed = 123;
+  ref_output ref;
+  ck_assert_int_eq(ref_forward(&cfg, C, dt, xd, 2, 7, kd, zero_bias, &ref), REF_OK);
+  void *y = malloc(ref.count * es);
+  ck_assert_ptr_nonnull(y);
+  ck_assert_int_eq(conv1dt_forward(a, x, 2, 7, y, NULL, 0), CONV1DT_OK);
+  char cmp[600];
+  size_t bad = ref_compare(dt, y, ref.y, ref.tol, ref.count, cmp, sizeof cmp);
+  ck_assert_msg(bad == 0, "forward with default weights: %s", cmp);
+
+  ref_output_free(&ref);
+  free(y);
+  free(x);
+  free(xd);
+  free(bias);
+  free(bd);
+  free(ka);
+  free(ka2);
+  free(kb);
+  free(kd);
+  free(kbd);
+  conv1dt_destroy(a);
+  conv1dt_destroy(a2);
+  conv1dt_destroy(bl);
+}
+END_TEST
+
+START_TEST(test_weights_roundtrip) {
+  const conv1dt_dtype dt = (conv1dt_dtype)_i;
+  const size_t es = ref_dtype_size(dt);
+  ref_rng rng;
+  ref_rng_seed(&rng, 99 + (uint64_t)_i);
+  const int64_t K = 4, F = 5, C = 3;
+  const size_t nk = (size_t)(K * F * C);
+  double *kd, *bd;
+  void *k = ref_random_array(&rng, dt, nk, -1, 1, false, &kd);
+  void *b = ref_random_array(&rng, dt, (size_t)F, -1, 1, false, &bd);
+  conv1dt_config cfg = conv1dt_config_default(F, K);
+  conv1dt_layer *layer = NULL;
+  ck_assert_int_eq(conv1dt_create(&cfg, C, dt, &layer), CONV1DT_OK);
+  ck_assert_int_eq(conv1dt_set_weights(layer, k, b), CONV1DT_OK);
+  void *k2 = malloc(nk * es), *b2 = malloc((size_t)F * es);
+  ck_assert_ptr_nonnull(k2);
+  ck_assert_ptr_nonnull(b2);
+  ck_assert_int_eq(conv1dt_get_weights(layer, k2, b2), CONV1DT_OK);
+  ck_assert_msg(memcmp(k, k2, nk * es) == 0, "kernel round trip differs");
+  ck_assert_msg(memcmp(b, b2, (size_t)F * es) == 0, "bias round trip differs");
+  /* the layer keeps its own copy */
+  ref_fill_sentinel(dt, k, nk);
+  ref_fill_sentinel(dt, b, (size_t)F);
+  ref_fill_sentinel(dt, k2, nk);
+  ck_assert_int_eq(conv1dt_get_weights(layer, k2, NULL), CONV1DT_OK);
+  double *k2d = ref_to_double(dt, k2, nk);
+  for (size_t i = 0; i < nk; ++i) ck_assert_msg(k2d[i] == kd[i], "kernel[%zu] changed", i);
+  ck_assert_int_eq(conv1dt_get_weights(layer, NULL, NULL), CONV1DT_OK);
+  conv1dt_destroy(layer);
+
+  /* without a bias: get_weights leaves the bias buffer alone */
+  cfg.use_bias = false;
+  ck_assert_int_eq(conv1dt_create(&cfg, C, dt, &layer), CONV1DT_OK);
+  ref_from_double(dt, kd, k, nk);
+  ck_assert_int_eq(conv1dt_set_weights(layer, k, NULL), CONV1DT_OK);
+  ref_fill_sentinel(dt, b2, (size_t)F);
+  ck_assert_int_eq(conv1dt_get_weights(layer, k2, b2), CONV1DT_OK);
+  ck_assert_msg(memcmp(k, k2, nk * es) == 0, "kernel round trip differs (no bias)");
+  ck_assert_msg(ref_is_sentinel(dt, b2, (size_t)F), "no-bias layer wrote the bias buffer");
+  conv1dt_destroy(layer);
+  free(k);
+  free(b);
+  free(k2);
+  free(b2);
+  free(kd);
+  free(bd);
+  free(k2d);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ empty outputs */
+
+START_TEST(test_empty_output) {
+  const conv1dt_dtype dt = (conv1dt_dtype)(_i % 2);
+  const conv1dt_data_format df = (conv1dt_data_format)(_i / 2);
+  const size_t es = ref_dtype_size(dt);
+  /* same, op = 0, s = 1, even Keff (K=2, d=1 and K=2, d=3): L-1 steps, none when L = 1 */
+  const int64_t Ks[] = {2, 2, 4}, ds[] = {1, 3, 1};
+  for (int v = 0; v < 3; ++v) {
+    conv1dt_config cfg = conv1dt_config_default(3, Ks[v]);
+    cfg.padding = CONV1DT_PADDING_SAME;
+    cfg.output_padding = 0;
+    cfg.dilation_rate = ds[v];
+    cfg.data_format = df;
+    conv1dt_layer *layer = NULL;
+    ck_assert_int_eq(conv1dt_create(&cfg, 2, dt, &layer), CONV1DT_OK);
+    int64_t shape[3] = {-1, -1, -1};
+    ck_assert_int_eq(conv1dt_output_shape(layer, 4, 1, shape), CONV1DT_OK);
+    ck_assert_int_eq(shape[0], 4);
+    ck_assert_int_eq(shape[df == CONV1DT_CHANNELS_LAST ? 1 : 2], 0);
+    ck_assert_int_eq(shape[df == CONV1DT_CHANNELS_LAST ? 2 : 1], 3);
+    size_t wsz = 1, wmin = 1;
+    ck_assert_int_eq(conv1dt_workspace_size(layer, 4, 1, &wsz), CONV1DT_OK);
+    ck_assert_int_eq(conv1dt_min_workspace_size(layer, 4, 1, &wmin), CONV1DT_OK);
+    double xbuf[8] = {1, 2, 3, 4, 5, 6, 7, 8}, ybuf[4];
+    ref_fill_sentinel(dt, ybuf, 4);
+    ck_assert_int_eq(conv1dt_forward(layer, xbuf, 4, 1, ybuf, NULL, 0), CONV1DT_OK);
+    ck_assert_msg(ref_is_sentinel(dt, ybuf, 4), "empty output: y was written");
+    (void)es;
+    conv1dt_destroy(layer);
+    /* and with more steps it is a normal (L-1)-step output */
+    ref_rng rng;
+    ref_rng_seed(&rng, 1000 + (uint64_t)v);
+    char msg[MSG_SIZE] = "";
+    for (int64_t L = 2; L <= 4; ++L)
+      ck_assert_msg(tn_check_random_case(&rng, &cfg, 2, dt, 2, L, false, msg, sizeof msg) == 0,
+                    "%s", msg);
+  }
+}
+END_TEST
+
+START_TEST(test_batch_zero) {
+  const conv1dt_dtype dt = (conv1dt_dtype)(_i % 2);
+  conv1dt_config cfg = conv1dt_config_default(4, 3);
+  cfg.strides = 2;
+  cfg.data_format = (conv1dt_data_format)(_i / 2);
+  conv1dt_layer *layer = NULL;
+  ck_assert_int_eq(conv1dt_create(&cfg, 2, dt, &layer), CONV1DT_OK);
+  int64_t shape[3] = {-1, -1, -1};
+  ck_assert_int_eq(conv1dt_output_shape(layer, 0, 5, shape), CONV1DT_OK);
+  const int64_t len = 4 * 2 + 3;
+  ck_assert_int_eq(shape[0], 0);
+  ck_assert_int_eq(shape[1], cfg.data_format == CONV1DT_CHANNELS_LAST ? len : 4);
+  ck_assert_int_eq(shape[2], cfg.data_format == CONV1DT_CHANNELS_LAST ? 4 : len);
+  size_t bytes = 0;
+  ck_assert_int_eq(conv1dt_workspace_size(layer, 0, 5, &bytes), CONV1DT_OK);
+  ck_assert_int_eq(conv1dt_min_workspace_size(layer, 0, 5, &bytes), CONV1DT_OK);
+  double xbuf[4] = {0}, ybuf[4];
+  ref_fill_sentinel(dt, ybuf, 4);
+  ck_assert_int_eq(conv1dt_forward(layer, xbuf, 0, 5, ybuf, NULL, 0), CONV1DT_OK);
+  ck_assert_msg(ref_is_sentinel(dt, ybuf, 4), "batch 0: y was written");
+  conv1dt_destroy(layer);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ concurrency */
+
+typedef struct thread_job {
+  const conv1dt_layer *layer;
+  const void *x;
+  const void *expected;
+  size_t count;
+  int64_t B, L;
+  conv1dt_dtype dt;
+  size_t ws_bytes; /* 0: NULL workspace */
+  int iterations;
+  int mismatches;
+  int errors;
+} thread_job;
+
+static void *thread_main(void *arg) {
+  thread_job *job = arg;
+  const size_t es = ref_dtype_size(job->dt);
+  void *y = malloc(job->count * es);
+  void *ws = job->ws_bytes ? malloc(job->ws_bytes) : NULL;
+  if (!y || (job->ws_bytes && !ws)) {
+    job->errors = -1;
+    free(y);
+    free(ws);
+    return NULL;
+  }
+  for (int it = 0; it < job->iterations; ++it) {
+    ref_fill_sentinel(job->dt, y, job->count);
+    if (conv1dt_forward(job->layer, job->x, job->B, job->L, y, ws, job->ws_bytes) != CONV1DT_OK)
+      ++job->errors;
+    else if (count_unequal(job->dt, y, job->expected, job->count) != 0)
+      ++job->mismatches;
+  }
+  free(y);
+  free(ws);
+  return NULL;
+}
+
+START_TEST(test_concurrent_forward) {
+  const conv1dt_dtype dt = (conv1dt_dtype)_i;
+  const size_t es = ref_dtype_size(dt);
+  ref_rng rng;
+  ref_rng_seed(&rng, 31337);
+  conv1dt_config cfg = conv1dt_config_default(16, 5);
+  cfg.strides = 2;
+  cfg.padding = CONV1DT_PADDING_SAME;
+  cfg.activation = "tanh";
+  const int64_t C = 12, B = 4, L = 40;
+  conv1dt_layer *layer = NULL;
+  ck_assert_int_eq(conv1dt_create(&cfg, C, dt, &layer), CONV1DT_OK);
+  size_t wmin = 0;
+  ck_assert_int_eq(conv1dt_min_workspace_size(layer, B, L, &wmin), CONV1DT_OK);
+  conv1dt_destroy(layer);
+  cfg.workspace_limit = 3 * wmin; /* several blocks per call */
+  ck_assert_int_eq(conv1dt_create(&cfg, C, dt, &layer), CONV1DT_OK);
+  double *kd, *bd, *xd[2];
+  void *k = ref_random_array(&rng, dt, (size_t)(5 * 16 * C), -1, 1, false, &kd);
+  void *b = ref_random_array(&rng, dt, 16, -1, 1, false, &bd);
+  ck_assert_int_eq(conv1dt_set_weights(layer, k, b), CONV1DT_OK);
+  void *x[2], *serial[2];
+  int64_t shape[3];
+  ck_assert_int_eq(conv1dt_output_shape(layer, B, L, shape), CONV1DT_OK);
+  const size_t count = (size_t)(shape[0] * shape[1] * shape[2]);
+  size_t wsz = 0;
+  ck_assert_int_eq(conv1dt_workspace_size(layer, B, L, &wsz), CONV1DT_OK);
+  for (int t = 0; t < 2; ++t) {
+    x[t] = ref_random_array(&rng, dt, (size_t)(B * L * C), -1, 1, false, &xd[t]);
+    serial[t] = malloc(count * es);
+    ck_assert_ptr_nonnull(serial[t]);
+    ck_assert_int_eq(conv1dt_forward(layer, x[t], B, L, serial[t], NULL, 0), CONV1DT_OK);
+    ref_output ref;
+    ck_assert_int_eq(ref_forward(&cfg, C, dt, xd[t], B, L, kd, bd, &ref), REF_OK);
+    char cmp[600];
+    ck_assert_msg(ref_compare(dt, serial[t], ref.y, ref.tol, count, cmp, sizeof cmp) == 0, "%s",
+                  cmp);
+    ref_output_free(&ref);
+  }
+  thread_job jobs[2];
+  pthread_t th[2];
+  for (int t = 0; t < 2; ++t) {
+    jobs[t] = (thread_job){layer, x[t], serial[t], count, B, L, dt, t ? wsz : 0, 25, 0, 0};
+    ck_assert_int_eq(pthread_create(&th[t], NULL, thread_main, &jobs[t]), 0);
+  }
+  for (int t = 0; t < 2; ++t) ck_assert_int_eq(pthread_join(th[t], NULL), 0);
+  for (int t = 0; t < 2; ++t) {
+    ck_assert_msg(jobs[t].errors == 0, "thread %d: %d failed calls", t, jobs[t].errors);
+    ck_assert_msg(jobs[t].mismatches == 0, "thread %d: %d of %d runs differ from the serial run", t,
+                  jobs[t].mismatches, jobs[t].iterations);
+  }
+  conv1dt_destroy(layer);
+  for (int t = 0; t < 2; ++t) {
+    free(x[t]);
+    free(xd[t]);
+    free(serial[t]);
+  }
+  free(k);
+  free(b);
+  free(kd);
+  free(bd);
+}
+END_TEST
+
+static Suite *forward_suite(void) {
+  Suite *s = suite_create("forward");
+  TCase *tc = tcase_create("sweeps");
+  tcase_set_timeout(tc, 120);
+  tcase_add_loop_test(tc, test_sweep_strides, 0, 6);
+  tcase_add_test(tc, test_sweep_dilation);
+  tcase_add_test(tc, test_sweep_edges);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("workspace");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, test_workspace_independence_exact);
+  tcase_add_test(tc, test_workspace_independence_random);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("weights");
+  tcase_set_timeout(tc, 60);
+  tcase_add_loop_test(tc, test_default_weights, 0, 2);
+  tcase_add_loop_test(tc, test_weights_roundtrip, 0, 2);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("empty");
+  tcase_add_loop_test(tc, test_empty_output, 0, 4);
+  tcase_add_loop_test(tc, test_batch_zero, 0, 4);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("threads");
+  tcase_set_timeout(tc, 60);
+  tcase_add_loop_test(tc, test_concurrent_forward, 0, 2);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(forward_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
