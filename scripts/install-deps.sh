@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what building and testing conv1dt needs on Debian 12, and nothing when all is there.
+# Runs apt-get as root (directly, or through sudo for a normal user).
+#   bash scripts/install-deps.sh           # build + test dependencies
+#   bash scripts/install-deps.sh --extra   # also python3-numpy (for shared/tools/check-cli)
+set -euo pipefail
+
+pkgs=(build-essential cmake pkg-config libopenblas-dev check libjson-c-dev)
+if [ "${1:-}" = "--extra" ]; then
+  pkgs+=(python3-numpy)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: run as root (need: ${missing[*]})" >&2; exit 1; }
+  sudo=sudo
+fi
+echo "install-deps: installing ${missing[*]}"
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
