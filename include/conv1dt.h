@@ -70,6 +70,89 @@ typedef enum { CONV1DT_CHANNELS_LAST = 0, CONV1DT_CHANNELS_FIRST = 1 } conv1dt_d
 
 typedef struct conv1dt_layer conv1dt_layer; /* opaque */
 
+/* ---- Training parity: initializers, regularizers, constraints (Keras's names and defaults) -- */
+
+typedef enum {
+  CONV1DT_INIT_ZEROS = 0,
+  CONV1DT_INIT_ONES = 1,
+  CONV1DT_INIT_CONSTANT = 2,         /* value (0) */
+  CONV1DT_INIT_RANDOM_UNIFORM = 3,   /* minval (-0.05), maxval (0.05) */
+  CONV1DT_INIT_RANDOM_NORMAL = 4,    /* mean (0), stddev (0.05) */
+  CONV1DT_INIT_TRUNCATED_NORMAL = 5, /* mean (0), stddev (0.05); redrawn beyond 2 stddev */
+  CONV1DT_INIT_VARIANCE_SCALING = 6, /* scale (1), mode (fan_in), distribution (truncated) */
+  CONV1DT_INIT_GLOROT_UNIFORM = 7,
+  CONV1DT_INIT_GLOROT_NORMAL = 8,
+  CONV1DT_INIT_HE_UNIFORM = 9,
+  CONV1DT_INIT_HE_NORMAL = 10,
+  CONV1DT_INIT_LECUN_UNIFORM = 11,
+  CONV1DT_INIT_LECUN_NORMAL = 12,
+  CONV1DT_INIT_ORTHOGONAL = 13, /* gain (1) */
+  CONV1DT_INIT_IDENTITY = 14    /* gain (1); 2-D only, so refused for this layer as in Keras */
+} conv1dt_init_kind;
+
+typedef enum { CONV1DT_FAN_IN = 0, CONV1DT_FAN_OUT = 1, CONV1DT_FAN_AVG = 2 } conv1dt_fan_mode;
+typedef enum {
+  CONV1DT_DIST_TRUNCATED_NORMAL = 0,
+  CONV1DT_DIST_UNTRUNCATED_NORMAL = 1,
+  CONV1DT_DIST_UNIFORM = 2
+} conv1dt_distribution;
+
+/* A Keras initializer. Start from conv1dt_initializer_default(kind) or _from_name(). Only the
+ * fields of its kind are read (the glorot/he/lecun kinds fix scale, mode and distribution as
+ * Keras's subclasses do). Random ones draw from Philox-4x32-10 keyed by `seed` when has_seed,
+ * else by the layer's config.seed (kernel and bias on separate streams); see docs/SEMANTICS.md.
+ * Checked at conv1dt_create: random_uniform needs finite minval <= maxval, the normals a finite
+ * mean and stddev >= 0, variance_scaling scale > 0 and a valid mode and distribution,
+ * orthogonal/identity a finite gain; orthogonal needs rank >= 2 and identity rank 2 (so neither
+ * fits the bias, and identity does not fit the rank-3 kernel — Keras's errors). */
+typedef struct conv1dt_initializer {
+  conv1dt_init_kind kind;
+  double value;          /* constant */
+  double minval, maxval; /* random_uniform */
+  double mean, stddev;   /* random_normal, truncated_normal */
+  double scale;          /* variance_scaling */
+  conv1dt_fan_mode mode;
+  conv1dt_distribution distribution;
+  double gain; /* orthogonal, identity */
+  uint64_t seed;
+  bool has_seed;
+} conv1dt_initializer;
+
+typedef enum {
+  CONV1DT_REG_NONE = 0,
+  CONV1DT_REG_L1 = 1,        /* l1 (0.01): l1 * sum|w| */
+  CONV1DT_REG_L2 = 2,        /* l2 (0.01): l2 * sum w^2 */
+  CONV1DT_REG_L1L2 = 3,      /* l1 (0), l2 (0): both */
+  CONV1DT_REG_ORTHOGONAL = 4 /* factor (0.01), mode rows: rank 2 only, refused here as in Keras */
+} conv1dt_reg_kind;
+
+typedef struct conv1dt_regularizer {
+  conv1dt_reg_kind kind;
+  double l1, l2;
+  double factor;     /* orthogonal */
+  bool mode_columns; /* orthogonal: false = "rows" */
+} conv1dt_regularizer;
+
+typedef enum {
+  CONV1DT_CONSTRAINT_NONE = 0,
+  CONV1DT_CONSTRAINT_MAX_NORM = 1,     /* max_value (2), axis (0) */
+  CONV1DT_CONSTRAINT_MIN_MAX_NORM = 2, /* min_value (0), max_value (1), rate (1), axis (0) */
+  CONV1DT_CONSTRAINT_UNIT_NORM = 3,    /* axis (0) */
+  CONV1DT_CONSTRAINT_NON_NEG = 4
+} conv1dt_constraint_kind;
+
+#define CONV1DT_MAX_AXES 4
+/* A Keras constraint. The norm runs over `axes` (num_axes of them; negative counts from the end,
+ * as in Python; num_axes = 0 is Keras's axis=None, the whole weight) of the weight it applies
+ * to, with Keras's epsilon 1e-7. conv1dt_create refuses axes outside the weight's rank or listed
+ * twice, a negative or non-finite max_value, and min_value outside [0, max_value]. */
+typedef struct conv1dt_constraint {
+  conv1dt_constraint_kind kind;
+  double max_value, min_value, rate;
+  int axes[CONV1DT_MAX_AXES];
+  int num_axes;
+} conv1dt_constraint;
+
 /*
  * Layer configuration, Keras's arguments one for one. Start from conv1dt_config_default().
  * New fields are only appended.
@@ -85,20 +168,35 @@ typedef struct conv1dt_config {
   const char *activation; /* Keras name or alias ("relu", "swish", ...); NULL = linear */
   bool use_bias;
   /* Not Keras arguments: */
-  uint64_t seed;          /* seed of the default glorot_uniform kernel (see conv1dt_create) */
+  uint64_t seed;          /* seed of the initializers that have none of their own */
   size_t workspace_limit; /* bytes of scratch a forward call given no workspace may use;
                              0 = CONV1DT_DEFAULT_WORKSPACE_LIMIT. A hard cap: below
                              conv1dt_min_workspace_size() such calls fail with
                              CONV1DT_ERROR_WORKSPACE_TOO_SMALL. */
+  /* Keras arguments again (appended in 0.2): */
+  conv1dt_initializer kernel_initializer; /* default glorot_uniform */
+  conv1dt_initializer bias_initializer;   /* default zeros */
+  conv1dt_regularizer kernel_regularizer; /* default none */
+  conv1dt_regularizer bias_regularizer;
+  conv1dt_regularizer activity_regularizer;
+  conv1dt_constraint kernel_constraint; /* default none */
+  conv1dt_constraint bias_constraint;
 } conv1dt_config;
 
 /* Keras defaults: strides 1, "valid", output_padding None, channels_last, dilation 1,
- * no activation, use_bias true; seed 0, default workspace limit. */
+ * no activation, use_bias true, glorot_uniform kernel, zeros bias, no regularizers or
+ * constraints; seed 0, default workspace limit. The initializers hold every Keras default
+ * (conv1dt_initializer_default), so changing only `kind` gives that kind's defaults; the
+ * regularizers (kind NONE) hold l1 = l2 = factor = 0.01 (L1's, L2's and OrthogonalRegularizer's
+ * defaults; L1L2's own are 0 and 0: use conv1dt_regularizer_from_name("L1L2")), the constraints
+ * (kind NONE) max_value 2, min_value 0, rate 1, axis 0 (MaxNorm's; MinMaxNorm's max_value is 1:
+ * use conv1dt_constraint_from_name("MinMaxNorm")). */
 CONV1DT_API conv1dt_config conv1dt_config_default(int64_t filters, int64_t kernel_size);
 
 /*
  * Creates a layer for inputs with `in_channels` channels. Validates the configuration as
- * Keras does. Weights start as Keras's defaults: a glorot_uniform kernel
+ * Keras does (initializers, regularizers and constraints included). Weights are drawn from
+ * cfg->kernel_initializer and cfg->bias_initializer; with the defaults: a glorot_uniform kernel
  * (limit sqrt(6 / (fan_in + fan_out)), fan_in = filters*kernel_size,
  * fan_out = in_channels*kernel_size) drawn from Philox-4x32-10 keyed by cfg->seed (element i of
  * the kernel in C order uses counter i: identical on every platform), and a zero bias.
@@ -148,6 +246,86 @@ CONV1DT_API conv1dt_status conv1dt_min_workspace_size(const conv1dt_layer *layer
 CONV1DT_API conv1dt_status conv1dt_forward(const conv1dt_layer *layer, const void *x, int64_t batch,
                                            int64_t steps, void *y, void *workspace,
                                            size_t workspace_bytes);
+
+/* ---- Training: initializers ---------------------------------------------------------------- */
+
+/* The initializer of `kind` with Keras's default parameters (seedless). */
+CONV1DT_API conv1dt_initializer conv1dt_initializer_default(conv1dt_init_kind kind);
+/* Keras identifier -> initializer with defaults: "glorot_uniform", "he_normal", "zeros",
+ * "orthogonal", ... the class names ("GlorotUniform", "Zeros", ...) and Keras's aliases
+ * ("uniform", "normal", "one", "zero", "OrthogonalInitializer", "IdentityInitializer").
+ * Case-sensitive, as keras.initializers.get. CONV1DT_ERROR_UNKNOWN_NAME otherwise;
+ * CONV1DT_ERROR_UNSUPPORTED for Keras's "STFT", which conv1dt does not implement. */
+CONV1DT_API conv1dt_status conv1dt_initializer_from_name(const char *name,
+                                                         conv1dt_initializer *out);
+/* Fills `out` (dtype, C order, shape[0..ndim)) as Keras's initializer would, fans computed from
+ * the shape as Keras does. Uses init->seed (stream 0) whether or not has_seed is set, so it
+ * reproduces a layer's kernel when given the seed the layer used. Bit-identical for a seed on
+ * every machine and thread count. ndim >= 0 (0: a scalar); out may be NULL when the shape has
+ * no element. */
+CONV1DT_API conv1dt_status conv1dt_initialize(const conv1dt_initializer *init, conv1dt_dtype dtype,
+                                              int ndim, const int64_t *shape, void *out);
+/* Re-draws the layer's kernel and bias from its configured initializers (the same seeds give
+ * the same weights as at creation). Not concurrently with other calls on the layer. */
+CONV1DT_API conv1dt_status conv1dt_reset_weights(conv1dt_layer *layer);
+
+/* ---- Training: regularizers and constraints ------------------------------------------------ */
+
+/* Keras identifier -> regularizer / constraint with Keras's defaults, case-sensitive as
+ * keras.regularizers.get / constraints.get: "l1", "L1", "l2", "L2", "l1l2", "L1L2" (and "l1_l2",
+ * the public alias keras.regularizers.l1_l2), "orthogonal_regularizer",
+ * "OrthogonalRegularizer", "regularizer" (the base class: no penalty); "max_norm", "MaxNorm",
+ * "min_max_norm", "MinMaxNorm", "unit_norm", "UnitNorm", "non_neg", "NonNeg", "constraint"
+ * (the base class: no change). */
+CONV1DT_API conv1dt_status conv1dt_regularizer_from_name(const char *name,
+                                                         conv1dt_regularizer *out);
+CONV1DT_API conv1dt_status conv1dt_constraint_from_name(const char *name, conv1dt_constraint *out);
+
+/* The loss terms Keras adds for the current weights (0 where there is no regularizer or no
+ * bias), summed in double. Either output may be NULL. */
+CONV1DT_API conv1dt_status conv1dt_regularization_losses(const conv1dt_layer *layer,
+                                                         double *kernel_loss, double *bias_loss);
+/* Adds the gradients of those terms to dkernel (K, F, C) and dbias (F,) (either may be NULL):
+ * l1 * sign(w) + 2 * l2 * w, sign(0) = 0. */
+CONV1DT_API conv1dt_status conv1dt_regularization_gradients(const conv1dt_layer *layer,
+                                                            void *dkernel, void *dbias);
+/* The activity term for an output y of this layer (output shape), divided by the batch size as
+ * Keras does (0 for batch 0). y may be NULL only when the output is empty. */
+CONV1DT_API conv1dt_status conv1dt_activity_loss(const conv1dt_layer *layer, const void *y,
+                                                 int64_t batch, int64_t steps, double *loss);
+/* Projects kernel and bias in place with their constraints, as Keras does after an update.
+ * Not concurrently with other calls on the layer. */
+CONV1DT_API conv1dt_status conv1dt_apply_constraints(conv1dt_layer *layer);
+
+/* ---- Training: the backward pass ------------------------------------------------------------ */
+
+/* Shape of the pre-activation output (bias included, before the activation) in the layer's data
+ * format: like conv1dt_output_shape but never halved by glu. */
+CONV1DT_API conv1dt_status conv1dt_preactivation_shape(const conv1dt_layer *layer, int64_t batch,
+                                                       int64_t steps, int64_t shape[3]);
+/* conv1dt_forward that also keeps the pre-activation values in `pre` (caller-owned, of
+ * conv1dt_preactivation_shape; NULL = do not keep), for conv1dt_backward. */
+CONV1DT_API conv1dt_status conv1dt_forward_train(const conv1dt_layer *layer, const void *x,
+                                                 int64_t batch, int64_t steps, void *y, void *pre,
+                                                 void *workspace, size_t workspace_bytes);
+/* Gradients of a scalar loss given dy = dLoss/dy (output shape): dx (input shape), dkernel
+ * (K, F, C), dbias (F,), each NULL when not wanted; all are overwritten, not accumulated.
+ * `pre` is what conv1dt_forward_train stored for this x (may be NULL only for linear).
+ * Activation derivatives are those JAX's autodiff gives Keras's formulas (relu'(0) = 0, ...).
+ * x is read only for dkernel (may be NULL without it); dbias is skipped (left untouched) when
+ * the layer has no bias; with an empty output every wanted gradient is zero and x, pre, dy may
+ * be NULL. workspace as in conv1dt_forward (NULL: allocated up to the layer's workspace_limit);
+ * below the minimum it fails with CONV1DT_ERROR_WORKSPACE_TOO_SMALL, naming the minimum.
+ * Results do not depend on the workspace size beyond the GEMMs' summation order (dbias not at
+ * all). Thread-safe on a shared layer. */
+CONV1DT_API conv1dt_status conv1dt_backward(const conv1dt_layer *layer, const void *x,
+                                            int64_t batch, int64_t steps, const void *pre,
+                                            const void *dy, void *dx, void *dkernel, void *dbias,
+                                            void *workspace, size_t workspace_bytes);
+/* Scratch bytes conv1dt_backward() uses for this input under the layer's workspace limit. */
+CONV1DT_API conv1dt_status conv1dt_backward_workspace_size(const conv1dt_layer *layer,
+                                                           int64_t batch, int64_t steps,
+                                                           size_t *bytes);
 
 /* Name parsing helpers: Keras's text forms, case-insensitive as Keras lower-cases them:
  * padding "valid" / "same", data_format "channels_last" / "channels_first". */

@@ -7,16 +7,18 @@
 #include <stdio.h>
 #include <string.h>
 
-void conv1dt__gemm_f32(int trans_b, int M, int N, int K, const float *A, int lda, const float *B,
-                       int ldb, float *C, int ldc) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A,
-              lda, B, ldb, 0.0f, C, ldc);
+static enum CBLAS_TRANSPOSE op(int trans) {
+  return trans ? CblasTrans : CblasNoTrans;
 }
 
-void conv1dt__gemm_f64(int trans_b, int M, int N, int K, const double *A, int lda, const double *B,
-                       int ldb, double *C, int ldc) {
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K, 1.0, A,
-              lda, B, ldb, 0.0, C, ldc);
+void conv1dt__gemm_f32(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda,
+                       const float *B, int ldb, float beta, float *C, int ldc) {
+  cblas_sgemm(CblasRowMajor, op(trans_a), op(trans_b), M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+}
+
+void conv1dt__gemm_f64(int trans_a, int trans_b, int M, int N, int K, const double *A, int lda,
+                       const double *B, int ldb, double beta, double *C, int ldc) {
+  cblas_dgemm(CblasRowMajor, op(trans_a), op(trans_b), M, N, K, 1.0, A, lda, B, ldb, beta, C, ldc);
 }
 
 /* Vendors announce themselves through their own symbols; look them up in whatever BLAS the
@@ -36,30 +38,34 @@ static void *sym(const char *name) {
     memcpy(&var, &p_, sizeof var);                                                                 \
   } while (0)
 
+int conv1dt__blas_threads(void) {
+  LOOKUP(int_fn, openblas_threads, "openblas_get_num_threads");
+  LOOKUP(int_fn, blis_threads, "bli_thread_get_num_threads");
+  LOOKUP(int_fn, mkl_threads, "MKL_Get_Max_Threads");
+  if (openblas_threads) return openblas_threads();
+  if (blis_threads) return blis_threads();
+  if (mkl_threads) return mkl_threads();
+  return 0;
+}
+
 conv1dt_status conv1dt_blas_info(char *buffer, size_t size, int *threads) {
   CONV1DT_REQUIRE_PTR(buffer, "conv1dt_blas_info");
   char text[256] = "unknown CBLAS";
-  int nthreads = 0;
+  const int nthreads = conv1dt__blas_threads();
   LOOKUP(str_fn, openblas_config, "openblas_get_config");
   LOOKUP(str_fn, openblas_core, "openblas_get_corename");
-  LOOKUP(int_fn, openblas_threads, "openblas_get_num_threads");
   LOOKUP(str_fn, blis_version, "bli_info_get_version_str");
-  LOOKUP(int_fn, blis_threads, "bli_thread_get_num_threads");
   LOOKUP(mkl_version_fn, mkl_version, "MKL_Get_Version_String");
-  LOOKUP(int_fn, mkl_threads, "MKL_Get_Max_Threads");
   if (openblas_config) {
     const char *config = openblas_config(); /* "OpenBLAS 0.3.21 DYNAMIC_ARCH ..." */
     snprintf(text, sizeof text, "%s%s; core %s", strncmp(config, "OpenBLAS", 8) ? "OpenBLAS " : "",
              config, openblas_core ? openblas_core() : "?");
-    if (openblas_threads) nthreads = openblas_threads();
   } else if (blis_version) {
     snprintf(text, sizeof text, "BLIS %s", blis_version());
-    if (blis_threads) nthreads = blis_threads();
   } else if (mkl_version) {
     char v[200];
     mkl_version(v, (int)sizeof v);
     snprintf(text, sizeof text, "%s", v);
-    if (mkl_threads) nthreads = mkl_threads();
   } else if (sym("ATL_xerbla") || sym("ATL_buildinfo")) {
     snprintf(text, sizeof text, "ATLAS");
   } else if (sym("cblas_sgemm") && sym("xerbla_")) {

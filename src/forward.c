@@ -44,8 +44,26 @@ conv1dt_status conv1dt_min_workspace_size(const conv1dt_layer *layer, int64_t ba
   return CONV1DT_OK;
 }
 
+conv1dt_status conv1dt_preactivation_shape(const conv1dt_layer *layer, int64_t batch, int64_t steps,
+                                           int64_t shape[3]) {
+  CONV1DT_REQUIRE_PTR(layer, "conv1dt_preactivation_shape");
+  CONV1DT_REQUIRE_PTR(shape, "conv1dt_preactivation_shape");
+  conv1dt_geometry g;
+  CONV1DT_CHECK(conv1dt__geometry(layer, batch, steps, &g));
+  shape[0] = batch;
+  shape[1] = g.channels_first ? g.filters : g.out_len;
+  shape[2] = g.channels_first ? g.out_len : g.filters;
+  return CONV1DT_OK;
+}
+
 conv1dt_status conv1dt_forward(const conv1dt_layer *layer, const void *x, int64_t batch,
                                int64_t steps, void *y, void *workspace, size_t workspace_bytes) {
+  return conv1dt_forward_train(layer, x, batch, steps, y, NULL, workspace, workspace_bytes);
+}
+
+conv1dt_status conv1dt_forward_train(const conv1dt_layer *layer, const void *x, int64_t batch,
+                                     int64_t steps, void *y, void *pre, void *workspace,
+                                     size_t workspace_bytes) {
   CONV1DT_REQUIRE_PTR(layer, "conv1dt_forward");
   conv1dt_geometry g;
   CONV1DT_CHECK(conv1dt__geometry(layer, batch, steps, &g));
@@ -72,9 +90,9 @@ conv1dt_status conv1dt_forward(const conv1dt_layer *layer, const void *x, int64_
   uintptr_t p = (uintptr_t)workspace;
   p = (p + CONV1DT_WORKSPACE_ALIGN - 1) & ~(uintptr_t)(CONV1DT_WORKSPACE_ALIGN - 1);
   if (layer->dtype == CONV1DT_FLOAT32)
-    conv1dt__run_f32(layer, &g, &plan, x, y, (float *)p);
+    conv1dt__run_f32(layer, &g, &plan, x, y, pre, (float *)p);
   else
-    conv1dt__run_f64(layer, &g, &plan, x, y, (double *)p);
+    conv1dt__run_f64(layer, &g, &plan, x, y, pre, (double *)p);
   free(owned);
   return CONV1DT_OK;
 }

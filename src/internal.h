@@ -120,20 +120,95 @@ conv1dt_status conv1dt__plan(const conv1dt_geometry *g, size_t elem_size, size_t
 /* Uniform double in [0, 1) for element `index` of the stream keyed by `seed` (53 bits). */
 double conv1dt__uniform(uint64_t seed, uint64_t index);
 void conv1dt__philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
+/* Element `index` of a random tensor: Philox counter (index lo, index hi, stream, attempt) under
+ * key (seed lo, seed hi). uniform_at: words 0-1 -> [0, 1) on the 2^-53 grid (conv1dt__uniform is
+ * stream 0, attempt 0). normal_at: Box-Muller on the block's two 53-bit uniforms, cosine branch.
+ * docs/SEMANTICS.md ("Weights") spells out every bit. */
+double conv1dt__uniform_at(uint64_t seed, uint64_t index, uint32_t stream, uint32_t attempt);
+double conv1dt__normal_at(uint64_t seed, uint64_t index, uint32_t stream, uint32_t attempt);
+
+/* ---- training: initializers, regularizers, constraints ----------------------------------- */
+/* (init.c, orthogonal.c, regularize.c, constrain.c, train_names.c) */
+enum { CONV1DT_STREAM_KERNEL = 0, CONV1DT_STREAM_BIAS = 1 };
+
+/* Generic element access: the dtype decides the store, the arithmetic is double. */
+static inline double conv1dt__load(const void *p, conv1dt_dtype dt, size_t i) {
+  return dt == CONV1DT_FLOAT32 ? (double)((const float *)p)[i] : ((const double *)p)[i];
+}
+static inline void conv1dt__store(void *p, conv1dt_dtype dt, size_t i, double v) {
+  if (dt == CONV1DT_FLOAT32)
+    ((float *)p)[i] = (float)v;
+  else
+    ((double *)p)[i] = v;
+}
+
+/* Keras's compute_fans for a weight shape. */
+void conv1dt__fans(int ndim, const int64_t *shape, double *fan_in, double *fan_out);
+/* "(3, 4, 2)" / "(5,)" into buf (truncated with "..." when small). */
+const char *conv1dt__format_shape(char *buf, size_t size, int ndim, const int64_t *shape);
+/* Validates an initializer's parameters (Keras's constructor errors) and, when ndim >= 0, its
+ * fitness for that shape (Keras's call errors). `what` names it in messages. */
+conv1dt_status conv1dt__check_initializer(const conv1dt_initializer *init, int ndim,
+                                          const int64_t *shape, const char *what);
+/* Fills out (count elements of shape, C order) from a checked initializer with Philox keyed by
+ * `seed` on `stream`. Writes nothing on failure (only memory can fail: orthogonal). */
+conv1dt_status conv1dt__draw(const conv1dt_initializer *init, uint64_t seed, uint32_t stream,
+                             conv1dt_dtype dtype, int ndim, const int64_t *shape, void *out);
+/* Householder QR of the m x n (m >= n) row-major matrix a (destroyed): writes the thin Q
+ * (m x n, row-major) with column j multiplied by sign(R[j][j]) (sign(0) = 0). */
+conv1dt_status conv1dt__orthogonal_q(double *a, int64_t m, int64_t n, double *q);
+
+conv1dt_regularizer conv1dt__regularizer_default(conv1dt_reg_kind kind);
+conv1dt_constraint conv1dt__constraint_default(conv1dt_constraint_kind kind);
+/* Parameter checks, and the rank checks when ndim >= 0 (the weight or output it applies to). */
+conv1dt_status conv1dt__check_regularizer(const conv1dt_regularizer *reg, int ndim,
+                                          const int64_t *shape, const char *what);
+conv1dt_status conv1dt__check_constraint(const conv1dt_constraint *c, int ndim, const char *what);
 
 /* ---- BLAS (blas.c, the only file that includes cblas.h) ---------------------------------- */
-/* C[M x N] = A[M x K] * op(B), row-major; op(B) = B^T (B is N x K) when trans_b, else B (K x N).
- * Every size fits in int (checked by the planner). */
-void conv1dt__gemm_f32(int trans_b, int M, int N, int K, const float *A, int lda, const float *B,
-                       int ldb, float *C, int ldc);
-void conv1dt__gemm_f64(int trans_b, int M, int N, int K, const double *A, int lda, const double *B,
-                       int ldb, double *C, int ldc);
+/* C[M x N] = op(A) * op(B) + beta * C, row-major; op(X) = X^T when trans_X (then A is K x M, or
+ * B is N x K). Every size fits in int (checked by the planner). */
+void conv1dt__gemm_f32(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda,
+                       const float *B, int ldb, float beta, float *C, int ldc);
+void conv1dt__gemm_f64(int trans_a, int trans_b, int M, int N, int K, const double *A, int lda,
+                       const double *B, int ldb, double beta, double *C, int ldc);
+
+/* ---- threads (team.c) ------------------------------------------------------------------- */
+#define CONV1DT_MAX_THREADS 64
+typedef struct conv1dt_team conv1dt_team;
+/* A job runs once on each member: fn(arg, id, size) with id in [0, size). */
+typedef void (*conv1dt_job)(void *arg, int id, int size);
+int conv1dt__default_threads(void); /* the BLAS's thread count, else the online CPUs */
+int conv1dt__blas_threads(void);    /* blas.c: the vendor's thread count, 0 if unknown */
+/* NULL (run everything on the caller) when size <= 1 or threads cannot be had. */
+conv1dt_team *conv1dt__team_create(int size);
+void conv1dt__team_run(conv1dt_team *team, conv1dt_job fn, void *arg); /* team may be NULL */
+int conv1dt__team_size(const conv1dt_team *team);                      /* 1 for NULL */
+void conv1dt__team_destroy(conv1dt_team *team);                        /* NULL accepted */
 
 /* ---- typed entry points (src/typed/, compiled once per precision) ------------------------ */
 #define CONV1DT_DECLARE_TYPED(R, S)                                                                \
   void conv1dt__run_##S(const conv1dt_layer *layer, const conv1dt_geometry *g,                     \
-                        const conv1dt_plan *plan, const R *x, R *y, R *work);
+                        const conv1dt_plan *plan, const R *x, R *y, R *pre, R *work);
 CONV1DT_DECLARE_TYPED(float, f32)
 CONV1DT_DECLARE_TYPED(double, f64)
+
+/* ---- backward pass (backward.c, typed/backward.c) ------------------------------------------ */
+/* Block plan of one backward call; the workspace holds, each aligned: the gathered dcol tile,
+ * the dz tile (win positions), per-row statistics of axis-wise activations, dbias sums. */
+typedef struct {
+  int64_t rows;      /* GEMM rows (input steps) per block */
+  int64_t win;       /* output positions the dz tile holds */
+  size_t col_elems;  /* rows * kernel_size * filters */
+  size_t dz_elems;   /* win * filters */
+  size_t stat_elems; /* 3 * filters */
+  size_t bytes;      /* workspace bytes, alignment slack included */
+} conv1dt_bwd_plan;
+#define CONV1DT_DECLARE_TYPED_BACKWARD(R, S)                                                       \
+  void conv1dt__backward_##S(const conv1dt_layer *layer, const conv1dt_geometry *g,                \
+                             const conv1dt_bwd_plan *plan, const R *x, const R *pre, const R *dy,  \
+                             R *dx, R *dkernel, R *dbias, void *work);
+CONV1DT_DECLARE_TYPED_BACKWARD(float, f32)
+CONV1DT_DECLARE_TYPED_BACKWARD(double, f64)
 
 #endif /* CONV1DT_INTERNAL_H */

@@ -1,7 +1,6 @@
-/* Layer lifecycle: defaults, creation (validation + Keras's default weights), weights I/O. */
+/* Layer lifecycle: defaults, creation (validation + the configured initializers), weights I/O. */
 #include "internal.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,24 +18,61 @@ conv1dt_config conv1dt_config_default(int64_t filters, int64_t kernel_size) {
   cfg.use_bias = true;
   cfg.seed = 0;
   cfg.workspace_limit = 0;
+  cfg.kernel_initializer = conv1dt_initializer_default(CONV1DT_INIT_GLOROT_UNIFORM);
+  cfg.bias_initializer = conv1dt_initializer_default(CONV1DT_INIT_ZEROS);
+  cfg.kernel_regularizer = conv1dt__regularizer_default(CONV1DT_REG_NONE);
+  cfg.bias_regularizer = conv1dt__regularizer_default(CONV1DT_REG_NONE);
+  cfg.activity_regularizer = conv1dt__regularizer_default(CONV1DT_REG_NONE);
+  cfg.kernel_constraint = conv1dt__constraint_default(CONV1DT_CONSTRAINT_NONE);
+  cfg.bias_constraint = conv1dt__constraint_default(CONV1DT_CONSTRAINT_NONE);
   return cfg;
 }
 
-/* Keras's glorot_uniform: U(-limit, limit), limit = sqrt(3 * scale),
- * scale = 1 / max(1, (fan_in + fan_out) / 2), fan_in = F*K, fan_out = C*K for a (K, F, C)
- * kernel. Element i (C order) draws Philox counter i, so the result is platform-independent. */
-static void glorot_uniform(conv1dt_layer *layer) {
-  const int64_t k = layer->cfg.kernel_size, f = layer->cfg.filters, c = layer->in_channels;
-  const double fan_avg = ((double)f * (double)k + (double)c * (double)k) / 2.0;
-  const double limit = sqrt(3.0 / (fan_avg > 1.0 ? fan_avg : 1.0));
-  const uint64_t n = (uint64_t)(k * f * c);
-  for (uint64_t i = 0; i < n; i++) {
-    double v = -limit + 2.0 * limit * conv1dt__uniform(layer->cfg.seed, i);
-    if (layer->dtype == CONV1DT_FLOAT32)
-      ((float *)layer->kernel)[i] = (float)v;
-    else
-      ((double *)layer->kernel)[i] = v;
-  }
+/* The training arguments, as Keras would judge them: every parameter always (Keras's
+ * constructors), the shape-dependent rules only for weights that exist (Keras's calls): a layer
+ * without a bias never calls its bias initializer, regularizer or constraint. The activity
+ * regularizer sees the rank-3 output. */
+static conv1dt_status check_training(const conv1dt_config *cfg, int64_t in_channels) {
+  const int64_t kshape[3] = {cfg->kernel_size, cfg->filters, in_channels};
+  const int64_t bshape[1] = {cfg->filters};
+  const int64_t yshape[3] = {-1, -1, -1}; /* the output: only its rank matters */
+  const int brank = cfg->use_bias ? 1 : -1;
+  CONV1DT_CHECK(
+      conv1dt__check_initializer(&cfg->kernel_initializer, 3, kshape, "kernel_initializer"));
+  CONV1DT_CHECK(
+      conv1dt__check_initializer(&cfg->bias_initializer, brank, bshape, "bias_initializer"));
+  CONV1DT_CHECK(
+      conv1dt__check_regularizer(&cfg->kernel_regularizer, 3, kshape, "kernel_regularizer"));
+  CONV1DT_CHECK(
+      conv1dt__check_regularizer(&cfg->bias_regularizer, brank, bshape, "bias_regularizer"));
+  CONV1DT_CHECK(
+      conv1dt__check_regularizer(&cfg->activity_regularizer, 3, yshape, "activity_regularizer"));
+  CONV1DT_CHECK(conv1dt__check_constraint(&cfg->kernel_constraint, 3, "kernel_constraint"));
+  CONV1DT_CHECK(conv1dt__check_constraint(&cfg->bias_constraint, brank, "bias_constraint"));
+  return CONV1DT_OK;
+}
+
+/* Draws the kernel (stream 0) and the bias (stream 1) from the configured initializers, each
+ * keyed by its own seed when it has one, else by cfg.seed. With the default glorot_uniform this
+ * is the kernel the library has always drawn: U(-limit, limit), limit = sqrt(3 / max(1,
+ * (F*K + C*K) / 2)), element i from Philox counter i. Nothing changes on failure. */
+static conv1dt_status draw_weights(conv1dt_layer *layer) {
+  const conv1dt_config *cfg = &layer->cfg;
+  const int64_t kshape[3] = {cfg->kernel_size, cfg->filters, layer->in_channels};
+  const int64_t bshape[1] = {cfg->filters};
+  const conv1dt_initializer *ki = &cfg->kernel_initializer, *bi = &cfg->bias_initializer;
+  /* Only the kernel can fail (orthogonal's memory); the bias is rank 1, never orthogonal. */
+  CONV1DT_CHECK(conv1dt__draw(ki, ki->has_seed ? ki->seed : cfg->seed, CONV1DT_STREAM_KERNEL,
+                              layer->dtype, 3, kshape, layer->kernel));
+  if (layer->bias)
+    CONV1DT_CHECK(conv1dt__draw(bi, bi->has_seed ? bi->seed : cfg->seed, CONV1DT_STREAM_BIAS,
+                                layer->dtype, 1, bshape, layer->bias));
+  return CONV1DT_OK;
+}
+
+conv1dt_status conv1dt_reset_weights(conv1dt_layer *layer) {
+  CONV1DT_REQUIRE_PTR(layer, "conv1dt_reset_weights");
+  return draw_weights(layer);
 }
 
 conv1dt_status conv1dt_create(const conv1dt_config *cfg, int64_t in_channels, conv1dt_dtype dtype,
@@ -47,6 +83,7 @@ conv1dt_status conv1dt_create(const conv1dt_config *cfg, int64_t in_channels, co
   const char *canonical;
   CONV1DT_CHECK(conv1dt__validate_config(cfg, in_channels, dtype, &act));
   CONV1DT_CHECK(conv1dt__activation_lookup(cfg->activation, NULL, &canonical));
+  CONV1DT_CHECK(check_training(cfg, in_channels));
 
   conv1dt_layer *layer = calloc(1, sizeof *layer);
   if (!layer) return conv1dt__fail(CONV1DT_ERROR_OUT_OF_MEMORY, "conv1dt_create: out of memory");
@@ -60,14 +97,18 @@ conv1dt_status conv1dt_create(const conv1dt_config *cfg, int64_t in_channels, co
   /* Sizes were overflow-checked by validate_config. */
   size_t kernel_elems = (size_t)(cfg->kernel_size * cfg->filters * in_channels);
   layer->kernel = malloc(kernel_elems * layer->elem_size);
-  if (cfg->use_bias) layer->bias = calloc((size_t)cfg->filters, layer->elem_size);
+  if (cfg->use_bias) layer->bias = malloc((size_t)cfg->filters * layer->elem_size);
   if (!layer->kernel || (cfg->use_bias && !layer->bias)) {
     conv1dt_destroy(layer);
     return conv1dt__fail(CONV1DT_ERROR_OUT_OF_MEMORY,
                          "conv1dt_create: out of memory for a kernel of %zu elements",
                          kernel_elems);
   }
-  glorot_uniform(layer);
+  conv1dt_status st = draw_weights(layer);
+  if (st != CONV1DT_OK) {
+    conv1dt_destroy(layer);
+    return st;
+  }
   *out = layer;
   return CONV1DT_OK;
 }

@@ -163,7 +163,7 @@ conv1dt_status conv1dt__geometry(const conv1dt_layer *layer, int64_t batch, int6
 
 /* GEMM rows per block that keep the column tile near this size (cache-friendly). */
 #define CONV1DT_TILE_TARGET_BYTES ((int64_t)1 << 20)
-#define CONV1DT_TILE_MIN_ROWS 128
+#define CONV1DT_TILE_MIN_ROWS 1024
 
 conv1dt_status conv1dt__plan(const conv1dt_geometry *g, size_t elem_size, size_t budget,
                              conv1dt_plan *plan) {

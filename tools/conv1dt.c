@@ -4,6 +4,8 @@
  *
  *   conv1dt                 the seed example with statistics and timing
  *   conv1dt run ...         one forward pass over .npy files
+ *   conv1dt grad ...        gradients (backward pass) over .npy files
+ *   conv1dt init ...        a layer's initial weights (Keras's initializers) as .npy files
  *   conv1dt info            version, BLAS, threads
  *   conv1dt --help | help | --version
  *
@@ -25,6 +27,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 enum { EXIT_USAGE = 2 };
 
@@ -49,11 +52,17 @@ static void lib_error(const char *what, conv1dt_status st) {
 static const char USAGE[] =
     "usage: conv1dt                 run the built-in example (Keras's Conv1DTranspose seed)\n"
     "       conv1dt run --input X.npy --kernel K.npy [--bias B.npy] --output Y.npy [options]\n"
+    "       conv1dt grad --input X.npy --kernel K.npy [--bias B.npy] --grad-output DY.npy\n"
+    "                    [--grad-input DX.npy] [--grad-kernel DK.npy] [--grad-bias DB.npy]\n"
+    "                    [options]  gradients of a loss through the layer (backward pass)\n"
+    "       conv1dt init --in-channels C --filters F --kernel-size K --kernel-output K.npy\n"
+    "                    [--bias-output B.npy] [options]  initial weights (Keras initializers)\n"
     "       conv1dt info            show the version, the BLAS in use and its threads\n"
-    "       conv1dt help [run]      show this help (also --help, -h)\n"
+    "       conv1dt help [run|grad|init]  show this help (also --help, -h)\n"
     "       conv1dt --version       show the version\n"
     "\n"
-    "Keras 3 Conv1DTranspose forward pass on CBLAS. See 'conv1dt run --help'.\n"
+    "Keras 3 Conv1DTranspose forward and backward passes on CBLAS. See 'conv1dt run --help'\n"
+    "and 'conv1dt grad --help'.\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
 
 static const char RUN_USAGE[] =
@@ -397,6 +406,513 @@ done:
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * grad
+ */
+
+static const char GRAD_USAGE[] =
+    "usage: conv1dt grad --input X.npy --kernel K.npy [--bias B.npy] --grad-output DY.npy\n"
+    "                    [--grad-input DX.npy] [--grad-kernel DK.npy] [--grad-bias DB.npy]\n"
+    "                    [options]\n"
+    "\n"
+    "Gradients of a scalar loss through Keras 3's Conv1DTranspose: given DY = dLoss/dy for the\n"
+    "layer's output y on input X, writes dLoss/dx, dLoss/dkernel and dLoss/dbias. The layer\n"
+    "options are those of 'conv1dt run'; all arrays share one dtype (float32 or float64).\n"
+    "\n"
+    "  --input X.npy           the input the layer saw, as for 'run'\n"
+    "  --kernel K.npy          (kernel_size, filters, in_channels)\n"
+    "  --bias B.npy            (filters,); without it the layer has no bias\n"
+    "  --grad-output DY.npy    dLoss/dy, of the output's shape (as 'run' writes it)\n"
+    "  --grad-input DX.npy     writes dLoss/dx, of the input's shape\n"
+    "  --grad-kernel DK.npy    writes dLoss/dkernel, of the kernel's shape\n"
+    "  --grad-bias DB.npy      writes dLoss/dbias, (filters,); needs --bias\n"
+    "  --strides, --padding, --output-padding, --data-format, --dilation-rate, --activation\n"
+    "                          as for 'run' (see 'conv1dt run --help')\n"
+    "\n"
+    "At least one --grad-* output is required. The outputs appear together: after any error none\n"
+    "of them exists (a file they would have replaced is left as it was).\n"
+    "Options also take the form --name=value. Exit status: 0 success, 1 failure, 2 usage error.\n";
+
+enum { GRAD_OUT_DY, GRAD_OUT_DX, GRAD_OUT_DK, GRAD_OUT_DB, GRAD_COUNT };
+static const char *const GRAD_NAMES[GRAD_COUNT] = {"grad-output", "grad-input", "grad-kernel",
+                                                   "grad-bias"};
+
+/* Parses `grad`'s arguments: the layer options of `run` (but --output) into values[], the
+ * gradient files into grads[]. Returns 0 to go on, -1 after --help, or an exit status. */
+static int parse_grad_args(int argc, char **argv, const char *values[OPT_COUNT],
+                           const char *grads[GRAD_COUNT]) {
+  for (int i = 0; i < argc; i++) {
+    const char *arg = argv[i];
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+      fputs(GRAD_USAGE, stdout);
+      return -1;
+    }
+    if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+      error("unexpected argument '%s' (see 'conv1dt grad --help')", arg);
+      return EXIT_USAGE;
+    }
+    const char *name = arg + 2, *eq = strchr(name, '=');
+    const size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+    const char **slot = NULL, *flag = NULL;
+    for (int k = 0; k < OPT_COUNT; k++)
+      if (k != OPT_OUTPUT && strlen(OPT_NAMES[k]) == nlen && strncmp(OPT_NAMES[k], name, nlen) == 0)
+        slot = &values[k], flag = OPT_NAMES[k];
+    for (int k = 0; k < GRAD_COUNT; k++)
+      if (strlen(GRAD_NAMES[k]) == nlen && strncmp(GRAD_NAMES[k], name, nlen) == 0)
+        slot = &grads[k], flag = GRAD_NAMES[k];
+    if (!slot) {
+      error("unknown option '--%.*s' (see 'conv1dt grad --help')", (int)nlen, name);
+      return EXIT_USAGE;
+    }
+    const char *value;
+    if (eq) {
+      value = eq + 1;
+    } else {
+      if (i + 1 >= argc || (strncmp(argv[i + 1], "--", 2) == 0 && argv[i + 1][2] != '\0')) {
+        error("option --%s needs a value", flag);
+        return EXIT_USAGE;
+      }
+      value = argv[++i];
+    }
+    if (*value == '\0') {
+      error("option --%s needs a non-empty value", flag);
+      return EXIT_USAGE;
+    }
+    if (*slot) {
+      error("option --%s given more than once", flag);
+      return EXIT_USAGE;
+    }
+    *slot = value;
+  }
+  const char *missing = !values[OPT_INPUT]    ? "input"
+                        : !values[OPT_KERNEL] ? "kernel"
+                        : !grads[GRAD_OUT_DY] ? "grad-output"
+                                              : NULL;
+  if (missing) {
+    error("missing required option --%s (see 'conv1dt grad --help')", missing);
+    return EXIT_USAGE;
+  }
+  if (!grads[GRAD_OUT_DX] && !grads[GRAD_OUT_DK] && !grads[GRAD_OUT_DB]) {
+    error("nothing to write: give at least one of --grad-input, --grad-kernel, --grad-bias");
+    return EXIT_USAGE;
+  }
+  if (grads[GRAD_OUT_DB] && !values[OPT_BIAS]) {
+    error("--grad-bias needs --bias (without it the layer has no bias)");
+    return EXIT_USAGE;
+  }
+  for (int a = GRAD_OUT_DX; a < GRAD_COUNT; a++)
+    for (int b = a + 1; b < GRAD_COUNT; b++)
+      if (grads[a] && grads[b] && strcmp(grads[a], grads[b]) == 0) {
+        error("--%s and --%s name the same file '%s'", GRAD_NAMES[a], GRAD_NAMES[b], grads[a]);
+        return EXIT_USAGE;
+      }
+  return 0;
+}
+
+/* An output's directory must exist and the path must not be a directory, before any work. */
+static bool check_grad_path(const char *flag, const char *path) {
+  struct stat sb;
+  if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    error("--%s '%s' is a directory", flag, path);
+    return false;
+  }
+  const char *slash = strrchr(path, '/');
+  if (!slash) return true;
+  const int len = slash == path ? 1 : (int)(slash - path);
+  char *dir = malloc((size_t)len + 1);
+  if (!dir) {
+    error("out of memory");
+    return false;
+  }
+  memcpy(dir, path, (size_t)len);
+  dir[len] = '\0';
+  const bool ok = stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
+  if (!ok) error("--%s '%s': directory '%s' does not exist", flag, path, dir);
+  free(dir);
+  return ok;
+}
+
+/* One gradient file to write. */
+typedef struct {
+  const char *flag, *path;
+  int ndim;
+  int64_t shape[3];
+  const void *data;
+  char *staged; /* temporary next to path, once written */
+} grad_file;
+
+/* Writes every file to a temporary in its destination's directory first (npy_save_atomic onto a
+ * name reserved with mkstemp), then renames them all into place. On failure every temporary
+ * and every file already renamed is removed, so no output exists after an error. */
+static bool save_grad_files(grad_file *files, int n, npy_dtype dtype) {
+  char err[512];
+  int staged = 0, placed = 0;
+  bool ok = true;
+  for (; staged < n && ok; staged++) {
+    grad_file *f = &files[staged];
+    const char *slash = strrchr(f->path, '/');
+    const size_t dirlen = slash ? (size_t)(slash - f->path) + 1 : 0;
+    const size_t size = strlen(f->path) + 16;
+    f->staged = malloc(size);
+    if (!f->staged) {
+      error("out of memory");
+      ok = false;
+      break;
+    }
+    snprintf(f->staged, size, "%.*s.%s.XXXXXX", (int)dirlen, f->path, f->path + dirlen);
+    const int fd = mkstemp(f->staged);
+    if (fd < 0) {
+      error("cannot write --%s '%s': cannot create a temporary file: %s", f->flag, f->path,
+            strerror(errno));
+      free(f->staged);
+      f->staged = NULL;
+      ok = false;
+      break;
+    }
+    close(fd);
+    if (npy_save_atomic(f->staged, dtype, f->ndim, f->shape, f->data, err, sizeof err) != NPY_OK) {
+      error("cannot write --%s '%s': %s", f->flag, f->path, err);
+      ok = false;
+      staged++; /* its reserved name is removed below */
+      break;
+    }
+  }
+  for (; ok && placed < n; placed++)
+    if (rename(files[placed].staged, files[placed].path) != 0) {
+      error("cannot write --%s '%s': cannot rename: %s", files[placed].flag, files[placed].path,
+            strerror(errno));
+      ok = false;
+      break;
+    }
+  if (!ok) {
+    for (int i = 0; i < placed; i++) unlink(files[i].path);
+    for (int i = placed; i < staged; i++)
+      if (files[i].staged) unlink(files[i].staged);
+  }
+  for (int i = 0; i < n; i++) free(files[i].staged);
+  return ok;
+}
+
+static int cmd_grad(int argc, char **argv) {
+  const char *values[OPT_COUNT] = {0}, *grads[GRAD_COUNT] = {0};
+  int rc = parse_grad_args(argc, argv, values, grads);
+  if (rc != 0) return rc < 0 ? EXIT_SUCCESS : rc;
+
+  conv1dt_config cfg = conv1dt_config_default(1, 1); /* filters, kernel_size: from the kernel */
+  if (!build_config(values, &cfg) || !probe_config(&cfg)) return EXIT_USAGE;
+  for (int g = GRAD_OUT_DX; g < GRAD_COUNT; g++)
+    if (grads[g] && !check_grad_path(GRAD_NAMES[g], grads[g])) return EXIT_FAILURE;
+
+  npy_array x = {0}, k = {0}, b = {0}, dy = {0};
+  conv1dt_layer *layer = NULL;
+  void *y = NULL, *pre = NULL, *dx = NULL, *dk = NULL, *db = NULL;
+  rc = EXIT_FAILURE;
+  if (!load_array("input", values[OPT_INPUT], &x) ||
+      !load_array("kernel", values[OPT_KERNEL], &k) ||
+      (values[OPT_BIAS] && !load_array("bias", values[OPT_BIAS], &b)) ||
+      !load_array("grad-output", grads[GRAD_OUT_DY], &dy))
+    goto done;
+  if (!check_arrays(&x, &k, values[OPT_BIAS] ? &b : NULL, cfg.data_format)) goto done;
+  if (dy.dtype != x.dtype) {
+    error("--grad-output is %s but --input is %s; all arrays must have the same dtype",
+          dtype_name(dy.dtype), dtype_name(x.dtype));
+    goto done;
+  }
+
+  cfg.kernel_size = k.shape[0];
+  cfg.filters = k.shape[1];
+  const conv1dt_dtype dtype = x.dtype == NPY_FLOAT32 ? CONV1DT_FLOAT32 : CONV1DT_FLOAT64;
+  conv1dt_status st = conv1dt_create(&cfg, k.shape[2], dtype, &layer);
+  if (st != CONV1DT_OK) {
+    lib_error("cannot create the layer", st);
+    goto done;
+  }
+  if ((st = conv1dt_set_weights(layer, k.data, values[OPT_BIAS] ? b.data : NULL)) != CONV1DT_OK) {
+    lib_error("cannot set the weights", st);
+    goto done;
+  }
+  const int64_t batch = x.shape[0];
+  const int64_t steps = x.shape[cfg.data_format == CONV1DT_CHANNELS_LAST ? 1 : 2];
+  int64_t yshape[3], zshape[3];
+  if ((st = conv1dt_output_shape(layer, batch, steps, yshape)) != CONV1DT_OK ||
+      (st = conv1dt_preactivation_shape(layer, batch, steps, zshape)) != CONV1DT_OK) {
+    lib_error("invalid input", st);
+    goto done;
+  }
+  if (dy.ndim != 3 || dy.shape[0] != yshape[0] || dy.shape[1] != yshape[1] ||
+      dy.shape[2] != yshape[2]) {
+    char got[256], want[256];
+    format_shape(got, sizeof got, dy.ndim, dy.shape);
+    format_shape(want, sizeof want, 3, yshape);
+    error("--grad-output has shape %s; expected %s, the layer's output for this input", got, want);
+    goto done;
+  }
+  /* The library checked these products fit; the byte counts fit size_t as the inputs did, and
+   * the pre-activation is at most twice the output (glu). */
+  const size_t item = (size_t)x.dtype;
+  const size_t nz = (size_t)(zshape[0] * zshape[1] * zshape[2]);
+  if (nz > SIZE_MAX / item) {
+    error("the layer's output is too large for this machine");
+    goto done;
+  }
+  y = malloc(dy.nbytes ? dy.nbytes : 1);
+  pre = malloc(nz ? nz * item : 1);
+  dx = grads[GRAD_OUT_DX] ? malloc(x.nbytes ? x.nbytes : 1) : NULL;
+  dk = grads[GRAD_OUT_DK] ? malloc(k.nbytes) : NULL;
+  db = grads[GRAD_OUT_DB] ? malloc(b.nbytes) : NULL;
+  if (!y || !pre || (grads[GRAD_OUT_DX] && !dx) || (grads[GRAD_OUT_DK] && !dk) ||
+      (grads[GRAD_OUT_DB] && !db)) {
+    error("out of memory for the gradients");
+    goto done;
+  }
+  if ((st = conv1dt_forward_train(layer, x.data, batch, steps, y, pre, NULL, 0)) != CONV1DT_OK) {
+    lib_error("forward pass failed", st);
+    goto done;
+  }
+  if ((st = conv1dt_backward(layer, x.data, batch, steps, pre, dy.data, dx, dk, db, NULL, 0)) !=
+      CONV1DT_OK) {
+    lib_error("backward pass failed", st);
+    goto done;
+  }
+  grad_file files[3];
+  int nfiles = 0;
+  if (dx)
+    files[nfiles++] = (grad_file){
+        "grad-input", grads[GRAD_OUT_DX], 3, {x.shape[0], x.shape[1], x.shape[2]}, dx, NULL};
+  if (dk)
+    files[nfiles++] = (grad_file){
+        "grad-kernel", grads[GRAD_OUT_DK], 3, {k.shape[0], k.shape[1], k.shape[2]}, dk, NULL};
+  if (db)
+    files[nfiles++] = (grad_file){"grad-bias", grads[GRAD_OUT_DB], 1, {b.shape[0], 0, 0}, db, NULL};
+  if (!save_grad_files(files, nfiles, x.dtype)) goto done;
+  rc = EXIT_SUCCESS;
+done:
+  free(y);
+  free(pre);
+  free(dx);
+  free(dk);
+  free(db);
+  conv1dt_destroy(layer);
+  npy_free(&x);
+  npy_free(&k);
+  npy_free(&b);
+  npy_free(&dy);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * init: a layer's initial weights, drawn by Keras's initializers, as .npy files
+ */
+
+static const char INIT_USAGE[] =
+    "usage: conv1dt init --in-channels C --filters F --kernel-size K --kernel-output K.npy\n"
+    "                    [--bias-output B.npy] [--no-bias] [--kernel-initializer NAME]\n"
+    "                    [--bias-initializer NAME] [--seed N] [--dtype float32|float64]\n"
+    "\n"
+    "Writes the weights Keras 3's Conv1DTranspose(F, K) starts with for C input channels,\n"
+    "drawn as Keras's initializers draw them, from Philox-4x32-10: the same seed gives the same\n"
+    "numbers on every machine (Keras's own generator differs, its distributions do not).\n"
+    "\n"
+    "  --in-channels C            input channels (> 0)\n"
+    "  --filters F                filters (> 0)\n"
+    "  --kernel-size K            kernel size (>= 1)\n"
+    "  --kernel-output K.npy      the kernel (K, F, C), Keras's layout\n"
+    "  --bias-output B.npy        the bias (F,); without it the bias is not written\n"
+    "  --no-bias                  use_bias=False: no bias (then no --bias-output)\n"
+    "  --kernel-initializer NAME  default glorot_uniform; a Keras name with Keras's default\n"
+    "                             arguments: zeros, ones, constant, random_uniform,\n"
+    "                             random_normal, truncated_normal, variance_scaling,\n"
+    "                             glorot_uniform, glorot_normal, he_uniform, he_normal,\n"
+    "                             lecun_uniform, lecun_normal, orthogonal, or a class name\n"
+    "                             (GlorotUniform, HeNormal, ...); case-sensitive as in Keras\n"
+    "  --bias-initializer NAME    the same for the bias, default zeros\n"
+    "  --seed N                   0 .. 18446744073709551615, default 0; the kernel and the bias\n"
+    "                             draw from separate streams of it\n"
+    "  --dtype T                  float32 (default, Keras's floatx) or float64\n"
+    "\n"
+    "Files are written atomically and only when everything succeeded. Options also take the\n"
+    "form --name=value. Exit status: 0 success, 1 failure, 2 usage error.\n";
+
+enum {
+  INIT_IN_CHANNELS,
+  INIT_FILTERS,
+  INIT_KERNEL_SIZE,
+  INIT_KERNEL_OUTPUT,
+  INIT_BIAS_OUTPUT,
+  INIT_KERNEL_INITIALIZER,
+  INIT_BIAS_INITIALIZER,
+  INIT_SEED,
+  INIT_DTYPE,
+  INIT_NO_BIAS, /* the only flag without a value */
+  INIT_COUNT
+};
+
+static const char *const INIT_NAMES[INIT_COUNT] = {
+    "in-channels",        "filters",          "kernel-size", "kernel-output", "bias-output",
+    "kernel-initializer", "bias-initializer", "seed",        "dtype",         "no-bias"};
+
+/* Parses `init`'s arguments into values[] ("" marks --no-bias). 0 to go on, -1 after --help,
+ * or an exit status. */
+static int parse_init_args(int argc, char **argv, const char *values[INIT_COUNT]) {
+  for (int i = 0; i < argc; i++) {
+    const char *arg = argv[i];
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+      fputs(INIT_USAGE, stdout);
+      return -1;
+    }
+    if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+      error("unexpected argument '%s' (see 'conv1dt init --help')", arg);
+      return EXIT_USAGE;
+    }
+    const char *name = arg + 2, *eq = strchr(name, '=');
+    const size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+    int opt = -1;
+    for (int k = 0; k < INIT_COUNT; k++)
+      if (strlen(INIT_NAMES[k]) == nlen && strncmp(INIT_NAMES[k], name, nlen) == 0) opt = k;
+    if (opt < 0) {
+      error("unknown option '--%.*s' (see 'conv1dt init --help')", (int)nlen, name);
+      return EXIT_USAGE;
+    }
+    const char *value = "";
+    if (opt == INIT_NO_BIAS) {
+      if (eq) {
+        error("option --no-bias takes no value");
+        return EXIT_USAGE;
+      }
+    } else if (eq) {
+      value = eq + 1;
+    } else {
+      if (i + 1 >= argc || (strncmp(argv[i + 1], "--", 2) == 0 && argv[i + 1][2] != '\0')) {
+        error("option --%s needs a value", INIT_NAMES[opt]);
+        return EXIT_USAGE;
+      }
+      value = argv[++i];
+    }
+    if (opt != INIT_NO_BIAS && *value == '\0') {
+      error("option --%s needs a non-empty value", INIT_NAMES[opt]);
+      return EXIT_USAGE;
+    }
+    if (values[opt]) {
+      error("option --%s given more than once", INIT_NAMES[opt]);
+      return EXIT_USAGE;
+    }
+    values[opt] = value;
+  }
+  static const int required[] = {INIT_IN_CHANNELS, INIT_FILTERS, INIT_KERNEL_SIZE,
+                                 INIT_KERNEL_OUTPUT};
+  for (size_t k = 0; k < sizeof required / sizeof required[0]; k++)
+    if (!values[required[k]]) {
+      error("missing required option --%s (see 'conv1dt init --help')", INIT_NAMES[required[k]]);
+      return EXIT_USAGE;
+    }
+  if (values[INIT_NO_BIAS] && values[INIT_BIAS_OUTPUT]) {
+    error("--bias-output cannot be combined with --no-bias (the layer has no bias)");
+    return EXIT_USAGE;
+  }
+  if (values[INIT_BIAS_OUTPUT] &&
+      strcmp(values[INIT_BIAS_OUTPUT], values[INIT_KERNEL_OUTPUT]) == 0) {
+    error("--kernel-output and --bias-output are the same file '%s'", values[INIT_KERNEL_OUTPUT]);
+    return EXIT_USAGE;
+  }
+  return 0;
+}
+
+/* Strict unsigned decimal within uint64_t. */
+static bool parse_seed(const char *text, uint64_t *out) {
+  uint64_t v = 0;
+  for (const char *p = text; *p; p++) {
+    const unsigned d = (unsigned)(*p - '0');
+    if (d > 9) {
+      error("--seed expects a non-negative integer, got '%s'", text);
+      return false;
+    }
+    if (v > (UINT64_MAX - d) / 10) {
+      error("--seed: '%s' is out of range (0 .. %" PRIu64 ")", text, UINT64_MAX);
+      return false;
+    }
+    v = v * 10 + d;
+  }
+  *out = v;
+  return true;
+}
+
+static bool parse_initializer(const char *flag, const char *name, conv1dt_initializer *out) {
+  conv1dt_status st = conv1dt_initializer_from_name(name, out);
+  if (st == CONV1DT_OK) return true;
+  char what[64];
+  snprintf(what, sizeof what, "invalid --%s", flag);
+  lib_error(what, st);
+  return false;
+}
+
+static int cmd_init(int argc, char **argv) {
+  const char *values[INIT_COUNT] = {0};
+  int rc = parse_init_args(argc, argv, values);
+  if (rc != 0) return rc < 0 ? EXIT_SUCCESS : rc;
+
+  int64_t in_channels, filters, kernel_size;
+  if (!parse_count("in-channels", values[INIT_IN_CHANNELS], &in_channels) ||
+      !parse_count("filters", values[INIT_FILTERS], &filters) ||
+      !parse_count("kernel-size", values[INIT_KERNEL_SIZE], &kernel_size))
+    return EXIT_USAGE;
+  conv1dt_config cfg = conv1dt_config_default(filters, kernel_size);
+  cfg.use_bias = values[INIT_NO_BIAS] == NULL;
+  if (values[INIT_SEED] && !parse_seed(values[INIT_SEED], &cfg.seed)) return EXIT_USAGE;
+  if (values[INIT_KERNEL_INITIALIZER] &&
+      !parse_initializer("kernel-initializer", values[INIT_KERNEL_INITIALIZER],
+                         &cfg.kernel_initializer))
+    return EXIT_USAGE;
+  if (values[INIT_BIAS_INITIALIZER] &&
+      !parse_initializer("bias-initializer", values[INIT_BIAS_INITIALIZER], &cfg.bias_initializer))
+    return EXIT_USAGE;
+  conv1dt_dtype dtype = CONV1DT_FLOAT32;
+  const char *dt = values[INIT_DTYPE];
+  if (dt && strcmp(dt, "float64") == 0)
+    dtype = CONV1DT_FLOAT64;
+  else if (dt && strcmp(dt, "float32") != 0) {
+    error("--dtype must be float32 or float64, got '%s'", dt);
+    return EXIT_USAGE;
+  }
+  if (!check_grad_path("kernel-output", values[INIT_KERNEL_OUTPUT]) ||
+      (values[INIT_BIAS_OUTPUT] && !check_grad_path("bias-output", values[INIT_BIAS_OUTPUT])))
+    return EXIT_FAILURE;
+
+  /* The library validates the whole configuration (Keras's errors, e.g. identity on the
+   * rank-3 kernel) and draws the weights. */
+  conv1dt_layer *layer = NULL;
+  conv1dt_status st = conv1dt_create(&cfg, in_channels, dtype, &layer);
+  if (st != CONV1DT_OK) {
+    lib_error("invalid layer configuration", st);
+    return st == CONV1DT_ERROR_INVALID_VALUE || st == CONV1DT_ERROR_UNKNOWN_NAME ? EXIT_USAGE
+                                                                                 : EXIT_FAILURE;
+  }
+  const size_t item = dtype == CONV1DT_FLOAT32 ? 4 : 8;
+  /* conv1dt_create checked that the kernel's byte count fits size_t. */
+  void *kernel = malloc((size_t)(kernel_size * filters * in_channels) * item);
+  void *bias = malloc((size_t)filters * item);
+  rc = EXIT_FAILURE;
+  if (!kernel || !bias) {
+    error("out of memory for the weights");
+  } else if ((st = conv1dt_get_weights(layer, kernel, bias)) != CONV1DT_OK) {
+    lib_error("cannot read the weights", st);
+  } else {
+    grad_file files[2] = {
+        {"kernel-output",
+         values[INIT_KERNEL_OUTPUT],
+         3,
+         {kernel_size, filters, in_channels},
+         kernel,
+         NULL},
+        {"bias-output", values[INIT_BIAS_OUTPUT], 1, {filters, 0, 0}, bias, NULL}};
+    if (save_grad_files(files, values[INIT_BIAS_OUTPUT] ? 2 : 1, (npy_dtype)item))
+      rc = EXIT_SUCCESS;
+  }
+  free(kernel);
+  free(bias);
+  conv1dt_destroy(layer);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
  * The example and info
  */
 
@@ -514,8 +1030,17 @@ static int dispatch(int argc, char **argv) {
       fputs(RUN_USAGE, stdout);
       return EXIT_SUCCESS;
     }
+    if (argc == 3 && strcmp(cmd, "help") == 0 && strcmp(argv[2], "grad") == 0) {
+      fputs(GRAD_USAGE, stdout);
+      return EXIT_SUCCESS;
+    }
+    if (argc == 3 && strcmp(cmd, "help") == 0 && strcmp(argv[2], "init") == 0) {
+      fputs(INIT_USAGE, stdout);
+      return EXIT_SUCCESS;
+    }
     if (argc > 2 && strcmp(cmd, "help") == 0) {
-      error("unknown help topic '%s' (try 'conv1dt help run')", argv[2]);
+      error("unknown help topic '%s' (try 'conv1dt help run', 'help grad' or 'help init')",
+            argv[2]);
       return EXIT_USAGE;
     }
     fputs(USAGE, stdout);
@@ -526,6 +1051,8 @@ static int dispatch(int argc, char **argv) {
     return EXIT_SUCCESS;
   }
   if (strcmp(cmd, "run") == 0) return cmd_run(argc - 2, argv + 2);
+  if (strcmp(cmd, "grad") == 0) return cmd_grad(argc - 2, argv + 2);
+  if (strcmp(cmd, "init") == 0) return cmd_init(argc - 2, argv + 2);
   if (strcmp(cmd, "info") == 0 || strcmp(cmd, "demo") == 0) {
     if (argc > 2) {
       error("'%s' takes no arguments", cmd);

@@ -25,14 +25,30 @@ static inline R hard_sigmoid(R v) {
   return relu6(v + RC(3.0)) / RC(6.0);
 }
 
+/* One loop per bias form (none, per element, one scalar) so each stays a plain vectorisable
+ * loop: v is the biased pre-activation value. */
 #define MAP(expr)                                                                                  \
-  for (int64_t i = 0; i < n; i++) {                                                                \
-    const R v = src[i];                                                                            \
-    dst[i] = (expr);                                                                               \
+  if (!bias) {                                                                                     \
+    for (int64_t i = 0; i < n; i++) {                                                              \
+      const R v = src[i];                                                                          \
+      dst[i] = (expr);                                                                             \
+    }                                                                                              \
+  } else if (bias_per_element) {                                                                   \
+    for (int64_t i = 0; i < n; i++) {                                                              \
+      const R v = src[i] + bias[i];                                                                \
+      dst[i] = (expr);                                                                             \
+    }                                                                                              \
+  } else {                                                                                         \
+    const R b0 = bias[0];                                                                          \
+    for (int64_t i = 0; i < n; i++) {                                                              \
+      const R v = src[i] + b0;                                                                     \
+      dst[i] = (expr);                                                                             \
+    }                                                                                              \
   }                                                                                                \
   break
 
-void X(conv1dt__activate)(conv1dt_act act, R *dst, const R *src, int64_t n) {
+void X(conv1dt__activate)(conv1dt_act act, R *restrict dst, const R *restrict src, int64_t n,
+                          const R *bias, int bias_per_element) {
   switch (act) {
   case CONV1DT_ACT_LINEAR:
     MAP(v);

@@ -1,5 +1,7 @@
-/* The col2im overlap-add: GEMM output row (l, k, f) lands on output position
- * p = l*stride + k*dilation - crop_left; positions outside [0, out_len) are cropped away. */
+/* The col2im overlap-add: GEMM output (l, k, f) lands on output position
+ * p = l*stride + k*dilation - crop_left. Each call adds only what lands in [pa, pb) — the caller's
+ * share of the output — so threads that own disjoint position ranges never write the same place;
+ * positions outside [0, out_len) are the crop and the caller never asks for them. */
 #include "typed.h"
 
 static int64_t floor_div(int64_t a, int64_t b) {
@@ -9,17 +11,17 @@ static int64_t ceil_div(int64_t a, int64_t b) {
   return -floor_div(-a, b);
 }
 
-/* channels_last: col rows are input steps l0..l1-1, each K*F long ((k, f) order); the window
- * is position-major (filters contiguous), so each (l, k) adds one contiguous run of F. */
+/* channels_last: tile row i is input step l0 + i, K*F long in (k, f) order; the window is
+ * position-major (filters contiguous), so each (l, k) adds one contiguous run of F. */
 int64_t X(conv1dt__scatter_last)(const conv1dt_geometry *g, const R *col, int64_t l0, int64_t l1,
-                                 int64_t w0, R *acc) {
+                                 int64_t pa, int64_t pb, int64_t w0, R *acc) {
   const int64_t F = g->filters, KF = g->ksize * F, s = g->stride, d = g->dil;
   int64_t top = 0;
   for (int64_t l = l0; l < l1; l++) {
     const int64_t base = l * s - g->crop_left; /* position of k = 0 */
-    /* 0 <= base + k*d < out_len */
-    int64_t k_lo = base >= 0 ? 0 : ceil_div(-base, d);
-    int64_t k_hi = floor_div(g->out_len - 1 - base, d) + 1;
+    /* pa <= base + k*d < pb */
+    int64_t k_lo = base >= pa ? 0 : ceil_div(pa - base, d);
+    int64_t k_hi = floor_div(pb - 1 - base, d) + 1;
     if (k_hi > g->ksize) k_hi = g->ksize;
     if (k_lo >= k_hi) continue;
     const R *c = col + (l - l0) * KF;
@@ -34,16 +36,16 @@ int64_t X(conv1dt__scatter_last)(const conv1dt_geometry *g, const R *col, int64_
   return top;
 }
 
-/* channels_first: col rows are (k, f), each m input steps long; the window is filter-major
+/* channels_first: tile rows are (k, f), each m input steps long; the window is filter-major
  * (positions contiguous). k runs downwards so that, for any position, contributions arrive in
  * increasing l — the same order as the row-major channels_last loop, independent of blocking. */
 int64_t X(conv1dt__scatter_first)(const conv1dt_geometry *g, const R *col, int64_t l0, int64_t m,
-                                  int64_t w0, R *acc, int64_t win) {
+                                  int64_t pa, int64_t pb, int64_t w0, R *acc, int64_t win) {
   const int64_t F = g->filters, s = g->stride, d = g->dil;
   int64_t top = 0;
   for (int64_t k = g->ksize - 1; k >= 0; k--) {
     const int64_t off = k * d - g->crop_left; /* p = l*s + off */
-    int64_t lo = ceil_div(-off, s), hi = floor_div(g->out_len - 1 - off, s) + 1;
+    int64_t lo = ceil_div(pa - off, s), hi = floor_div(pb - 1 - off, s) + 1;
     if (lo < l0) lo = l0;
     if (hi > l0 + m) hi = l0 + m;
     if (lo >= hi) continue;

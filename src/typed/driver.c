@@ -1,10 +1,17 @@
-/* The typed forward driver: rows of the input go through the GEMM in blocks; each block's
+/* The typed forward driver. Rows of the input go through the GEMM in blocks; each block's
  * column tile is scattered into a small accumulator window; positions no later row can reach
  * are finished (bias, activation) straight into y, and the window slides on. y is written
- * once, and scratch stays bounded by the plan whatever the batch and length. */
+ * once, and scratch stays bounded by the plan whatever the batch and length.
+ *
+ * The BLAS parallelises the GEMM; the scatter and finish after it are shared by a team of
+ * threads that split the window's output positions, so every output element has one owner
+ * (no atomics, bit-identical for any thread count). */
 #include "typed.h"
 
 #include <string.h>
+
+/* Tiles smaller than this (elements) are scattered by the calling thread alone. */
+#define CONV1DT_PARALLEL_MIN_TILE 32768
 
 static int64_t min64(int64_t a, int64_t b) {
   return a < b ? a : b;
@@ -18,79 +25,166 @@ static int64_t final_end(const conv1dt_geometry *g, int64_t l1) {
   return l1 == g->steps ? g->out_len : min64(g->out_len, l1 * g->stride - g->crop_left);
 }
 
-/* Drops the first n positions of a window of `rows` rows of `width` positions (stride `ld`);
- * `hwm` marks one past the highest written position, `dirty` one past the highest touched by
- * the finalizer. Keeps the rest zero. Returns the new high-water mark. */
-static int64_t slide(R *acc, int64_t rows, int64_t ld, int64_t width, int64_t n, int64_t hwm) {
-  const int64_t tail = hwm > n ? hwm - n : 0, dirty = max64(hwm, n);
-  for (int64_t r = 0; r < rows; r++) {
-    R *a = acc + r * ld;
-    if (tail) memmove(a, a + n * width, (size_t)(tail * width) * sizeof(R));
-    memset(a + tail * width, 0, (size_t)((dirty - tail) * width) * sizeof(R));
+/* One segment: input rows [l0, l1) of one sample, already multiplied into the tile `col`. */
+typedef struct {
+  const conv1dt_geometry *g;
+  const R *bias, *col;
+  int64_t l0, l1, m; /* m: tile row length (channels_first) */
+  int64_t w0;        /* window start (output position) */
+  int64_t lo, hi;    /* positions this segment writes or finishes */
+  int64_t end;       /* positions [w0, end) are finished by this segment */
+  int finish;        /* 0: scatter only (glu along steps is finished by the caller) */
+  R *acc;
+  int64_t win;
+  R *y_sample, *pre_sample;
+  int64_t top[CONV1DT_MAX_THREADS];
+} segment;
+
+static void share(int64_t lo, int64_t hi, int id, int size, int64_t *a, int64_t *b) {
+  const int64_t chunk = (hi - lo + size - 1) / size;
+  *a = min64(hi, lo + id * chunk);
+  *b = min64(hi, *a + chunk);
+}
+
+static void segment_work(void *arg, int id, int size) {
+  segment *sg = arg;
+  const conv1dt_geometry *g = sg->g;
+  int64_t pa, pb;
+  share(sg->lo, sg->hi, id, size, &pa, &pb);
+  sg->top[id] = 0;
+  if (pa >= pb) return;
+  const int64_t fa = max64(pa, sg->w0), fb = min64(pb, sg->end);
+  if (g->channels_first) {
+    sg->top[id] =
+        X(conv1dt__scatter_first)(g, sg->col, sg->l0, sg->m, pa, pb, sg->w0, sg->acc, sg->win);
+    if (sg->finish && fa < fb) X(conv1dt__finalize_first)
+    (g, sg->bias, sg->acc + (fa - sg->w0), sg->win, fa, fb, sg->y_sample, sg->pre_sample);
+  } else {
+    const int64_t F = g->filters;
+    sg->top[id] = X(conv1dt__scatter_last)(g, sg->col, sg->l0, sg->l1, pa, pb, sg->w0, sg->acc);
+    if (sg->finish && fa < fb) X(conv1dt__finalize_last)
+    (g, sg->bias, sg->acc + (fa - sg->w0) * F, fb - fa, sg->y_sample + fa * g->out_last,
+     sg->pre_sample ? sg->pre_sample + fa * F : NULL);
   }
+}
+
+typedef struct {
+  const conv1dt_geometry *g;
+  R *y_sample;
+} rows_job;
+
+static void rows_work(void *arg, int id, int size) {
+  rows_job *job = arg;
+  int64_t f0, f1;
+  share(0, job->g->filters, id, size, &f0, &f1);
+  X(conv1dt__finish_rows_first)(job->g, job->y_sample, f0, f1);
+}
+
+/* Runs one segment and slides the window past the finished positions. Returns the new
+ * high-water mark (one past the highest window index holding data). */
+static int64_t run_segment(segment *sg, int64_t hwm, conv1dt_team **team, int threads,
+                           int64_t tile_elems) {
+  const conv1dt_geometry *g = sg->g;
+  const int64_t s = g->stride;
+  /* Positions touched: from the window start to the last contribution or the finish line. */
+  sg->lo = sg->w0;
+  sg->hi = min64(g->out_len, (sg->l1 - 1) * s + (g->keff - 1) - g->crop_left + 1);
+  sg->hi = max64(sg->hi, sg->end);
+  const int glu_steps = g->channels_first && g->act == CONV1DT_ACT_GLU;
+  sg->finish = !glu_steps;
+  if (sg->hi > sg->lo) {
+    conv1dt_team *t = NULL;
+    if (tile_elems >= CONV1DT_PARALLEL_MIN_TILE && threads > 1) {
+      if (!*team) *team = conv1dt__team_create(threads);
+      t = *team;
+    }
+    conv1dt__team_run(t, segment_work, sg);
+    for (int i = 0; i < conv1dt__team_size(t); i++) hwm = max64(hwm, sg->top[i]);
+  }
+  if (sg->end <= sg->w0) return hwm;
+  const int64_t n = sg->end - sg->w0;
+  if (glu_steps) /* its halves pair across the whole sample: finish in order, on one thread */
+    X(conv1dt__finalize_first)
+  (g, sg->bias, sg->acc, sg->win, sg->w0, sg->end, sg->y_sample, sg->pre_sample);
+  /* [0, n) is finished and zero; move the unfinished tail to the front, clear what it left. */
+  const int64_t tail = hwm > n ? hwm - n : 0, stale = max64(tail, n);
+  const int64_t rows = g->channels_first ? g->filters : 1;
+  const int64_t ld = g->channels_first ? sg->win : 0, width = g->channels_first ? 1 : g->filters;
+  for (int64_t r = 0; r < rows; r++) {
+    R *a = sg->acc + r * ld;
+    if (tail) memmove(a, a + n * width, (size_t)(tail * width) * sizeof(R));
+    if (hwm > stale) memset(a + stale * width, 0, (size_t)((hwm - stale) * width) * sizeof(R));
+  }
+  sg->w0 = sg->end;
   return tail;
 }
 
-static void run_channels_last(const conv1dt_layer *layer, const conv1dt_geometry *g,
-                              const conv1dt_plan *plan, const R *x, R *y, R *col, R *acc) {
-  const int64_t L = g->steps, C = g->in_ch, F = g->filters, KF = g->ksize * F;
-  const int64_t total = g->batch * L;
-  const R *kernel = layer->kernel, *bias = layer->bias;
-  int64_t w0 = 0, hwm = 0;
-  for (int64_t r0 = 0; r0 < total; r0 += plan->rows) {
-    const int64_t m = min64(plan->rows, total - r0);
-    /* col[m x KF] = x[m x C] * W^T with W the (K*F) x C view of the Keras kernel. */
-    conv1dt__gemm_R(1, (int)m, (int)KF, (int)C, x + r0 * C, (int)C, kernel, (int)C, col, (int)KF);
-    for (int64_t r = r0; r < r0 + m;) {
-      const int64_t b = r / L, l0 = r % L, l1 = min64(L, l0 + (r0 + m - r));
-      if (l0 == 0) w0 = 0; /* a new sample: the window is all zero here */
-      hwm = max64(hwm, X(conv1dt__scatter_last)(g, col + (r - r0) * KF, l0, l1, w0, acc));
-      const int64_t end = final_end(g, l1);
-      if (end > w0) {
-        const int64_t n = end - w0;
-        X(conv1dt__finalize_last)(g, bias, acc, n, y + (b * g->out_len + w0) * g->out_last);
-        hwm = slide(acc, 1, 0, F, n, hwm);
-        w0 = end;
-      }
-      r += l1 - l0;
-    }
-  }
-}
-
-static void run_channels_first(const conv1dt_layer *layer, const conv1dt_geometry *g,
-                               const conv1dt_plan *plan, const R *x, R *y, R *col, R *acc) {
-  const int64_t L = g->steps, C = g->in_ch, F = g->filters, KF = g->ksize * F;
-  const R *kernel = layer->kernel, *bias = layer->bias;
-  for (int64_t b = 0; b < g->batch; b++) {
-    const R *xb = x + b * C * L;
-    R *yb = y + b * F * g->out_last;
-    int64_t w0 = 0, hwm = 0;
-    for (int64_t l0 = 0; l0 < L; l0 += plan->rows) {
-      const int64_t m = min64(plan->rows, L - l0);
-      /* col[KF x m] = W[KF x C] * x_b[C x m] (columns l0.. of the sample, leading dim L). */
-      conv1dt__gemm_R(0, (int)KF, (int)m, (int)C, kernel, (int)C, xb + l0, (int)L, col, (int)m);
-      hwm = max64(hwm, X(conv1dt__scatter_first)(g, col, l0, m, w0, acc, plan->win));
-      const int64_t end = final_end(g, l0 + m);
-      if (end > w0) {
-        X(conv1dt__finalize_first)(g, bias, acc, plan->win, w0, end, yb);
-        hwm = slide(acc, F, plan->win, 1, end - w0, hwm);
-        w0 = end;
-      }
-    }
-    X(conv1dt__finish_sample_first)(g, yb);
-  }
-}
-
 void X(conv1dt__run)(const conv1dt_layer *layer, const conv1dt_geometry *g,
-                     const conv1dt_plan *plan, const R *x, R *y, R *work) {
+                     const conv1dt_plan *plan, const R *x, R *y, R *pre, R *work) {
+  const int64_t L = g->steps, C = g->in_ch, F = g->filters, KF = g->ksize * F;
+  const R *kernel = layer->kernel;
   R *col = work;
   /* The accumulator starts on the next aligned address after the column tile. */
   size_t col_bytes = plan->col_elems * sizeof(R);
   col_bytes = (col_bytes + CONV1DT_WORKSPACE_ALIGN - 1) & ~(size_t)(CONV1DT_WORKSPACE_ALIGN - 1);
   R *acc = (R *)((char *)work + col_bytes);
   memset(acc, 0, plan->acc_elems * sizeof(R));
-  if (g->channels_first)
-    run_channels_first(layer, g, plan, x, y, col, acc);
-  else
-    run_channels_last(layer, g, plan, x, y, col, acc);
+
+  const int threads = plan->rows * KF >= CONV1DT_PARALLEL_MIN_TILE ? conv1dt__default_threads() : 1;
+  conv1dt_team *team = NULL; /* created on the first tile worth sharing */
+  segment sg;
+  memset(&sg, 0, sizeof sg);
+  sg.g = g;
+  sg.bias = layer->bias;
+  sg.acc = acc;
+  sg.win = plan->win;
+  sg.col = col;
+
+  if (!g->channels_first) {
+    const int64_t total = g->batch * L;
+    int64_t hwm = 0;
+    for (int64_t r0 = 0; r0 < total; r0 += plan->rows) {
+      const int64_t m = min64(plan->rows, total - r0);
+      /* col[m x KF] = x[m x C] * W^T with W the (K*F) x C view of the Keras kernel. */
+      conv1dt__gemm_R(0, 1, (int)m, (int)KF, (int)C, x + r0 * C, (int)C, kernel, (int)C, 0, col,
+                      (int)KF);
+      for (int64_t r = r0; r < r0 + m;) {
+        const int64_t b = r / L, l0 = r % L, l1 = min64(L, l0 + (r0 + m - r));
+        if (l0 == 0) sg.w0 = 0; /* a new sample: the window is all zero here */
+        sg.col = col + (r - r0) * KF;
+        sg.l0 = l0;
+        sg.l1 = l1;
+        sg.end = final_end(g, l1);
+        sg.y_sample = y + b * g->out_len * g->out_last;
+        sg.pre_sample = pre ? pre + b * g->out_len * F : NULL;
+        hwm = run_segment(&sg, hwm, &team, threads, (l1 - l0) * KF);
+        r += l1 - l0;
+      }
+    }
+  } else {
+    for (int64_t b = 0; b < g->batch; b++) {
+      const R *xb = x + b * C * L;
+      sg.y_sample = y + b * F * g->out_last;
+      sg.pre_sample = pre ? pre + b * F * g->out_len : NULL;
+      sg.w0 = 0;
+      int64_t hwm = 0;
+      for (int64_t l0 = 0; l0 < L; l0 += plan->rows) {
+        const int64_t m = min64(plan->rows, L - l0);
+        /* col[KF x m] = W[KF x C] * x_b[C x m] (columns l0.. of the sample, leading dim L). */
+        conv1dt__gemm_R(0, 0, (int)KF, (int)m, (int)C, kernel, (int)C, xb + l0, (int)L, 0, col,
+                        (int)m);
+        sg.l0 = l0;
+        sg.l1 = l0 + m;
+        sg.m = m;
+        sg.end = final_end(g, l0 + m);
+        hwm = run_segment(&sg, hwm, &team, threads, m * KF);
+      }
+      if (g->act == CONV1DT_ACT_SOFTMAX || g->act == CONV1DT_ACT_LOG_SOFTMAX ||
+          g->act == CONV1DT_ACT_SPARSEMAX) {
+        rows_job job = {g, sg.y_sample};
+        conv1dt__team_run(team, rows_work, &job);
+      }
+    }
+  }
+  conv1dt__team_destroy(team);
 }

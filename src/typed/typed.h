@@ -5,26 +5,42 @@
 #include "internal.h"
 #include "precision.h"
 
-/* col2im.c: overlap-add of GEMM tiles into the accumulator window. The window holds output
- * positions [w0, w0 + win); each returns one past the highest window index it wrote (0 if
- * none). Contributions reach each position in increasing input step, whatever the blocking. */
+/* col2im.c: overlap-add of GEMM tiles into the accumulator window, which holds output positions
+ * from w0 on (position p at index p - w0). Only contributions landing in [pa, pb) are added;
+ * each returns one past the highest window index it wrote (0 if none). Contributions reach each
+ * position in increasing input step, whatever the blocking. */
 int64_t X(conv1dt__scatter_last)(const conv1dt_geometry *g, const R *col, int64_t l0, int64_t l1,
-                                 int64_t w0, R *acc);
+                                 int64_t pa, int64_t pb, int64_t w0, R *acc);
 int64_t X(conv1dt__scatter_first)(const conv1dt_geometry *g, const R *col, int64_t l0, int64_t m,
-                                  int64_t w0, R *acc, int64_t win);
+                                  int64_t pa, int64_t pb, int64_t w0, R *acc, int64_t win);
 
-/* finalize.c: bias + activation from the window into y for finished positions. */
+/* finalize.c: bias + activation from the window into y for n finished positions starting at
+ * acc (channels_last) or at column 0 of acc's rows of stride win (channels_first, positions
+ * t0..t1 of the sample); pre (may be NULL) receives the pre-activation values, bias included.
+ * The window positions are left zero. */
 void X(conv1dt__finalize_last)(const conv1dt_geometry *g, const R *bias, R *acc, int64_t n,
-                               R *y_rows);
+                               R *y_rows, R *pre_rows);
 void X(conv1dt__finalize_first)(const conv1dt_geometry *g, const R *bias, R *acc, int64_t win,
-                                int64_t t0, int64_t t1, R *y_sample);
-void X(conv1dt__finish_sample_first)(const conv1dt_geometry *g, R *y_sample);
+                                int64_t t0, int64_t t1, R *y_sample, R *pre_sample);
+/* channels_first softmax / log_softmax / sparsemax along the steps of filters [f0, f1). */
+void X(conv1dt__finish_rows_first)(const conv1dt_geometry *g, R *y_sample, int64_t f0, int64_t f1);
 
-/* activation.c */
-void X(conv1dt__activate)(conv1dt_act act, R *dst, const R *src, int64_t n); /* element-wise */
+/* activation.c: element-wise dst = act(src + bias); bias NULL (none), per element, or one
+ * scalar (bias_per_element 0). */
+void X(conv1dt__activate)(conv1dt_act act, R *restrict dst, const R *restrict src, int64_t n,
+                          const R *bias, int bias_per_element);
 void X(conv1dt__activate_row)(conv1dt_act act, R *row, int64_t n); /* softmax, log_softmax,
                                                                       sparsemax, in place */
 R X(conv1dt__sigmoid)(R v);
+
+/* activation_grad.c: dz = act'(z) applied to dy (JAX's derivatives of Keras's formulas).
+ * Element-wise: dz[i] = act'(z[i]) dy[i] (z may be NULL for linear). Axis-wise, per row of n
+ * pre-activations z (dy has n/2 for glu): stats (3 values, from the whole row) first, then dz
+ * for row indices [i0, i1) into dz[0 .. i1-i0). */
+void X(conv1dt__act_grad)(conv1dt_act act, R *dz, const R *z, const R *dy, int64_t n);
+void X(conv1dt__act_grad_stats)(conv1dt_act act, const R *z, const R *dy, int64_t n, R st[3]);
+void X(conv1dt__act_grad_span)(conv1dt_act act, const R st[3], const R *z, const R *dy, int64_t n,
+                               int64_t i0, int64_t i1, R *dz);
 
 #if CONV1DT_PRECISION == 32
 #define conv1dt__gemm_R conv1dt__gemm_f32

@@ -1,0 +1,195 @@
+/* The typed backward driver, the forward's dual. Per block of input rows:
+ *   dz   = act'(pre) applied to dy, for the output positions the block's rows reach (dz tile);
+ *   dcol = the im2col gather of dz: dcol[l, k, f] = dz[l*s + k*d - crop_left, f], 0 outside
+ *          [0, out_len) (the inverse of the forward's col2im scatter);
+ *   dx   = dcol . W                         (one GEMM; channels_first: W^T . dcol)
+ *   dW  += dcol^T . x                       (one GEMM, beta 1 after the first block)
+ *   db  += dz over every output position, each counted once, in increasing position.
+ * Positions two blocks share are recomputed (same inputs, same bits), so nothing but the
+ * GEMMs' own summation order depends on the block size. */
+#include "typed.h"
+
+#include <string.h>
+
+static int64_t min64(int64_t a, int64_t b) {
+  return a < b ? a : b;
+}
+static int64_t max64(int64_t a, int64_t b) {
+  return a > b ? a : b;
+}
+static int64_t clamp64(int64_t v, int64_t lo, int64_t hi) {
+  return v < lo ? lo : (v > hi ? hi : v);
+}
+
+/* Workspace layout: dcol, dz tile, row statistics, dbias sums (double), each aligned. */
+typedef struct {
+  R *col, *dz, *stats;
+  double *bsum;
+} bwd_work;
+
+static char *align_up(char *p) {
+  const uintptr_t a =
+      ((uintptr_t)p + CONV1DT_WORKSPACE_ALIGN - 1) & ~(uintptr_t)(CONV1DT_WORKSPACE_ALIGN - 1);
+  return p + (a - (uintptr_t)p);
+}
+
+static bwd_work split(const conv1dt_bwd_plan *plan, void *work) {
+  bwd_work w;
+  char *p = align_up(work);
+  w.col = (R *)p;
+  p = align_up(p + plan->col_elems * sizeof(R));
+  w.dz = (R *)p;
+  p = align_up(p + plan->dz_elems * sizeof(R));
+  w.stats = (R *)p;
+  p = align_up(p + plan->stat_elems * sizeof(R));
+  w.bsum = (double *)p;
+  return w;
+}
+
+/* Output positions a segment of input rows [l0, l1) of one sample needs, and those it finishes:
+ * the gather reads [lo, hi); dz is computed for [t0, t1), which also covers the positions no
+ * row reaches (stride gaps, the zero-extended tail) since `done`, so dbias sees them all.
+ * t1 - t0 <= m*s + max(keff, s) - 1 for m rows: the tail past the last row's reach is
+ * -crop_right <= s - 1, and a gap before lo is at most s - keff. */
+typedef struct {
+  int64_t lo, hi, t0, t1;
+} span;
+
+static span segment_span(const conv1dt_geometry *g, int64_t l0, int64_t l1, int64_t done) {
+  const int64_t T = g->out_len;
+  span sp;
+  sp.lo = clamp64(l0 * g->stride - g->crop_left, 0, T);
+  sp.hi = clamp64((l1 - 1) * g->stride + g->keff - g->crop_left, 0, T);
+  if (sp.hi < sp.lo) sp.hi = sp.lo;
+  sp.t0 = sp.hi > sp.lo ? min64(sp.lo, done) : done;
+  sp.t1 = max64(done, l1 == g->steps ? T : sp.hi);
+  return sp;
+}
+
+static void run_channels_last(const conv1dt_layer *layer, const conv1dt_geometry *g,
+                              const conv1dt_bwd_plan *plan, const R *x, const R *pre, const R *dy,
+                              R *dx, R *dkernel, const bwd_work *w) {
+  const int64_t L = g->steps, T = g->out_len, C = g->in_ch, F = g->filters, KF = g->ksize * F;
+  const int64_t total = g->batch * L, Fy = g->out_last; /* dy's row length (F/2 for glu) */
+  const int axiswise = CONV1DT_ACT_IS_AXISWISE(g->act), gemms = dx || dkernel;
+  const R *kernel = layer->kernel;
+  int64_t done = 0; /* positions of the current sample whose dz went into dbias */
+  for (int64_t r0 = 0; r0 < total; r0 += plan->rows) {
+    const int64_t m = min64(plan->rows, total - r0);
+    for (int64_t r = r0; r < r0 + m;) {
+      const int64_t b = r / L, l0 = r % L, l1 = min64(L, l0 + (r0 + m - r));
+      if (l0 == 0) done = 0;
+      const span sp = segment_span(g, l0, l1, done);
+      /* sp.t1 - sp.t0 <= plan->win by the plan */
+      const int64_t n = sp.t1 - sp.t0;
+      const R *zb = pre ? pre + (b * T + sp.t0) * F : NULL;
+      const R *db = dy + (b * T + sp.t0) * Fy;
+      if (!axiswise) {
+        X(conv1dt__act_grad)(g->act, w->dz, zb, db, n * F);
+      } else {
+        for (int64_t i = 0; i < n; i++) {
+          R st[3];
+          X(conv1dt__act_grad_stats)(g->act, zb + i * F, db + i * Fy, F, st);
+          X(conv1dt__act_grad_span)(g->act, st, zb + i * F, db + i * Fy, F, 0, F, w->dz + i * F);
+        }
+      }
+      for (int64_t t = done; t < sp.t1; t++) {
+        const R *d = w->dz + (t - sp.t0) * F;
+        for (int64_t f = 0; f < F; f++) w->bsum[f] += (double)d[f];
+      }
+      done = sp.t1;
+      if (gemms) {
+        /* dcol rows l0..l1-1 of this block: dcol[l, k, :] = dz[l*s + k*d - crop_left, :]. */
+        for (int64_t l = l0; l < l1; l++) {
+          R *c = w->col + (r - r0 + l - l0) * KF;
+          const int64_t base = l * g->stride - g->crop_left;
+          for (int64_t k = 0; k < g->ksize; k++) {
+            const int64_t p = base + k * g->dil;
+            if (p >= 0 && p < T)
+              memcpy(c + k * F, w->dz + (p - sp.t0) * F, (size_t)F * sizeof(R));
+            else
+              memset(c + k * F, 0, (size_t)F * sizeof(R));
+          }
+        }
+      }
+      r += l1 - l0;
+    }
+    /* dx[m x C] = dcol[m x KF] . W[KF x C];  dW[KF x C] (+)= dcol^T . x[m x C]. */
+    if (dx)
+      conv1dt__gemm_R(0, 0, (int)m, (int)C, (int)KF, w->col, (int)KF, kernel, (int)C, 0,
+                      dx + r0 * C, (int)C);
+    if (dkernel)
+      conv1dt__gemm_R(1, 0, (int)KF, (int)C, (int)m, w->col, (int)KF, x + r0 * C, (int)C,
+                      r0 ? RC(1.0) : RC(0.0), dkernel, (int)C);
+  }
+}
+
+static void run_channels_first(const conv1dt_layer *layer, const conv1dt_geometry *g,
+                               const conv1dt_bwd_plan *plan, const R *x, const R *pre, const R *dy,
+                               R *dx, R *dkernel, const bwd_work *w) {
+  const int64_t L = g->steps, T = g->out_len, C = g->in_ch, F = g->filters, KF = g->ksize * F;
+  const int64_t Ty = g->out_last, win = plan->win; /* dy's row length (T/2 for glu) */
+  const int axiswise = CONV1DT_ACT_IS_AXISWISE(g->act), gemms = dx || dkernel;
+  const R *kernel = layer->kernel;
+  int first_gemm = 1;
+  for (int64_t b = 0; b < g->batch; b++) {
+    const R *zb = pre ? pre + b * F * T : NULL, *db = dy + b * F * Ty;
+    /* Axis-wise activations act along the steps: their row statistics need whole rows. */
+    if (axiswise)
+      for (int64_t f = 0; f < F; f++)
+        X(conv1dt__act_grad_stats)(g->act, zb + f * T, db + f * Ty, T, w->stats + 3 * f);
+    int64_t done = 0;
+    for (int64_t l0 = 0; l0 < L; l0 += plan->rows) {
+      const int64_t m = min64(plan->rows, L - l0);
+      const span sp = segment_span(g, l0, l0 + m, done);
+      /* sp.t1 - sp.t0 <= win by the plan */
+      const int64_t n = sp.t1 - sp.t0;
+      for (int64_t f = 0; f < F; f++) {
+        R *dzf = w->dz + f * win;
+        const R *zf = zb ? zb + f * T : NULL, *dyf = db + f * Ty;
+        if (axiswise) {
+          X(conv1dt__act_grad_span)(g->act, w->stats + 3 * f, zf, dyf, T, sp.t0, sp.t1, dzf);
+        } else {
+          X(conv1dt__act_grad)(g->act, dzf, zf ? zf + sp.t0 : NULL, dyf + sp.t0, n);
+        }
+        for (int64_t t = done; t < sp.t1; t++) w->bsum[f] += (double)dzf[t - sp.t0];
+      }
+      done = sp.t1;
+      if (!gemms) continue;
+      /* dcol[(k, f), i] = dz[f, (l0 + i)*s + k*d - crop_left], 0 outside [0, T). */
+      for (int64_t k = 0; k < g->ksize; k++) {
+        const int64_t off = k * g->dil - g->crop_left; /* p = l*s + off */
+        for (int64_t f = 0; f < F; f++) {
+          R *restrict c = w->col + (k * F + f) * m;
+          const R *restrict d = w->dz + f * win;
+          for (int64_t i = 0; i < m; i++) {
+            const int64_t p = (l0 + i) * g->stride + off;
+            c[i] = p >= 0 && p < T ? d[p - sp.t0] : RC(0.0);
+          }
+        }
+      }
+      /* dx_b[C x m] = W^T[C x KF] . dcol[KF x m];  dW[KF x C] (+)= dcol . x_b[C x m]^T. */
+      if (dx)
+        conv1dt__gemm_R(1, 0, (int)C, (int)m, (int)KF, kernel, (int)C, w->col, (int)m, 0,
+                        dx + b * C * L + l0, (int)L);
+      if (dkernel) {
+        conv1dt__gemm_R(0, 1, (int)KF, (int)C, (int)m, w->col, (int)m, x + b * C * L + l0, (int)L,
+                        first_gemm ? RC(0.0) : RC(1.0), dkernel, (int)C);
+        first_gemm = 0;
+      }
+    }
+  }
+}
+
+void X(conv1dt__backward)(const conv1dt_layer *layer, const conv1dt_geometry *g,
+                          const conv1dt_bwd_plan *plan, const R *x, const R *pre, const R *dy,
+                          R *dx, R *dkernel, R *dbias, void *work) {
+  const bwd_work w = split(plan, work);
+  memset(w.bsum, 0, (size_t)g->filters * sizeof(double));
+  if (g->channels_first)
+    run_channels_first(layer, g, plan, x, pre, dy, dx, dkernel, &w);
+  else
+    run_channels_last(layer, g, plan, x, pre, dy, dx, dkernel, &w);
+  if (dbias)
+    for (int64_t f = 0; f < g->filters; f++) dbias[f] = (R)w.bsum[f];
+}
