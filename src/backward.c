@@ -7,9 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Rows per block that keep the gathered dcol tile near this size, as the forward does. */
-#define BWD_TILE_TARGET_BYTES ((int64_t)1 << 20)
-#define BWD_TILE_MIN_ROWS 1024
 #define BWD_ARRAYS 4 /* dcol, dz tile, row statistics, dbias sums */
 
 /* Largest plan whose workspace fits in `budget` bytes (and no larger than useful). Per GEMM row:
@@ -19,34 +16,17 @@ static conv1dt_status backward_plan(const conv1dt_geometry *g, size_t elem_size,
                                     conv1dt_bwd_plan *plan) {
   const int64_t sz = (int64_t)elem_size, F = g->filters, kf = g->ksize * F; /* checked */
   const int64_t reach = g->keff > g->stride ? g->keff : g->stride;
-  int64_t per_row, fixed, tmp, min_bytes;
+  int64_t per_row, fixed, tmp, rows = 0;
   if (!conv1dt__mul64(g->stride, F, &per_row) || !conv1dt__add64(per_row, kf, &per_row) ||
       !conv1dt__mul64(per_row, sz, &per_row) || !conv1dt__add64(reach, 3, &fixed) ||
       !conv1dt__mul64(fixed, F, &fixed) || !conv1dt__mul64(fixed, sz, &fixed) ||
       !conv1dt__mul64(F, (int64_t)sizeof(double), &tmp) || !conv1dt__add64(fixed, tmp, &fixed) ||
-      !conv1dt__add64(fixed, (BWD_ARRAYS + 1) * CONV1DT_WORKSPACE_ALIGN, &fixed) ||
-      !conv1dt__add64(fixed, per_row, &min_bytes) || (uint64_t)min_bytes > SIZE_MAX)
+      !conv1dt__add64(fixed, (BWD_ARRAYS + 1) * CONV1DT_WORKSPACE_ALIGN, &fixed))
     return conv1dt__fail(CONV1DT_ERROR_SIZE_OVERFLOW,
                          "conv1dt_backward: workspace size overflows size_t (strides=%lld, "
                          "filters=%lld)",
                          (long long)g->stride, (long long)F);
-  if (budget < (size_t)min_bytes)
-    return conv1dt__fail(CONV1DT_ERROR_WORKSPACE_TOO_SMALL,
-                         "conv1dt_backward: workspace of %zu bytes is below the minimum of %lld "
-                         "bytes for this layer",
-                         budget, (long long)min_bytes);
-
-  int64_t rows = (int64_t)((budget - (size_t)fixed) / (size_t)per_row);
-  /* No more rows than the input has (per sample for channels_first, whose GEMMs cannot span
-   * samples), and no more than keep the dcol tile cache-sized. */
-  int64_t useful = g->channels_first ? g->steps : g->batch * g->steps;
-  if (useful < 1) useful = 1;
-  int64_t target = BWD_TILE_TARGET_BYTES / (kf * sz);
-  if (target < BWD_TILE_MIN_ROWS) target = BWD_TILE_MIN_ROWS;
-  if (rows > target) rows = target;
-  if (rows > useful) rows = useful;
-  if (rows > INT_MAX / 2) rows = INT_MAX / 2;
-  if (rows < 1) rows = 1;
+  CONV1DT_CHECK(conv1dt__fit_rows(g, budget, fixed, per_row, kf * sz, "conv1dt_backward", &rows));
 
   plan->rows = rows;
   plan->win = rows * g->stride + reach; /* fits: rows * stride * F * sz <= budget */

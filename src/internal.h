@@ -111,10 +111,19 @@ conv1dt_status conv1dt__validate_config(const conv1dt_config *cfg, int64_t in_ch
                                         conv1dt_dtype dtype, conv1dt_act *act);
 conv1dt_status conv1dt__geometry(const conv1dt_layer *layer, int64_t batch, int64_t steps,
                                  conv1dt_geometry *g);
+/* GEMM rows per block: as many as `budget` bytes hold after `fixed` at `per_row` bytes a row,
+ * capped by the input and by a cache-sized tile (tile_row_bytes per row). Fails with
+ * CONV1DT_ERROR_WORKSPACE_TOO_SMALL (naming `who`) when not even one row fits. */
+conv1dt_status conv1dt__fit_rows(const conv1dt_geometry *g, size_t budget, int64_t fixed,
+                                 int64_t per_row, int64_t tile_row_bytes, const char *who,
+                                 int64_t *rows);
 /* Largest plan whose workspace fits in `budget` bytes (and no larger than useful). */
 conv1dt_status conv1dt__plan(const conv1dt_geometry *g, size_t elem_size, size_t budget,
                              conv1dt_plan *plan);
 #define CONV1DT_WORKSPACE_ALIGN 64
+/* Blocks aim at a tile of this size, but take at least this many rows. */
+#define CONV1DT_TILE_TARGET_BYTES ((int64_t)1 << 20)
+#define CONV1DT_TILE_MIN_ROWS 1024
 
 /* ---- Philox-4x32-10 (rng.c) ------------------------------------------------------------ */
 /* Uniform double in [0, 1) for element `index` of the stream keyed by `seed` (53 bits). */

@@ -161,40 +161,45 @@ conv1dt_status conv1dt__geometry(const conv1dt_layer *layer, int64_t batch, int6
   return CONV1DT_OK;
 }
 
-/* GEMM rows per block that keep the column tile near this size (cache-friendly). */
-#define CONV1DT_TILE_TARGET_BYTES ((int64_t)1 << 20)
-#define CONV1DT_TILE_MIN_ROWS 1024
-
-conv1dt_status conv1dt__plan(const conv1dt_geometry *g, size_t elem_size, size_t budget,
-                             conv1dt_plan *plan) {
-  const int64_t sz = (int64_t)elem_size, kf = g->ksize * g->filters; /* checked at create */
-  int64_t per_row, fixed, min_bytes;
-  /* Per GEMM row: one col row (kf) and `stride` accumulator positions of `filters` each; fixed:
-   * keff accumulator positions (the overlap tail) and the alignment slack of the two arrays. */
-  if (!conv1dt__mul64(g->stride, g->filters, &per_row) || !conv1dt__add64(per_row, kf, &per_row) ||
-      !conv1dt__mul64(per_row, sz, &per_row) || !conv1dt__mul64(g->keff, g->filters, &fixed) ||
-      !conv1dt__mul64(fixed, sz, &fixed) ||
-      !conv1dt__add64(fixed, 2 * CONV1DT_WORKSPACE_ALIGN, &fixed) ||
-      !conv1dt__add64(fixed, per_row, &min_bytes) || (uint64_t)min_bytes > SIZE_MAX)
-    return conv1dt__fail(CONV1DT_ERROR_SIZE_OVERFLOW, "workspace size overflows size_t");
+conv1dt_status conv1dt__fit_rows(const conv1dt_geometry *g, size_t budget, int64_t fixed,
+                                 int64_t per_row, int64_t tile_row_bytes, const char *who,
+                                 int64_t *rows_out) {
+  int64_t min_bytes;
+  if (!conv1dt__add64(fixed, per_row, &min_bytes) || (uint64_t)min_bytes > SIZE_MAX)
+    return conv1dt__fail(CONV1DT_ERROR_SIZE_OVERFLOW, "%s: workspace size overflows size_t", who);
   if (budget < (size_t)min_bytes)
     return conv1dt__fail(CONV1DT_ERROR_WORKSPACE_TOO_SMALL,
-                         "workspace of %zu bytes is below the minimum of %lld bytes for this layer "
-                         "(see conv1dt_min_workspace_size)",
-                         budget, (long long)min_bytes);
-
+                         "%s: workspace of %zu bytes is below the minimum of %lld bytes for this "
+                         "layer",
+                         who, budget, (long long)min_bytes);
   int64_t rows = (int64_t)((budget - (size_t)fixed) / (size_t)per_row);
   /* No more rows than the input has (per sample for channels_first, whose GEMM cannot span
-   * samples), and no more than keep the col tile cache-sized. */
+   * samples), and no more than keep the tile cache-sized — but enough that the BLAS's packing
+   * of the kernel, once per block, stays small next to the block's arithmetic. */
   int64_t useful = g->channels_first ? g->steps : g->batch * g->steps;
   if (useful < 1) useful = 1;
-  int64_t target = CONV1DT_TILE_TARGET_BYTES / (kf * sz);
+  int64_t target = CONV1DT_TILE_TARGET_BYTES / tile_row_bytes;
   if (target < CONV1DT_TILE_MIN_ROWS) target = CONV1DT_TILE_MIN_ROWS;
   if (rows > target) rows = target;
   if (rows > useful) rows = useful;
   if (rows > INT_MAX / 2) rows = INT_MAX / 2;
   if (rows < 1) rows = 1;
+  *rows_out = rows;
+  return CONV1DT_OK;
+}
 
+conv1dt_status conv1dt__plan(const conv1dt_geometry *g, size_t elem_size, size_t budget,
+                             conv1dt_plan *plan) {
+  const int64_t sz = (int64_t)elem_size, kf = g->ksize * g->filters; /* checked at create */
+  int64_t per_row, fixed, rows = 0;
+  /* Per GEMM row: one col row (kf) and `stride` accumulator positions of `filters` each; fixed:
+   * keff accumulator positions (the overlap tail) and the alignment slack of the two arrays. */
+  if (!conv1dt__mul64(g->stride, g->filters, &per_row) || !conv1dt__add64(per_row, kf, &per_row) ||
+      !conv1dt__mul64(per_row, sz, &per_row) || !conv1dt__mul64(g->keff, g->filters, &fixed) ||
+      !conv1dt__mul64(fixed, sz, &fixed) ||
+      !conv1dt__add64(fixed, 2 * CONV1DT_WORKSPACE_ALIGN, &fixed))
+    return conv1dt__fail(CONV1DT_ERROR_SIZE_OVERFLOW, "workspace size overflows size_t");
+  CONV1DT_CHECK(conv1dt__fit_rows(g, budget, fixed, per_row, kf * sz, "conv1dt_forward", &rows));
   plan->rows = rows;
   plan->win = rows * g->stride + g->keff;
   plan->col_elems = (size_t)(rows * kf);

@@ -104,7 +104,7 @@ void X(conv1dt__activate)(conv1dt_act act, R *restrict dst, const R *restrict sr
   }
 }
 
-static R row_max(const R *row, int64_t n) {
+R X(conv1dt__row_max)(const R *row, int64_t n) {
   R m = row[0];
   for (int64_t i = 1; i < n; i++)
     if (row[i] > m) m = row[i];
@@ -114,24 +114,29 @@ static R row_max(const R *row, int64_t n) {
 /* sparsemax: Euclidean projection onto the simplex, max(z - tau, 0) with sum 1 (Martins &
  * Astudillo 2016). tau by Michelot's algorithm: start from the whole row, recompute
  * tau = (sum of the kept - 1) / count and keep only z > tau until the kept set stops shrinking.
- * It yields the same support and tau as the sorted definition, in place and without a sort. */
-static void sparsemax(R *row, int64_t n) {
+ * It yields the same support and tau as the sorted definition, without a sort or scratch. */
+R X(conv1dt__sparsemax_tau)(const R *z, int64_t n) {
   R sum = 0;
-  for (int64_t i = 0; i < n; i++) sum += row[i];
+  for (int64_t i = 0; i < n; i++) sum += z[i];
   int64_t count = n;
   R tau = (sum - RC(1.0)) / (R)count;
   for (;;) {
     R s = 0;
     int64_t c = 0;
     for (int64_t i = 0; i < n; i++)
-      if (row[i] > tau) {
-        s += row[i];
+      if (z[i] > tau) {
+        s += z[i];
         c++;
       }
     if (c == count || c == 0) break;
     count = c;
     tau = (s - RC(1.0)) / (R)c;
   }
+  return tau;
+}
+
+static void sparsemax(R *row, int64_t n) {
+  const R tau = X(conv1dt__sparsemax_tau)(row, n);
   for (int64_t i = 0; i < n; i++) {
     const R v = row[i] - tau;
     row[i] = v > 0 ? v : (v == v ? RC(0.0) : v);
@@ -144,7 +149,7 @@ void X(conv1dt__activate_row)(conv1dt_act act, R *row, int64_t n) {
     sparsemax(row, n);
     return;
   }
-  const R m = row_max(row, n);
+  const R m = X(conv1dt__row_max)(row, n);
   R sum = 0;
   for (int64_t i = 0; i < n; i++) sum += exp(row[i] - m);
   if (act == CONV1DT_ACT_SOFTMAX) {

@@ -133,41 +133,14 @@ void X(conv1dt__act_grad)(conv1dt_act act, R *dz, const R *z, const R *dy, int64
 
 /* ---- axis-wise: one row of n pre-activations along the output's last axis ----------------- */
 
-static R row_max(const R *z, int64_t n) {
-  R m = z[0];
-  for (int64_t i = 1; i < n; i++)
-    if (z[i] > m) m = z[i];
-  return m;
-}
-
-/* The sparsemax threshold tau, computed as the forward does (Michelot's iteration, the same
- * sums in the same order), so the support {z > tau} is exactly the forward's {y > 0}. */
-static R sparsemax_tau(const R *z, int64_t n) {
-  R sum = 0;
-  for (int64_t i = 0; i < n; i++) sum += z[i];
-  int64_t count = n;
-  R tau = (sum - RC(1.0)) / (R)count;
-  for (;;) {
-    R s = 0;
-    int64_t c = 0;
-    for (int64_t i = 0; i < n; i++)
-      if (z[i] > tau) {
-        s += z[i];
-        c++;
-      }
-    if (c == count || c == 0) break;
-    count = c;
-    tau = (s - RC(1.0)) / (R)c;
-  }
-  return tau;
-}
-
+/* The forward's row_max and sparsemax_tau (activation.c): the same sums in the same order, so
+ * the support {z > tau} is exactly the forward's {y > 0}. */
 void X(conv1dt__act_grad_stats)(conv1dt_act act, const R *z, const R *dy, int64_t n, R st[3]) {
   st[0] = st[1] = st[2] = 0;
   if (n <= 0) return;
   switch (act) {
   case CONV1DT_ACT_SOFTMAX: { /* max, sum of exp, sum dy * y */
-    const R m = row_max(z, n);
+    const R m = X(conv1dt__row_max)(z, n);
     R sum = 0, dot = 0;
     for (int64_t i = 0; i < n; i++) sum += exp(z[i] - m);
     for (int64_t i = 0; i < n; i++) dot += dy[i] * (exp(z[i] - m) / sum);
@@ -177,7 +150,7 @@ void X(conv1dt__act_grad_stats)(conv1dt_act act, const R *z, const R *dy, int64_
     break;
   }
   case CONV1DT_ACT_LOG_SOFTMAX: { /* max, sum of exp, sum dy */
-    const R m = row_max(z, n);
+    const R m = X(conv1dt__row_max)(z, n);
     R sum = 0, sdy = 0;
     for (int64_t i = 0; i < n; i++) sum += exp(z[i] - m);
     for (int64_t i = 0; i < n; i++) sdy += dy[i];
@@ -187,7 +160,7 @@ void X(conv1dt__act_grad_stats)(conv1dt_act act, const R *z, const R *dy, int64_
     break;
   }
   case CONV1DT_ACT_SPARSEMAX: { /* tau, mean of dy over the support */
-    const R tau = sparsemax_tau(z, n);
+    const R tau = X(conv1dt__sparsemax_tau)(z, n);
     R sdy = 0;
     int64_t c = 0;
     for (int64_t i = 0; i < n; i++)

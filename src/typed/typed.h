@@ -32,6 +32,8 @@ void X(conv1dt__activate)(conv1dt_act act, R *restrict dst, const R *restrict sr
 void X(conv1dt__activate_row)(conv1dt_act act, R *row, int64_t n); /* softmax, log_softmax,
                                                                       sparsemax, in place */
 R X(conv1dt__sigmoid)(R v);
+R X(conv1dt__row_max)(const R *row, int64_t n);
+R X(conv1dt__sparsemax_tau)(const R *z, int64_t n); /* sparsemax's threshold (Michelot) */
 
 /* activation_grad.c: dz = act'(z) applied to dy (JAX's derivatives of Keras's formulas).
  * Element-wise: dz[i] = act'(z[i]) dy[i] (z may be NULL for linear). Axis-wise, per row of n
