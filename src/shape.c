@@ -75,13 +75,14 @@ conv1dt_status conv1dt__validate_config(const conv1dt_config *cfg, int64_t in_ch
       !conv1dt__mul64(kf, in_channels, &kfc) || !conv1dt__mul64(kfc, 8, &bytes) ||
       (uint64_t)bytes > SIZE_MAX || kf > INT_MAX || in_channels > INT_MAX ||
       !conv1dt__mul64(cfg->kernel_size - 1, cfg->dilation_rate, &keff) ||
-      !conv1dt__add64(keff, 1, &keff) || keff > INT64_MAX / 4)
+      !conv1dt__add64(keff, 1, &keff) || keff > INT64_MAX / 4 || cfg->strides > INT64_MAX / 4)
     return conv1dt__fail(CONV1DT_ERROR_SIZE_OVERFLOW,
                          "layer too large: kernel_size=%lld, filters=%lld, in_channels=%lld, "
-                         "dilation_rate=%lld overflow the supported sizes (the BLAS takes int "
-                         "dimensions)",
+                         "strides=%lld, dilation_rate=%lld overflow the supported sizes (the BLAS "
+                         "takes int dimensions)",
                          (long long)cfg->kernel_size, (long long)cfg->filters,
-                         (long long)in_channels, (long long)cfg->dilation_rate);
+                         (long long)in_channels, (long long)cfg->strides,
+                         (long long)cfg->dilation_rate);
   return CONV1DT_OK;
 }
 

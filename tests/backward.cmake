@@ -13,7 +13,7 @@ conv1dt_add_check_test(test_backward SOURCES test_backward.c
 set_tests_properties(test_backward PROPERTIES LABELS "numerics;backward" TIMEOUT 600)
 
 if(TARGET conv1dt_cli)
-  conv1dt_add_check_test(test_cli_grad SOURCES test_cli_grad.c LIBS conv1dt_npy)
+  conv1dt_add_check_test(test_cli_grad SOURCES test_cli_grad.c cli_harness.c LIBS conv1dt_npy)
   add_dependencies(test_cli_grad conv1dt_cli)
   set_tests_properties(test_cli_grad PROPERTIES
     LABELS "cli;backward"

@@ -6,11 +6,11 @@ endif()
 
 pkg_check_modules(JSONC REQUIRED IMPORTED_TARGET json-c)
 
-conv1dt_add_check_test(test_npy SOURCES test_npy.c LIBS conv1dt_npy)
+conv1dt_add_check_test(test_npy SOURCES test_npy.c cli_harness.c LIBS conv1dt_npy)
 set_tests_properties(test_npy PROPERTIES
   ENVIRONMENT "CONV1DT_FIXTURES=${CMAKE_CURRENT_SOURCE_DIR}/fixtures")
 
-conv1dt_add_check_test(test_cli SOURCES test_cli.c LIBS conv1dt_npy)
+conv1dt_add_check_test(test_cli SOURCES test_cli.c cli_harness.c LIBS conv1dt_npy)
 add_dependencies(test_cli conv1dt_cli)
 set_tests_properties(test_cli PROPERTIES
   ENVIRONMENT "CONV1DT_CLI=$<TARGET_FILE:conv1dt_cli>;CONV1DT_TEST_TMP=${CMAKE_CURRENT_BINARY_DIR}/cli_tmp")

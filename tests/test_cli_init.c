@@ -5,177 +5,18 @@
  * left untouched. Work files go under $CONV1DT_TEST_TMP. */
 #define _XOPEN_SOURCE 700
 
+#include "cli_harness.h"
 #include "conv1dt.h"
 #include "npy.h"
 
 #include <check.h>
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-extern char **environ;
-
-/* ------------------------------------------------------------------------------------------- */
-/* Work folders and the program */
-
-static char work[4096];   /* this test's folder */
-static char outdir[4200]; /* outputs only: must stay empty after a failure */
-
-static void mkdir_p(const char *path) {
-  char buf[4096];
-  snprintf(buf, sizeof buf, "%s", path);
-  for (char *p = buf + 1; *p; p++)
-    if (*p == '/') {
-      *p = '\0';
-      mkdir(buf, 0700);
-      *p = '/';
-    }
-  if (mkdir(buf, 0700) != 0) ck_assert_msg(errno == EEXIST, "mkdir %s: %s", buf, strerror(errno));
-}
-
-static void setup(void) {
-  const char *base = getenv("CONV1DT_TEST_TMP");
-  char root[4000];
-  snprintf(root, sizeof root, "%s", base && *base ? base : "/tmp");
-  mkdir_p(root);
-  snprintf(work, sizeof work, "%s/cli_init.XXXXXX", root);
-  ck_assert_msg(mkdtemp(work) != NULL, "mkdtemp in %s: %s", root, strerror(errno));
-  snprintf(outdir, sizeof outdir, "%s/out", work);
-  ck_assert_int_eq(mkdir(outdir, 0700), 0);
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-  (void)sb, (void)flag, (void)ftw;
-  return remove(path);
-}
-
-static void teardown(void) {
-  if (work[0]) nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-  work[0] = '\0';
-}
-
-static int count_entries(const char *dir) {
-  DIR *d = opendir(dir);
-  ck_assert_msg(d != NULL, "opendir %s", dir);
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL)
-    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
-  closedir(d);
-  return n;
-}
-
-static const char *out_path(const char *name) {
-  static char bufs[16][4400];
-  static int next;
-  char *b = bufs[next++ % 16];
-  snprintf(b, sizeof bufs[0], "%s/%s", outdir, name);
-  return b;
-}
-
-typedef struct {
-  int status; /* exit code, or -signal */
-  char *out, *err;
-} result;
-
-static char *slurp(const char *path) {
-  FILE *fp = fopen(path, "rb");
-  ck_assert_ptr_nonnull(fp);
-  size_t cap = 1024, n = 0, got;
-  char *buf = malloc(cap);
-  ck_assert_ptr_nonnull(buf);
-  while ((got = fread(buf + n, 1, cap - n - 1, fp)) > 0) {
-    n += got;
-    if (n + 1 == cap) {
-      cap *= 2;
-      buf = realloc(buf, cap);
-      ck_assert_ptr_nonnull(buf);
-    }
-  }
-  buf[n] = '\0';
-  fclose(fp);
-  return buf;
-}
-
-/* Runs the CLI with args (NULL-terminated, program name excluded). */
-static result run_cli(const char *const *args) {
-  const char *cli = getenv("CONV1DT_CLI");
-  ck_assert_msg(cli && *cli, "CONV1DT_CLI is not set (path of the conv1dt program)");
-  const char *argv[64];
-  int n = 0;
-  argv[n++] = cli;
-  for (; *args; args++) {
-    ck_assert_int_lt(n, 62);
-    argv[n++] = *args;
-  }
-  argv[n] = NULL;
-  char so[4200], se[4200];
-  snprintf(so, sizeof so, "%s/stdout.txt", work);
-  snprintf(se, sizeof se, "%s/stderr.txt", work);
-  posix_spawn_file_actions_t fa;
-  ck_assert_int_eq(posix_spawn_file_actions_init(&fa), 0);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, so, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&fa, 2, se, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  pid_t pid;
-  int rc = posix_spawn(&pid, cli, &fa, NULL, (char *const *)argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  ck_assert_msg(rc == 0, "cannot start %s: %s", cli, strerror(rc));
-  int wst;
-  while (waitpid(pid, &wst, 0) < 0) ck_assert_int_eq(errno, EINTR);
-  result r;
-  r.status = WIFEXITED(wst) ? WEXITSTATUS(wst) : -WTERMSIG(wst);
-  r.out = slurp(so);
-  r.err = slurp(se);
-  unlink(so);
-  unlink(se);
-  return r;
-}
-
-static void free_result(result *r) {
-  free(r->out);
-  free(r->err);
-}
-
-#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
-
-static void expect_success(const char *const *args) {
-  result r = run_cli(args);
-  ck_assert_msg(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
-  ck_assert_str_eq(r.err, "");
-  free_result(&r);
-}
-
-/* The common contract of every failure: status, message, no file in the output folder. */
-static void expect_failure(const char *const *args, int status, const char *needle) {
-  result r = run_cli(args);
-  ck_assert_msg(r.status == status, "exit %d, expected %d; stderr: %s", r.status, status, r.err);
-  ck_assert_msg(strncmp(r.err, "conv1dt: error: ", 16) == 0 && strlen(r.err) > 17,
-                "stderr does not start with 'conv1dt: error: ': '%s'", r.err);
-  if (needle) ck_assert_msg(strstr(r.err, needle) != NULL, "stderr '%s' lacks '%s'", r.err, needle);
-  ck_assert_str_eq(r.out, "");
-  ck_assert_msg(count_entries(outdir) == 0, "files left in the output folder (stderr: %s)", r.err);
-  free_result(&r);
-}
 
 /* ------------------------------------------------------------------------------------------- */
 /* What the library draws, to compare the files with */
-
-static npy_array load(const char *path) {
-  npy_array a;
-  char err[512];
-  ck_assert_msg(npy_load(path, &a, err, sizeof err) == NPY_OK, "%s: %s", path, err);
-  return a;
-}
 
 static void expect_layer_weights(const char *kpath, const char *bpath, conv1dt_config cfg,
                                  int64_t C, conv1dt_dtype dt) {
@@ -185,14 +26,14 @@ static void expect_layer_weights(const char *kpath, const char *bpath, conv1dt_c
   const size_t kn = (size_t)(cfg.kernel_size * cfg.filters * C);
   void *k = malloc(kn * item), *b = malloc((size_t)cfg.filters * item);
   ck_assert_int_eq(conv1dt_get_weights(layer, k, b), CONV1DT_OK);
-  npy_array ka = load(kpath);
+  npy_array ka = load_npy(kpath);
   ck_assert_int_eq(ka.ndim, 3);
   ck_assert(ka.shape[0] == cfg.kernel_size && ka.shape[1] == cfg.filters && ka.shape[2] == C);
   ck_assert_int_eq((int)ka.dtype, (int)item);
   ck_assert_msg(memcmp(ka.data, k, kn * item) == 0, "%s differs from the layer's kernel", kpath);
   npy_free(&ka);
   if (bpath) {
-    npy_array ba = load(bpath);
+    npy_array ba = load_npy(bpath);
     ck_assert_int_eq(ba.ndim, 1);
     ck_assert(ba.shape[0] == cfg.filters && (size_t)ba.dtype == item);
     ck_assert_msg(memcmp(ba.data, b, (size_t)cfg.filters * item) == 0,
@@ -214,10 +55,10 @@ START_TEST(test_defaults) {
                       "--kernel-output", k, "--bias-output", b));
   conv1dt_config cfg = conv1dt_config_default(4, 3);
   expect_layer_weights(k, b, cfg, 5, CONV1DT_FLOAT32);
-  npy_array ba = load(b);
+  npy_array ba = load_npy(b);
   for (int i = 0; i < 4; i++) ck_assert(((float *)ba.data)[i] == 0.0f);
   npy_free(&ba);
-  ck_assert_int_eq(count_entries(outdir), 2);
+  ck_assert_int_eq(count_entries(out_dir), 2);
 }
 END_TEST
 
@@ -257,7 +98,7 @@ START_TEST(test_initializers_match_library) {
     ck_assert_int_eq(
         conv1dt_initialize(&in, cases[c].dt, 3, shape, cases[c].dt ? (void *)want : (void *)wantf),
         CONV1DT_OK);
-    npy_array ka = load(k);
+    npy_array ka = load_npy(k);
     ck_assert(memcmp(ka.data, cases[c].dt ? (void *)want : (void *)wantf, 36 * (size_t)ka.dtype) ==
               0);
     npy_free(&ka);
@@ -270,20 +111,20 @@ START_TEST(test_bias_options) {
   /* --no-bias: only the kernel. */
   expect_success(ARGS("init", "--in-channels", "2", "--filters", "3", "--kernel-size", "4",
                       "--no-bias", "--seed", "9", "--kernel-output", k));
-  ck_assert_int_eq(count_entries(outdir), 1);
+  ck_assert_int_eq(count_entries(out_dir), 1);
   /* A bias not asked for is not written, and the kernel does not depend on it. */
   expect_success(ARGS("init", "--in-channels", "2", "--filters", "3", "--kernel-size", "4",
                       "--seed", "9", "--kernel-output", k2, "--bias-initializer", "he_normal"));
-  ck_assert_int_eq(count_entries(outdir), 2);
-  npy_array a = load(k), b = load(k2);
+  ck_assert_int_eq(count_entries(out_dir), 2);
+  npy_array a = load_npy(k), b = load_npy(k2);
   ck_assert(a.nbytes == b.nbytes && memcmp(a.data, b.data, a.nbytes) == 0);
   npy_free(&a);
   npy_free(&b);
   /* Overwriting an existing file. */
   expect_success(ARGS("init", "--in-channels", "2", "--filters", "3", "--kernel-size", "4",
                       "--seed", "10", "--kernel-output", k));
-  a = load(k);
-  b = load(k2);
+  a = load_npy(k);
+  b = load_npy(k2);
   ck_assert(memcmp(a.data, b.data, a.nbytes) != 0);
   npy_free(&a);
   npy_free(&b);
@@ -293,18 +134,9 @@ END_TEST
 START_TEST(test_help) {
   const char *const *forms[] = {ARGS("init", "--help"), ARGS("init", "-h"), ARGS("help", "init"),
                                 ARGS("init", "--filters", "3", "--help")};
-  for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
-    result r = run_cli(forms[i]);
-    ck_assert_int_eq(r.status, 0);
-    ck_assert_ptr_nonnull(strstr(r.out, "usage: conv1dt init"));
-    ck_assert_ptr_nonnull(strstr(r.out, "--kernel-initializer"));
-    ck_assert_str_eq(r.err, "");
-    free_result(&r);
-  }
-  result r = run_cli(ARGS("--help"));
-  ck_assert_int_eq(r.status, 0);
-  ck_assert_ptr_nonnull(strstr(r.out, "conv1dt init"));
-  free_result(&r);
+  for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
+    expect_help(forms[i], "usage: conv1dt init", "--kernel-initializer");
+  expect_help(ARGS("--help"), "conv1dt init", NULL);
 }
 END_TEST
 
@@ -341,39 +173,31 @@ START_TEST(test_err_usage) {
 }
 END_TEST
 
+/* init with these sizes (and --kernel-output): a failure. */
+static void expect_sizes_failure(const char *in_channels, const char *filters,
+                                 const char *kernel_size, int status, const char *needle) {
+  expect_failure(ARGS("init", "--in-channels", in_channels, "--filters", filters, "--kernel-size",
+                      kernel_size, "--kernel-output", out_path("k.npy")),
+                 status, needle);
+}
+
 START_TEST(test_err_numbers) {
   const char *k = out_path("k.npy");
-  expect_failure(ARGS("init", "--in-channels", "x", "--filters", "3", "--kernel-size", "2",
-                      "--kernel-output", k),
-                 2, "--in-channels expects a non-negative integer, got 'x'");
-  expect_failure(ARGS("init", "--in-channels", "2", "--filters", "-3", "--kernel-size", "2",
-                      "--kernel-output", k),
-                 2, "--filters expects a non-negative integer");
-  expect_failure(ARGS("init", "--in-channels", "2", "--filters", "3", "--kernel-size", "2.5",
-                      "--kernel-output", k),
-                 2, "--kernel-size expects");
-  expect_failure(ARGS("init", "--in-channels", "2", "--filters", "3", "--kernel-size",
-                      "99999999999999999999", "--kernel-output", k),
-                 2, "out of range");
+  expect_sizes_failure("x", "3", "2", 2, "--in-channels expects a non-negative integer, got 'x'");
+  expect_sizes_failure("2", "-3", "2", 2, "--filters expects a non-negative integer");
+  expect_sizes_failure("2", "3", "2.5", 2, "--kernel-size expects");
+  expect_sizes_failure("2", "3", "99999999999999999999", 2, "out of range");
   expect_failure(ARGS(BASE, "--kernel-output", k, "--seed", "18446744073709551616"), 2,
                  "--seed: '18446744073709551616' is out of range");
   expect_failure(ARGS(BASE, "--kernel-output", k, "--seed", "-1"), 2,
                  "--seed expects a non-negative integer");
   expect_failure(ARGS(BASE, "--kernel-output", k, "--seed", "0x10"), 2, "--seed expects");
   /* Keras's own errors, from the library. */
-  expect_failure(ARGS("init", "--in-channels", "2", "--filters", "0", "--kernel-size", "2",
-                      "--kernel-output", k),
-                 2, "Received filters=0");
-  expect_failure(ARGS("init", "--in-channels", "0", "--filters", "3", "--kernel-size", "2",
-                      "--kernel-output", k),
-                 2, "in_channels=0");
-  expect_failure(ARGS("init", "--in-channels", "2", "--filters", "3", "--kernel-size", "0",
-                      "--kernel-output", k),
-                 2, "kernel_size=0");
+  expect_sizes_failure("2", "0", "2", 2, "Received filters=0");
+  expect_sizes_failure("0", "3", "2", 2, "in_channels=0");
+  expect_sizes_failure("2", "3", "0", 2, "kernel_size=0");
   /* Too large for this machine: not a usage error. */
-  expect_failure(ARGS("init", "--in-channels", "100000000", "--filters", "100000000",
-                      "--kernel-size", "100000000", "--kernel-output", k),
-                 1, "too large");
+  expect_sizes_failure("100000000", "100000000", "100000000", 1, "too large");
 }
 END_TEST
 
@@ -399,10 +223,10 @@ END_TEST
 
 START_TEST(test_err_paths) {
   char missing[4400];
-  snprintf(missing, sizeof missing, "%s/no/such/dir/k.npy", work);
+  snprintf(missing, sizeof missing, "%s/no/such/dir/k.npy", work_dir);
   const char *k = out_path("k.npy");
   expect_failure(ARGS(BASE, "--kernel-output", missing), 1, "does not exist");
-  expect_failure(ARGS(BASE, "--kernel-output", work), 1, "is a directory");
+  expect_failure(ARGS(BASE, "--kernel-output", work_dir), 1, "is a directory");
   /* A bad bias path: the kernel is not written either. */
   expect_failure(ARGS(BASE, "--kernel-output", k, "--bias-output", missing), 1, "--bias-output");
 }
@@ -413,7 +237,7 @@ START_TEST(test_err_keeps_existing_output) {
   const char *k = out_path("k.npy"), *b = out_path("b.npy");
   expect_success(
       ARGS(BASE, "--kernel-output", k, "--bias-output", b, "--bias-initializer", "ones"));
-  npy_array k0 = load(k), b0 = load(b);
+  npy_array k0 = load_npy(k), b0 = load_npy(b);
   const char *const *const failing[] = {
       ARGS(BASE, "--kernel-output", k, "--bias-output", b, "--kernel-initializer", "identity"),
       ARGS(BASE, "--kernel-output", k, "--bias-output", b, "--seed", "x"),
@@ -423,12 +247,12 @@ START_TEST(test_err_keeps_existing_output) {
     result r = run_cli(failing[i]);
     ck_assert_msg(r.status == 1 || r.status == 2, "case %zu: exit %d", i, r.status);
     free_result(&r);
-    npy_array k1 = load(k), b1 = load(b);
+    npy_array k1 = load_npy(k), b1 = load_npy(b);
     ck_assert(k1.nbytes == k0.nbytes && memcmp(k1.data, k0.data, k0.nbytes) == 0);
     ck_assert(b1.nbytes == b0.nbytes && memcmp(b1.data, b0.data, b0.nbytes) == 0);
     npy_free(&k1);
     npy_free(&b1);
-    ck_assert_int_eq(count_entries(outdir), 2); /* no temporary left */
+    ck_assert_int_eq(count_entries(out_dir), 2); /* no temporary left */
   }
   npy_free(&k0);
   npy_free(&b0);
@@ -436,31 +260,21 @@ START_TEST(test_err_keeps_existing_output) {
 END_TEST
 
 static Suite *cli_init_suite(void) {
-  Suite *s = suite_create("cli_init");
-  TCase *tc = tcase_create("success");
-  tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_set_timeout(tc, 60);
+  Suite *s = cli_suite_create("cli_init");
+  TCase *tc = cli_tcase_create(s, "success", 60);
   tcase_add_test(tc, test_defaults);
   tcase_add_test(tc, test_initializers_match_library);
   tcase_add_test(tc, test_bias_options);
   tcase_add_test(tc, test_help);
-  suite_add_tcase(s, tc);
-  tc = tcase_create("errors");
-  tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_set_timeout(tc, 60);
+  tc = cli_tcase_create(s, "errors", 60);
   tcase_add_test(tc, test_err_usage);
   tcase_add_test(tc, test_err_numbers);
   tcase_add_test(tc, test_err_initializers);
   tcase_add_test(tc, test_err_paths);
   tcase_add_test(tc, test_err_keeps_existing_output);
-  suite_add_tcase(s, tc);
   return s;
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(cli_init_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return run_suite(cli_init_suite());
 }

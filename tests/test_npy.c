@@ -2,12 +2,11 @@
  * error path. numpy-written fixtures live in $CONV1DT_FIXTURES/npy (made once with numpy 1.24). */
 #define _XOPEN_SOURCE 700
 
+#include "cli_harness.h"
 #include "npy.h"
 
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,15 +30,8 @@ static void make_tmpdir(void) {
   ck_assert_msg(mkdtemp(tmpdir) != NULL, "mkdtemp: %s", strerror(errno));
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-  (void)sb;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
 static void remove_tmpdir(void) {
-  if (tmpdir[0]) nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  if (tmpdir[0]) remove_tree(tmpdir);
   tmpdir[0] = '\0';
 }
 
@@ -47,79 +39,10 @@ static void tmp_path(char *out, size_t size, const char *name) {
   snprintf(out, size, "%s/%s", tmpdir, name);
 }
 
-/* Number of directory entries besides . and .. */
-static int count_entries(const char *dir) {
-  DIR *d = opendir(dir);
-  ck_assert_ptr_nonnull(d);
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL)
-    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
-  closedir(d);
-  return n;
-}
-
-static unsigned char *read_all(const char *path, size_t *len) {
-  FILE *fp = fopen(path, "rb");
-  ck_assert_msg(fp != NULL, "open %s: %s", path, strerror(errno));
-  size_t cap = 4096, n = 0;
-  unsigned char *buf = malloc(cap);
-  ck_assert_ptr_nonnull(buf);
-  size_t got;
-  while ((got = fread(buf + n, 1, cap - n, fp)) > 0) {
-    n += got;
-    if (n == cap) {
-      cap *= 2;
-      unsigned char *grown = realloc(buf, cap);
-      ck_assert_ptr_nonnull(grown);
-      buf = grown;
-    }
-  }
-  fclose(fp);
-  *len = n;
-  return buf;
-}
-
-static void write_all(const char *path, const void *buf, size_t len) {
-  FILE *fp = fopen(path, "wb");
-  ck_assert_ptr_nonnull(fp);
-  ck_assert_uint_eq(fwrite(buf, 1, len, fp), len);
-  ck_assert_int_eq(fclose(fp), 0);
-}
-
 static void fixture_path(char *out, size_t size, const char *name) {
   const char *root = getenv("CONV1DT_FIXTURES");
   ck_assert_msg(root && *root, "CONV1DT_FIXTURES is not set (the tests/fixtures folder)");
   snprintf(out, size, "%s/npy/%s", root, name);
-}
-
-/* A .npy image with the given version and literal header text (padded with spaces to a 64-byte
- * data start plus '\n' unless raw), followed by `data`. Caller frees. */
-static unsigned char *build_file(int major, int minor, const char *dict, const void *data,
-                                 size_t datalen, size_t *outlen) {
-  size_t prefix = major == 1 ? 10 : 12;
-  size_t dl = strlen(dict);
-  size_t hlen = dl + 1;
-  size_t pad = (64 - (prefix + hlen) % 64) % 64;
-  size_t total = prefix + hlen + pad + datalen;
-  unsigned char *buf = malloc(total ? total : 1);
-  ck_assert_ptr_nonnull(buf);
-  memcpy(buf, "\x93NUMPY", 6);
-  buf[6] = (unsigned char)major;
-  buf[7] = (unsigned char)minor;
-  size_t h = hlen + pad;
-  buf[8] = (unsigned char)(h & 0xff);
-  buf[9] = (unsigned char)(h >> 8 & 0xff);
-  if (prefix == 12) {
-    buf[10] = (unsigned char)(h >> 16 & 0xff);
-    buf[11] = (unsigned char)(h >> 24 & 0xff);
-  }
-  memcpy(buf + prefix, dict, dl);
-  memset(buf + prefix + dl, ' ', pad);
-  buf[prefix + hlen + pad - 1] = '\n';
-  if (datalen) memcpy(buf + prefix + hlen + pad, data, datalen);
-  *outlen = total;
-  return buf;
 }
 
 /* Loads a hand-built image and expects `status` with `needle` in the message. */
@@ -137,7 +60,7 @@ static void expect_buffer_error(const unsigned char *buf, size_t len, npy_status
 static void expect_dict_error(const char *dict, npy_status status, const char *needle) {
   double d[4] = {1, 2, 3, 4};
   size_t len;
-  unsigned char *buf = build_file(1, 0, dict, d, sizeof d, &len);
+  unsigned char *buf = npy_image(1, 0, dict, d, sizeof d, &len);
   expect_buffer_error(buf, len, status, needle);
   free(buf);
 }
@@ -148,7 +71,7 @@ static void expect_dict_ok(int major, const char *dict, int ndim, const int64_t 
   size_t count = 1;
   for (int i = 0; i < ndim; i++) count *= (size_t)shape[i];
   size_t len;
-  unsigned char *buf = build_file(major, 0, dict, d, count * (size_t)dtype, &len);
+  unsigned char *buf = npy_image(major, 0, dict, d, count * (size_t)dtype, &len);
   npy_array a;
   char err[ERRLEN];
   npy_status st = npy_load_buffer(buf, len, &a, err, sizeof err);
@@ -474,7 +397,7 @@ START_TEST(test_err_magic) {
   unsigned char buf[128];
   size_t len;
   unsigned char *good =
-      build_file(1, 0, "{'descr': '<f8', 'fortran_order': False, 'shape': (0,), }", NULL, 0, &len);
+      npy_image(1, 0, "{'descr': '<f8', 'fortran_order': False, 'shape': (0,), }", NULL, 0, &len);
   memcpy(buf, good, len);
   buf[5] = 'Z';
   expect_buffer_error(buf, len, NPY_ERR_FORMAT, "magic");
@@ -496,7 +419,7 @@ START_TEST(test_err_version) {
   const int versions[][2] = {{0, 0}, {4, 0}, {1, 1}, {2, 5}, {255, 0}};
   for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
     size_t len;
-    unsigned char *buf = build_file(1, 0, dict, NULL, 0, &len);
+    unsigned char *buf = npy_image(1, 0, dict, NULL, 0, &len);
     buf[6] = (unsigned char)versions[i][0];
     buf[7] = (unsigned char)versions[i][1];
     char needle[32];
@@ -585,15 +508,15 @@ START_TEST(test_err_truncated_data) {
   double d[4] = {1, 2, 3, 4};
   size_t len;
   unsigned char *buf =
-      build_file(1, 0, "{'descr': '<f8', 'fortran_order': False, 'shape': (4,)}", d, 24, &len);
+      npy_image(1, 0, "{'descr': '<f8', 'fortran_order': False, 'shape': (4,)}", d, 24, &len);
   expect_buffer_error(buf, len, NPY_ERR_TRUNCATED,
                       "truncated: expected 32 bytes of data, found 24");
   expect_buffer_error(buf, len - 24, NPY_ERR_TRUNCATED,
                       "truncated: expected 32 bytes of data, found 0");
   free(buf);
   /* A huge shape against a tiny file is truncation, found before any big allocation. */
-  buf = build_file(1, 0, "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000,)}", d,
-                   8, &len);
+  buf = npy_image(1, 0, "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000,)}", d, 8,
+                  &len);
   expect_buffer_error(buf, len, NPY_ERR_TRUNCATED, "expected 4000000000000 bytes of data, found 8");
   free(buf);
 }
@@ -603,10 +526,10 @@ START_TEST(test_err_trailing_data) {
   double d[5] = {1, 2, 3, 4, 5};
   size_t len;
   unsigned char *buf =
-      build_file(1, 0, "{'descr': '<f8', 'fortran_order': False, 'shape': (4,)}", d, 33, &len);
+      npy_image(1, 0, "{'descr': '<f8', 'fortran_order': False, 'shape': (4,)}", d, 33, &len);
   expect_buffer_error(buf, len, NPY_ERR_TRAILING, "expected 32 bytes of data, found 33");
   free(buf);
-  buf = build_file(1, 0, "{'descr': '<f8', 'fortran_order': False, 'shape': ()}", d, 16, &len);
+  buf = npy_image(1, 0, "{'descr': '<f8', 'fortran_order': False, 'shape': ()}", d, 16, &len);
   expect_buffer_error(buf, len, NPY_ERR_TRAILING, "trailing");
   free(buf);
 }
@@ -922,9 +845,5 @@ static Suite *npy_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(npy_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return run_suite(npy_suite());
 }

@@ -248,6 +248,25 @@ START_TEST(test_size_overflow) {
                   conv1dt_status_name(st));
   }
 
+  /* huge strides: Keras's pads (strides + keff - 2, ...) must not overflow in any padding */
+  for (int pad = 0; pad < 2; pad++) {
+    cfg = conv1dt_config_default(2, 3);
+    cfg.strides = INT64_MAX;
+    cfg.padding = (conv1dt_padding)pad;
+    layer = NULL;
+    st = conv1dt_create(&cfg, 1, dt, &layer);
+    if (st == CONV1DT_OK) {
+      int64_t shape[3] = {-9, -9, -9};
+      st = conv1dt_output_shape(layer, 1, 1, shape);
+      ck_assert_msg(st == CONV1DT_OK || st == CONV1DT_ERROR_SIZE_OVERFLOW, "huge strides: %s",
+                    conv1dt_status_name(st));
+      conv1dt_destroy(layer);
+    } else {
+      ck_assert_msg(st == CONV1DT_ERROR_SIZE_OVERFLOW, "huge strides create: %s",
+                    conv1dt_status_name(st));
+    }
+  }
+
   /* output length (L-1)*s + ... overflows int64 */
   cfg = conv1dt_config_default(3, 2);
   cfg.strides = 6;

@@ -11,43 +11,25 @@
  *
  * Exit status: 0 success, 1 failure (files, shapes, library), 2 usage error. On any failure the
  * output file is not created (the writer renames a complete temporary into place last).
+ *
+ * This file holds the subcommands; cli_args.c parses their command lines, cli_io.c reads and
+ * writes their files, cli_error.c prints their messages.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include "conv1dt.h"
+#include "cli_args.h"
+#include "cli_error.h"
+#include "cli_io.h"
 #include "npy.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
-
-enum { EXIT_USAGE = 2 };
-
-static void error(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("conv1dt: error: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-}
-
-/* A failed library call: our context, then the library's own message and status name. */
-static void lib_error(const char *what, conv1dt_status st) {
-  const char *msg = conv1dt_last_error();
-  if (msg && *msg)
-    error("%s: %s (%s)", what, msg, conv1dt_status_name(st));
-  else
-    error("%s: %s", what, conv1dt_status_name(st));
-}
 
 static const char USAGE[] =
     "usage: conv1dt                 run the built-in example (Keras's Conv1DTranspose seed)\n"
@@ -88,282 +70,85 @@ static const char RUN_USAGE[] =
     "Options also take the form --name=value. Exit status: 0 success, 1 failure, 2 usage error.\n";
 
 /* ---------------------------------------------------------------------------------------------
+ * What run and grad share: the layer read from --input, --kernel and --bias
+ */
+
+typedef struct {
+  npy_array x, k, b, dy; /* dy: grad's --grad-output */
+  conv1dt_layer *layer;
+  int64_t batch, steps;
+} layer_files;
+
+/* Reads the layer's arrays (and dy_path as --grad-output unless it is NULL), checks them against
+ * each other, and creates the layer with the kernel's shape and the files' weights. Returns
+ * false after printing the problem; close_layer_files frees what was made either way. */
+static bool open_layer_files(const char *const *values, const char *dy_path, conv1dt_config *cfg,
+                             layer_files *in) {
+  const bool bias = values[LAYER_BIAS] != NULL;
+  if (!cli_load("input", values[LAYER_INPUT], &in->x) ||
+      !cli_load("kernel", values[LAYER_KERNEL], &in->k) ||
+      (bias && !cli_load("bias", values[LAYER_BIAS], &in->b)) ||
+      (dy_path && !cli_load("grad-output", dy_path, &in->dy)))
+    return false;
+  if (!cli_check_layer_arrays(&in->x, &in->k, bias ? &in->b : NULL, cfg->data_format)) return false;
+  if (dy_path && in->dy.dtype != in->x.dtype) {
+    cli_error("--grad-output is %s but --input is %s; all arrays must have the same dtype",
+              cli_dtype_name(in->dy.dtype), cli_dtype_name(in->x.dtype));
+    return false;
+  }
+  cfg->kernel_size = in->k.shape[0];
+  cfg->filters = in->k.shape[1];
+  const conv1dt_dtype dtype = in->x.dtype == NPY_FLOAT32 ? CONV1DT_FLOAT32 : CONV1DT_FLOAT64;
+  conv1dt_status st = conv1dt_create(cfg, in->k.shape[2], dtype, &in->layer);
+  if (st != CONV1DT_OK) {
+    cli_lib_error("cannot create the layer", st);
+    return false;
+  }
+  if ((st = conv1dt_set_weights(in->layer, in->k.data, bias ? in->b.data : NULL)) != CONV1DT_OK) {
+    cli_lib_error("cannot set the weights", st);
+    return false;
+  }
+  in->batch = in->x.shape[0];
+  in->steps = in->x.shape[cfg->data_format == CONV1DT_CHANNELS_LAST ? 1 : 2];
+  return true;
+}
+
+static void close_layer_files(layer_files *in) {
+  conv1dt_destroy(in->layer);
+  in->layer = NULL;
+  npy_free(&in->x);
+  npy_free(&in->k);
+  npy_free(&in->b);
+  npy_free(&in->dy);
+}
+
+/* ---------------------------------------------------------------------------------------------
  * run
  */
 
-enum {
-  OPT_INPUT,
-  OPT_KERNEL,
-  OPT_BIAS,
-  OPT_OUTPUT,
-  OPT_STRIDES,
-  OPT_PADDING,
-  OPT_OUTPUT_PADDING,
-  OPT_DATA_FORMAT,
-  OPT_DILATION_RATE,
-  OPT_ACTIVATION,
-  OPT_COUNT
-};
+enum { RUN_OUTPUT = LAYER_COUNT, RUN_COUNT };
 
-static const char *const OPT_NAMES[OPT_COUNT] = {
-    "input",   "kernel",         "bias",        "output",        "strides",
-    "padding", "output-padding", "data-format", "dilation-rate", "activation"};
+static const cli_option RUN_OPTIONS[RUN_COUNT] = {
+    CLI_LAYER_OPTIONS, [RUN_OUTPUT] = {"output", CLI_REQUIRED | CLI_WRITES}};
 
-/* Strict non-negative decimal: digits only, fully consumed, within int64_t. A sign is refused
- * because no integer flag of this layer has a meaningful negative value. */
-static bool parse_count(const char *flag, const char *text, int64_t *out) {
-  bool digits = *text != '\0';
-  for (const char *p = text; *p; p++)
-    if (*p < '0' || *p > '9') digits = false;
-  if (!digits) {
-    error("--%s expects a non-negative integer, got '%s'", flag, text);
-    return false;
-  }
-  errno = 0;
-  char *end;
-  long long v = strtoll(text, &end, 10);
-  if (errno == ERANGE || *end != '\0') {
-    error("--%s: '%s' is out of range", flag, text);
-    return false;
-  }
-  *out = (int64_t)v;
-  return true;
-}
-
-/* Parses `run`'s arguments into values[]. Returns 0 to go on, or an exit status. */
-static int parse_run_args(int argc, char **argv, const char *values[OPT_COUNT]) {
-  for (int i = 0; i < argc; i++) {
-    const char *arg = argv[i];
-    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-      fputs(RUN_USAGE, stdout);
-      return -1; /* done, success */
-    }
-    if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
-      error("unexpected argument '%s' (see 'conv1dt run --help')", arg);
-      return EXIT_USAGE;
-    }
-    const char *name = arg + 2;
-    const char *eq = strchr(name, '=');
-    size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
-    int opt = -1;
-    for (int k = 0; k < OPT_COUNT; k++)
-      if (strlen(OPT_NAMES[k]) == nlen && strncmp(OPT_NAMES[k], name, nlen) == 0) opt = k;
-    if (opt < 0) {
-      error("unknown option '--%.*s' (see 'conv1dt run --help')", (int)nlen, name);
-      return EXIT_USAGE;
-    }
-    const char *value;
-    if (eq) {
-      value = eq + 1;
-    } else {
-      /* "--input --kernel k.npy" is a forgotten value, not a file named "--kernel". */
-      if (i + 1 >= argc || (strncmp(argv[i + 1], "--", 2) == 0 && argv[i + 1][2] != '\0')) {
-        error("option --%s needs a value", OPT_NAMES[opt]);
-        return EXIT_USAGE;
-      }
-      value = argv[++i];
-    }
-    if (*value == '\0') {
-      error("option --%s needs a non-empty value", OPT_NAMES[opt]);
-      return EXIT_USAGE;
-    }
-    if (values[opt]) {
-      error("option --%s given more than once", OPT_NAMES[opt]);
-      return EXIT_USAGE;
-    }
-    values[opt] = value;
-  }
-  static const int required[] = {OPT_INPUT, OPT_KERNEL, OPT_OUTPUT};
-  for (size_t k = 0; k < sizeof required / sizeof required[0]; k++) {
-    if (!values[required[k]]) {
-      error("missing required option --%s (see 'conv1dt run --help')", OPT_NAMES[required[k]]);
-      return EXIT_USAGE;
-    }
-  }
-  return 0;
-}
-
-/* Fills every configuration field the command line controls (filters and kernel_size are the
- * caller's). Returns false after printing a usage error. */
-static bool build_config(const char *values[OPT_COUNT], conv1dt_config *cfg) {
-  conv1dt_status st;
-  if (values[OPT_STRIDES] && !parse_count("strides", values[OPT_STRIDES], &cfg->strides))
-    return false;
-  if (values[OPT_DILATION_RATE] &&
-      !parse_count("dilation-rate", values[OPT_DILATION_RATE], &cfg->dilation_rate))
-    return false;
-  const char *op = values[OPT_OUTPUT_PADDING];
-  if (op) {
-    if (strcasecmp(op, "none") == 0)
-      cfg->output_padding = CONV1DT_OUTPUT_PADDING_NONE;
-    else if (!parse_count("output-padding", op, &cfg->output_padding))
-      return false;
-  }
-  if (values[OPT_PADDING] &&
-      (st = conv1dt_padding_from_string(values[OPT_PADDING], &cfg->padding)) != CONV1DT_OK) {
-    lib_error("invalid --padding", st);
-    return false;
-  }
-  if (values[OPT_DATA_FORMAT] && (st = conv1dt_data_format_from_string(
-                                      values[OPT_DATA_FORMAT], &cfg->data_format)) != CONV1DT_OK) {
-    lib_error("invalid --data-format", st);
-    return false;
-  }
-  if (values[OPT_ACTIVATION]) {
-    if ((st = conv1dt_activation_check(values[OPT_ACTIVATION], NULL)) != CONV1DT_OK) {
-      lib_error("invalid --activation", st);
-      return false;
-    }
-    cfg->activation = values[OPT_ACTIVATION];
-  }
-  cfg->use_bias = values[OPT_BIAS] != NULL;
-  return true;
-}
-
-/* Lets the library judge the flag values (output_padding < strides, strides vs dilation, ...)
- * before any file is read, so that a bad command line is a usage error with Keras's message.
- * The probe shape is neutral: 2 filters (glu needs an even count), kernel 1, 1 channel. */
-static bool probe_config(const conv1dt_config *cfg) {
-  conv1dt_config probe = *cfg;
-  probe.filters = 2;
-  probe.kernel_size = 1;
-  conv1dt_layer *layer = NULL;
-  conv1dt_status st = conv1dt_create(&probe, 1, CONV1DT_FLOAT64, &layer);
-  conv1dt_destroy(layer);
-  if (st == CONV1DT_ERROR_INVALID_VALUE || st == CONV1DT_ERROR_UNKNOWN_NAME) {
-    lib_error("invalid layer configuration", st);
-    return false;
-  }
-  return true; /* anything else (memory, ...) shows up again in the real conv1dt_create */
-}
-
-/* The output's directory must exist now, not only when the writer fails after the work. */
-static bool check_output_path(const char *path) {
-  struct stat sb;
-  if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-    error("--output '%s' is a directory", path);
-    return false;
-  }
-  const char *slash = strrchr(path, '/');
-  if (!slash) return true;
-  size_t len = (size_t)(slash - path);
-  char *dir = malloc(len + 2);
-  if (!dir) {
-    error("out of memory");
-    return false;
-  }
-  if (len == 0) {
-    strcpy(dir, "/");
-  } else {
-    memcpy(dir, path, len);
-    dir[len] = '\0';
-  }
-  bool ok = stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
-  if (!ok) error("--output '%s': directory '%s' does not exist", path, dir);
-  free(dir);
-  return ok;
-}
-
-static const char *dtype_name(npy_dtype d) {
-  return d == NPY_FLOAT32 ? "float32" : "float64";
-}
-
-static void format_shape(char *buf, size_t size, int ndim, const int64_t *shape) {
-  size_t n = (size_t)snprintf(buf, size, "(");
-  for (int i = 0; i < ndim && n < size; i++)
-    n += (size_t)snprintf(buf + n, size - n, i ? ", %" PRId64 : "%" PRId64, shape[i]);
-  if (n < size) snprintf(buf + n, size - n, ndim == 1 ? ",)" : ")");
-}
-
-static bool load_array(const char *flag, const char *path, npy_array *arr) {
-  char err[512];
-  if (npy_load(path, arr, err, sizeof err) != NPY_OK) {
-    error("cannot read --%s '%s': %s", flag, path, err);
-    return false;
-  }
-  return true;
-}
-
-/* Checks the arrays against each other. Returns false after printing the problem. */
-static bool check_arrays(const npy_array *x, const npy_array *k, const npy_array *b,
-                         conv1dt_data_format fmt) {
-  char s[1024];
-  if (x->ndim != 3) {
-    format_shape(s, sizeof s, x->ndim, x->shape);
-    error("--input has shape %s (rank %d); expected rank 3: %s", s, x->ndim,
-          fmt == CONV1DT_CHANNELS_LAST ? "(batch, steps, channels)" : "(batch, channels, steps)");
-    return false;
-  }
-  if (k->ndim != 3) {
-    format_shape(s, sizeof s, k->ndim, k->shape);
-    error("--kernel has shape %s (rank %d); expected rank 3: (kernel_size, filters, in_channels)",
-          s, k->ndim);
-    return false;
-  }
-  if (k->dtype != x->dtype) {
-    error("--kernel is %s but --input is %s; all arrays must have the same dtype",
-          dtype_name(k->dtype), dtype_name(x->dtype));
-    return false;
-  }
-  if (b) {
-    if (b->dtype != x->dtype) {
-      error("--bias is %s but --input is %s; all arrays must have the same dtype",
-            dtype_name(b->dtype), dtype_name(x->dtype));
-      return false;
-    }
-    if (b->ndim != 1 || b->shape[0] != k->shape[1]) {
-      format_shape(s, sizeof s, b->ndim, b->shape);
-      error("--bias has shape %s; expected (%" PRId64 ",), the kernel's filters", s, k->shape[1]);
-      return false;
-    }
-  }
-  int axis = fmt == CONV1DT_CHANNELS_LAST ? 2 : 1;
-  if (x->shape[axis] != k->shape[2]) {
-    error("--input has %" PRId64 " channels (axis %d, %s) but the kernel expects %" PRId64
-          " (in_channels, its last axis)",
-          x->shape[axis], axis, fmt == CONV1DT_CHANNELS_LAST ? "channels_last" : "channels_first",
-          k->shape[2]);
-    return false;
-  }
-  return true;
-}
+static const cli_command RUN = {"run", RUN_USAGE, RUN_OPTIONS, RUN_COUNT, NULL};
 
 static int cmd_run(int argc, char **argv) {
-  const char *values[OPT_COUNT] = {0};
-  int rc = parse_run_args(argc, argv, values);
-  if (rc != 0) return rc < 0 ? EXIT_SUCCESS : rc;
+  const char *values[RUN_COUNT];
+  int rc = cli_parse(&RUN, argc, argv, values);
+  if (rc >= 0) return rc;
+  conv1dt_config cfg;
+  if (!cli_layer_config(values, &cfg)) return CLI_EXIT_USAGE;
+  if (!cli_check_outputs(&RUN, values)) return EXIT_FAILURE;
 
-  /* filters and kernel_size are placeholders until the kernel is read. */
-  conv1dt_config cfg = conv1dt_config_default(1, 1);
-  if (!build_config(values, &cfg) || !probe_config(&cfg)) return EXIT_USAGE;
-  if (!check_output_path(values[OPT_OUTPUT])) return EXIT_FAILURE;
-
-  npy_array x = {0}, k = {0}, b = {0};
-  conv1dt_layer *layer = NULL;
+  layer_files in = {0};
   void *y = NULL;
   rc = EXIT_FAILURE;
-  if (!load_array("input", values[OPT_INPUT], &x) || !load_array("kernel", values[OPT_KERNEL], &k))
-    goto done;
-  if (values[OPT_BIAS] && !load_array("bias", values[OPT_BIAS], &b)) goto done;
-  if (!check_arrays(&x, &k, values[OPT_BIAS] ? &b : NULL, cfg.data_format)) goto done;
-
-  cfg.kernel_size = k.shape[0];
-  cfg.filters = k.shape[1];
-  conv1dt_dtype dtype = x.dtype == NPY_FLOAT32 ? CONV1DT_FLOAT32 : CONV1DT_FLOAT64;
-  conv1dt_status st = conv1dt_create(&cfg, k.shape[2], dtype, &layer);
-  if (st != CONV1DT_OK) {
-    lib_error("cannot create the layer", st);
-    goto done;
-  }
-  if ((st = conv1dt_set_weights(layer, k.data, values[OPT_BIAS] ? b.data : NULL)) != CONV1DT_OK) {
-    lib_error("cannot set the weights", st);
-    goto done;
-  }
-  int64_t batch = x.shape[0];
-  int64_t steps = x.shape[cfg.data_format == CONV1DT_CHANNELS_LAST ? 1 : 2];
+  if (!open_layer_files(values, NULL, &cfg, &in)) goto done;
   int64_t out_shape[3];
-  if ((st = conv1dt_output_shape(layer, batch, steps, out_shape)) != CONV1DT_OK) {
-    lib_error("invalid input", st);
+  conv1dt_status st = conv1dt_output_shape(in.layer, in.batch, in.steps, out_shape);
+  if (st != CONV1DT_OK) {
+    cli_lib_error("invalid input", st);
     goto done;
   }
   /* The library checked the product fits int64_t; size_t and the byte count are ours. */
@@ -374,34 +159,27 @@ static int cmd_run(int argc, char **argv) {
     else
       count *= (uint64_t)out_shape[i];
   }
-  size_t item = (size_t)x.dtype;
+  const size_t item = (size_t)in.x.dtype;
   if (count > SIZE_MAX / item) {
-    error("the output is too large for this machine");
+    cli_error("the output is too large for this machine");
     goto done;
   }
-  size_t nbytes = (size_t)count * item;
+  const size_t nbytes = (size_t)count * item;
   y = malloc(nbytes ? nbytes : 1);
   if (!y) {
-    error("out of memory: the output needs %zu bytes", nbytes);
+    cli_error("out of memory: the output needs %zu bytes", nbytes);
     goto done;
   }
-  if ((st = conv1dt_forward(layer, x.data, batch, steps, y, NULL, 0)) != CONV1DT_OK) {
-    lib_error("forward pass failed", st);
+  if ((st = conv1dt_forward(in.layer, in.x.data, in.batch, in.steps, y, NULL, 0)) != CONV1DT_OK) {
+    cli_lib_error("forward pass failed", st);
     goto done;
   }
-  char err[512];
-  if (npy_save_atomic(values[OPT_OUTPUT], (npy_dtype)item, 3, out_shape, y, err, sizeof err) !=
-      NPY_OK) {
-    error("cannot write --output '%s': %s", values[OPT_OUTPUT], err);
-    goto done;
-  }
-  rc = EXIT_SUCCESS;
+  const cli_output out = {
+      "output", values[RUN_OUTPUT], 3, {out_shape[0], out_shape[1], out_shape[2]}, y, NULL};
+  if (cli_save_output(&out, in.x.dtype)) rc = EXIT_SUCCESS;
 done:
   free(y);
-  conv1dt_destroy(layer);
-  npy_free(&x);
-  npy_free(&k);
-  npy_free(&b);
+  close_layer_files(&in);
   return rc;
 }
 
@@ -432,270 +210,112 @@ static const char GRAD_USAGE[] =
     "of them exists (a file they would have replaced is left as it was).\n"
     "Options also take the form --name=value. Exit status: 0 success, 1 failure, 2 usage error.\n";
 
-enum { GRAD_OUT_DY, GRAD_OUT_DX, GRAD_OUT_DK, GRAD_OUT_DB, GRAD_COUNT };
-static const char *const GRAD_NAMES[GRAD_COUNT] = {"grad-output", "grad-input", "grad-kernel",
-                                                   "grad-bias"};
+/* The layer options of `run` but --output, then the gradient files: --grad-output (dy) is read,
+ * the others are written. */
+enum { GRAD_DY = LAYER_COUNT, GRAD_DX, GRAD_DK, GRAD_DB, GRAD_COUNT };
 
-/* Parses `grad`'s arguments: the layer options of `run` (but --output) into values[], the
- * gradient files into grads[]. Returns 0 to go on, -1 after --help, or an exit status. */
-static int parse_grad_args(int argc, char **argv, const char *values[OPT_COUNT],
-                           const char *grads[GRAD_COUNT]) {
-  for (int i = 0; i < argc; i++) {
-    const char *arg = argv[i];
-    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-      fputs(GRAD_USAGE, stdout);
-      return -1;
-    }
-    if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
-      error("unexpected argument '%s' (see 'conv1dt grad --help')", arg);
-      return EXIT_USAGE;
-    }
-    const char *name = arg + 2, *eq = strchr(name, '=');
-    const size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
-    const char **slot = NULL, *flag = NULL;
-    for (int k = 0; k < OPT_COUNT; k++)
-      if (k != OPT_OUTPUT && strlen(OPT_NAMES[k]) == nlen && strncmp(OPT_NAMES[k], name, nlen) == 0)
-        slot = &values[k], flag = OPT_NAMES[k];
-    for (int k = 0; k < GRAD_COUNT; k++)
-      if (strlen(GRAD_NAMES[k]) == nlen && strncmp(GRAD_NAMES[k], name, nlen) == 0)
-        slot = &grads[k], flag = GRAD_NAMES[k];
-    if (!slot) {
-      error("unknown option '--%.*s' (see 'conv1dt grad --help')", (int)nlen, name);
-      return EXIT_USAGE;
-    }
-    const char *value;
-    if (eq) {
-      value = eq + 1;
-    } else {
-      if (i + 1 >= argc || (strncmp(argv[i + 1], "--", 2) == 0 && argv[i + 1][2] != '\0')) {
-        error("option --%s needs a value", flag);
-        return EXIT_USAGE;
-      }
-      value = argv[++i];
-    }
-    if (*value == '\0') {
-      error("option --%s needs a non-empty value", flag);
-      return EXIT_USAGE;
-    }
-    if (*slot) {
-      error("option --%s given more than once", flag);
-      return EXIT_USAGE;
-    }
-    *slot = value;
+static const cli_option GRAD_OPTIONS[GRAD_COUNT] = {
+    CLI_LAYER_OPTIONS, [GRAD_DY] = {"grad-output", CLI_REQUIRED},
+    [GRAD_DX] = {"grad-input", CLI_WRITES}, [GRAD_DK] = {"grad-kernel", CLI_WRITES},
+    [GRAD_DB] = {"grad-bias", CLI_WRITES}};
+
+/* What the option table cannot say about grad's outputs. */
+static bool check_grad_args(const char *const *values) {
+  if (!values[GRAD_DX] && !values[GRAD_DK] && !values[GRAD_DB]) {
+    cli_error("nothing to write: give at least one of --grad-input, --grad-kernel, --grad-bias");
+    return false;
   }
-  const char *missing = !values[OPT_INPUT]    ? "input"
-                        : !values[OPT_KERNEL] ? "kernel"
-                        : !grads[GRAD_OUT_DY] ? "grad-output"
-                                              : NULL;
-  if (missing) {
-    error("missing required option --%s (see 'conv1dt grad --help')", missing);
-    return EXIT_USAGE;
+  if (values[GRAD_DB] && !values[LAYER_BIAS]) {
+    cli_error("--grad-bias needs --bias (without it the layer has no bias)");
+    return false;
   }
-  if (!grads[GRAD_OUT_DX] && !grads[GRAD_OUT_DK] && !grads[GRAD_OUT_DB]) {
-    error("nothing to write: give at least one of --grad-input, --grad-kernel, --grad-bias");
-    return EXIT_USAGE;
-  }
-  if (grads[GRAD_OUT_DB] && !values[OPT_BIAS]) {
-    error("--grad-bias needs --bias (without it the layer has no bias)");
-    return EXIT_USAGE;
-  }
-  for (int a = GRAD_OUT_DX; a < GRAD_COUNT; a++)
+  for (int a = GRAD_DX; a < GRAD_COUNT; a++)
     for (int b = a + 1; b < GRAD_COUNT; b++)
-      if (grads[a] && grads[b] && strcmp(grads[a], grads[b]) == 0) {
-        error("--%s and --%s name the same file '%s'", GRAD_NAMES[a], GRAD_NAMES[b], grads[a]);
-        return EXIT_USAGE;
+      if (values[a] && values[b] && strcmp(values[a], values[b]) == 0) {
+        cli_error("--%s and --%s name the same file '%s'", GRAD_OPTIONS[a].name,
+                  GRAD_OPTIONS[b].name, values[a]);
+        return false;
       }
-  return 0;
+  return true;
 }
 
-/* An output's directory must exist and the path must not be a directory, before any work. */
-static bool check_grad_path(const char *flag, const char *path) {
-  struct stat sb;
-  if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-    error("--%s '%s' is a directory", flag, path);
-    return false;
-  }
-  const char *slash = strrchr(path, '/');
-  if (!slash) return true;
-  const int len = slash == path ? 1 : (int)(slash - path);
-  char *dir = malloc((size_t)len + 1);
-  if (!dir) {
-    error("out of memory");
-    return false;
-  }
-  memcpy(dir, path, (size_t)len);
-  dir[len] = '\0';
-  const bool ok = stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
-  if (!ok) error("--%s '%s': directory '%s' does not exist", flag, path, dir);
-  free(dir);
-  return ok;
-}
-
-/* One gradient file to write. */
-typedef struct {
-  const char *flag, *path;
-  int ndim;
-  int64_t shape[3];
-  const void *data;
-  char *staged; /* temporary next to path, once written */
-} grad_file;
-
-/* Writes every file to a temporary in its destination's directory first (npy_save_atomic onto a
- * name reserved with mkstemp), then renames them all into place. On failure every temporary
- * and every file already renamed is removed, so no output exists after an error. */
-static bool save_grad_files(grad_file *files, int n, npy_dtype dtype) {
-  char err[512];
-  int staged = 0, placed = 0;
-  bool ok = true;
-  for (; staged < n && ok; staged++) {
-    grad_file *f = &files[staged];
-    const char *slash = strrchr(f->path, '/');
-    const size_t dirlen = slash ? (size_t)(slash - f->path) + 1 : 0;
-    const size_t size = strlen(f->path) + 16;
-    f->staged = malloc(size);
-    if (!f->staged) {
-      error("out of memory");
-      ok = false;
-      break;
-    }
-    snprintf(f->staged, size, "%.*s.%s.XXXXXX", (int)dirlen, f->path, f->path + dirlen);
-    const int fd = mkstemp(f->staged);
-    if (fd < 0) {
-      error("cannot write --%s '%s': cannot create a temporary file: %s", f->flag, f->path,
-            strerror(errno));
-      free(f->staged);
-      f->staged = NULL;
-      ok = false;
-      break;
-    }
-    close(fd);
-    if (npy_save_atomic(f->staged, dtype, f->ndim, f->shape, f->data, err, sizeof err) != NPY_OK) {
-      error("cannot write --%s '%s': %s", f->flag, f->path, err);
-      ok = false;
-      staged++; /* its reserved name is removed below */
-      break;
-    }
-  }
-  for (; ok && placed < n; placed++)
-    if (rename(files[placed].staged, files[placed].path) != 0) {
-      error("cannot write --%s '%s': cannot rename: %s", files[placed].flag, files[placed].path,
-            strerror(errno));
-      ok = false;
-      break;
-    }
-  if (!ok) {
-    for (int i = 0; i < placed; i++) unlink(files[i].path);
-    for (int i = placed; i < staged; i++)
-      if (files[i].staged) unlink(files[i].staged);
-  }
-  for (int i = 0; i < n; i++) free(files[i].staged);
-  return ok;
-}
+static const cli_command GRAD = {"grad", GRAD_USAGE, GRAD_OPTIONS, GRAD_COUNT, check_grad_args};
 
 static int cmd_grad(int argc, char **argv) {
-  const char *values[OPT_COUNT] = {0}, *grads[GRAD_COUNT] = {0};
-  int rc = parse_grad_args(argc, argv, values, grads);
-  if (rc != 0) return rc < 0 ? EXIT_SUCCESS : rc;
+  const char *values[GRAD_COUNT];
+  int rc = cli_parse(&GRAD, argc, argv, values);
+  if (rc >= 0) return rc;
+  conv1dt_config cfg; /* filters, kernel_size: from the kernel */
+  if (!cli_layer_config(values, &cfg)) return CLI_EXIT_USAGE;
+  if (!cli_check_outputs(&GRAD, values)) return EXIT_FAILURE;
 
-  conv1dt_config cfg = conv1dt_config_default(1, 1); /* filters, kernel_size: from the kernel */
-  if (!build_config(values, &cfg) || !probe_config(&cfg)) return EXIT_USAGE;
-  for (int g = GRAD_OUT_DX; g < GRAD_COUNT; g++)
-    if (grads[g] && !check_grad_path(GRAD_NAMES[g], grads[g])) return EXIT_FAILURE;
-
-  npy_array x = {0}, k = {0}, b = {0}, dy = {0};
-  conv1dt_layer *layer = NULL;
+  layer_files in = {0};
   void *y = NULL, *pre = NULL, *dx = NULL, *dk = NULL, *db = NULL;
   rc = EXIT_FAILURE;
-  if (!load_array("input", values[OPT_INPUT], &x) ||
-      !load_array("kernel", values[OPT_KERNEL], &k) ||
-      (values[OPT_BIAS] && !load_array("bias", values[OPT_BIAS], &b)) ||
-      !load_array("grad-output", grads[GRAD_OUT_DY], &dy))
-    goto done;
-  if (!check_arrays(&x, &k, values[OPT_BIAS] ? &b : NULL, cfg.data_format)) goto done;
-  if (dy.dtype != x.dtype) {
-    error("--grad-output is %s but --input is %s; all arrays must have the same dtype",
-          dtype_name(dy.dtype), dtype_name(x.dtype));
-    goto done;
-  }
-
-  cfg.kernel_size = k.shape[0];
-  cfg.filters = k.shape[1];
-  const conv1dt_dtype dtype = x.dtype == NPY_FLOAT32 ? CONV1DT_FLOAT32 : CONV1DT_FLOAT64;
-  conv1dt_status st = conv1dt_create(&cfg, k.shape[2], dtype, &layer);
-  if (st != CONV1DT_OK) {
-    lib_error("cannot create the layer", st);
-    goto done;
-  }
-  if ((st = conv1dt_set_weights(layer, k.data, values[OPT_BIAS] ? b.data : NULL)) != CONV1DT_OK) {
-    lib_error("cannot set the weights", st);
-    goto done;
-  }
-  const int64_t batch = x.shape[0];
-  const int64_t steps = x.shape[cfg.data_format == CONV1DT_CHANNELS_LAST ? 1 : 2];
+  if (!open_layer_files(values, values[GRAD_DY], &cfg, &in)) goto done;
+  const npy_array *x = &in.x, *k = &in.k, *b = &in.b, *dy = &in.dy;
   int64_t yshape[3], zshape[3];
-  if ((st = conv1dt_output_shape(layer, batch, steps, yshape)) != CONV1DT_OK ||
-      (st = conv1dt_preactivation_shape(layer, batch, steps, zshape)) != CONV1DT_OK) {
-    lib_error("invalid input", st);
+  conv1dt_status st;
+  if ((st = conv1dt_output_shape(in.layer, in.batch, in.steps, yshape)) != CONV1DT_OK ||
+      (st = conv1dt_preactivation_shape(in.layer, in.batch, in.steps, zshape)) != CONV1DT_OK) {
+    cli_lib_error("invalid input", st);
     goto done;
   }
-  if (dy.ndim != 3 || dy.shape[0] != yshape[0] || dy.shape[1] != yshape[1] ||
-      dy.shape[2] != yshape[2]) {
+  if (dy->ndim != 3 || dy->shape[0] != yshape[0] || dy->shape[1] != yshape[1] ||
+      dy->shape[2] != yshape[2]) {
     char got[256], want[256];
-    format_shape(got, sizeof got, dy.ndim, dy.shape);
-    format_shape(want, sizeof want, 3, yshape);
-    error("--grad-output has shape %s; expected %s, the layer's output for this input", got, want);
+    cli_format_shape(got, sizeof got, dy->ndim, dy->shape);
+    cli_format_shape(want, sizeof want, 3, yshape);
+    cli_error("--grad-output has shape %s; expected %s, the layer's output for this input", got,
+              want);
     goto done;
   }
   /* The library checked these products fit; the byte counts fit size_t as the inputs did, and
    * the pre-activation is at most twice the output (glu). */
-  const size_t item = (size_t)x.dtype;
+  const size_t item = (size_t)x->dtype;
   const size_t nz = (size_t)(zshape[0] * zshape[1] * zshape[2]);
   if (nz > SIZE_MAX / item) {
-    error("the layer's output is too large for this machine");
+    cli_error("the layer's output is too large for this machine");
     goto done;
   }
-  y = malloc(dy.nbytes ? dy.nbytes : 1);
+  y = malloc(dy->nbytes ? dy->nbytes : 1);
   pre = malloc(nz ? nz * item : 1);
-  dx = grads[GRAD_OUT_DX] ? malloc(x.nbytes ? x.nbytes : 1) : NULL;
-  dk = grads[GRAD_OUT_DK] ? malloc(k.nbytes) : NULL;
-  db = grads[GRAD_OUT_DB] ? malloc(b.nbytes) : NULL;
-  if (!y || !pre || (grads[GRAD_OUT_DX] && !dx) || (grads[GRAD_OUT_DK] && !dk) ||
-      (grads[GRAD_OUT_DB] && !db)) {
-    error("out of memory for the gradients");
+  dx = values[GRAD_DX] ? malloc(x->nbytes ? x->nbytes : 1) : NULL;
+  dk = values[GRAD_DK] ? malloc(k->nbytes) : NULL;
+  db = values[GRAD_DB] ? malloc(b->nbytes) : NULL;
+  if (!y || !pre || (values[GRAD_DX] && !dx) || (values[GRAD_DK] && !dk) ||
+      (values[GRAD_DB] && !db)) {
+    cli_error("out of memory for the gradients");
     goto done;
   }
-  if ((st = conv1dt_forward_train(layer, x.data, batch, steps, y, pre, NULL, 0)) != CONV1DT_OK) {
-    lib_error("forward pass failed", st);
-    goto done;
-  }
-  if ((st = conv1dt_backward(layer, x.data, batch, steps, pre, dy.data, dx, dk, db, NULL, 0)) !=
+  if ((st = conv1dt_forward_train(in.layer, x->data, in.batch, in.steps, y, pre, NULL, 0)) !=
       CONV1DT_OK) {
-    lib_error("backward pass failed", st);
+    cli_lib_error("forward pass failed", st);
     goto done;
   }
-  grad_file files[3];
+  if ((st = conv1dt_backward(in.layer, x->data, in.batch, in.steps, pre, dy->data, dx, dk, db, NULL,
+                             0)) != CONV1DT_OK) {
+    cli_lib_error("backward pass failed", st);
+    goto done;
+  }
+  cli_output files[3];
   int nfiles = 0;
   if (dx)
-    files[nfiles++] = (grad_file){
-        "grad-input", grads[GRAD_OUT_DX], 3, {x.shape[0], x.shape[1], x.shape[2]}, dx, NULL};
+    files[nfiles++] = (cli_output){
+        "grad-input", values[GRAD_DX], 3, {x->shape[0], x->shape[1], x->shape[2]}, dx, NULL};
   if (dk)
-    files[nfiles++] = (grad_file){
-        "grad-kernel", grads[GRAD_OUT_DK], 3, {k.shape[0], k.shape[1], k.shape[2]}, dk, NULL};
+    files[nfiles++] = (cli_output){
+        "grad-kernel", values[GRAD_DK], 3, {k->shape[0], k->shape[1], k->shape[2]}, dk, NULL};
   if (db)
-    files[nfiles++] = (grad_file){"grad-bias", grads[GRAD_OUT_DB], 1, {b.shape[0], 0, 0}, db, NULL};
-  if (!save_grad_files(files, nfiles, x.dtype)) goto done;
-  rc = EXIT_SUCCESS;
+    files[nfiles++] = (cli_output){"grad-bias", values[GRAD_DB], 1, {b->shape[0], 0, 0}, db, NULL};
+  if (cli_save_outputs(files, nfiles, x->dtype)) rc = EXIT_SUCCESS;
 done:
   free(y);
   free(pre);
   free(dx);
   free(dk);
   free(db);
-  conv1dt_destroy(layer);
-  npy_free(&x);
-  npy_free(&k);
-  npy_free(&b);
-  npy_free(&dy);
+  close_layer_files(&in);
   return rc;
 }
 
@@ -742,147 +362,85 @@ enum {
   INIT_BIAS_INITIALIZER,
   INIT_SEED,
   INIT_DTYPE,
-  INIT_NO_BIAS, /* the only flag without a value */
+  INIT_NO_BIAS,
   INIT_COUNT
 };
 
-static const char *const INIT_NAMES[INIT_COUNT] = {
-    "in-channels",        "filters",          "kernel-size", "kernel-output", "bias-output",
-    "kernel-initializer", "bias-initializer", "seed",        "dtype",         "no-bias"};
+static const cli_option INIT_OPTIONS[INIT_COUNT] = {
+    [INIT_IN_CHANNELS] = {"in-channels", CLI_REQUIRED},
+    [INIT_FILTERS] = {"filters", CLI_REQUIRED},
+    [INIT_KERNEL_SIZE] = {"kernel-size", CLI_REQUIRED},
+    [INIT_KERNEL_OUTPUT] = {"kernel-output", CLI_REQUIRED | CLI_WRITES},
+    [INIT_BIAS_OUTPUT] = {"bias-output", CLI_WRITES},
+    [INIT_KERNEL_INITIALIZER] = {"kernel-initializer", 0},
+    [INIT_BIAS_INITIALIZER] = {"bias-initializer", 0},
+    [INIT_SEED] = {"seed", 0},
+    [INIT_DTYPE] = {"dtype", 0},
+    [INIT_NO_BIAS] = {"no-bias", CLI_SWITCH}};
 
-/* Parses `init`'s arguments into values[] ("" marks --no-bias). 0 to go on, -1 after --help,
- * or an exit status. */
-static int parse_init_args(int argc, char **argv, const char *values[INIT_COUNT]) {
-  for (int i = 0; i < argc; i++) {
-    const char *arg = argv[i];
-    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-      fputs(INIT_USAGE, stdout);
-      return -1;
-    }
-    if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
-      error("unexpected argument '%s' (see 'conv1dt init --help')", arg);
-      return EXIT_USAGE;
-    }
-    const char *name = arg + 2, *eq = strchr(name, '=');
-    const size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
-    int opt = -1;
-    for (int k = 0; k < INIT_COUNT; k++)
-      if (strlen(INIT_NAMES[k]) == nlen && strncmp(INIT_NAMES[k], name, nlen) == 0) opt = k;
-    if (opt < 0) {
-      error("unknown option '--%.*s' (see 'conv1dt init --help')", (int)nlen, name);
-      return EXIT_USAGE;
-    }
-    const char *value = "";
-    if (opt == INIT_NO_BIAS) {
-      if (eq) {
-        error("option --no-bias takes no value");
-        return EXIT_USAGE;
-      }
-    } else if (eq) {
-      value = eq + 1;
-    } else {
-      if (i + 1 >= argc || (strncmp(argv[i + 1], "--", 2) == 0 && argv[i + 1][2] != '\0')) {
-        error("option --%s needs a value", INIT_NAMES[opt]);
-        return EXIT_USAGE;
-      }
-      value = argv[++i];
-    }
-    if (opt != INIT_NO_BIAS && *value == '\0') {
-      error("option --%s needs a non-empty value", INIT_NAMES[opt]);
-      return EXIT_USAGE;
-    }
-    if (values[opt]) {
-      error("option --%s given more than once", INIT_NAMES[opt]);
-      return EXIT_USAGE;
-    }
-    values[opt] = value;
-  }
-  static const int required[] = {INIT_IN_CHANNELS, INIT_FILTERS, INIT_KERNEL_SIZE,
-                                 INIT_KERNEL_OUTPUT};
-  for (size_t k = 0; k < sizeof required / sizeof required[0]; k++)
-    if (!values[required[k]]) {
-      error("missing required option --%s (see 'conv1dt init --help')", INIT_NAMES[required[k]]);
-      return EXIT_USAGE;
-    }
+/* What the option table cannot say about init's outputs. */
+static bool check_init_args(const char *const *values) {
   if (values[INIT_NO_BIAS] && values[INIT_BIAS_OUTPUT]) {
-    error("--bias-output cannot be combined with --no-bias (the layer has no bias)");
-    return EXIT_USAGE;
+    cli_error("--bias-output cannot be combined with --no-bias (the layer has no bias)");
+    return false;
   }
   if (values[INIT_BIAS_OUTPUT] &&
       strcmp(values[INIT_BIAS_OUTPUT], values[INIT_KERNEL_OUTPUT]) == 0) {
-    error("--kernel-output and --bias-output are the same file '%s'", values[INIT_KERNEL_OUTPUT]);
-    return EXIT_USAGE;
+    cli_error("--kernel-output and --bias-output are the same file '%s'",
+              values[INIT_KERNEL_OUTPUT]);
+    return false;
   }
-  return 0;
-}
-
-/* Strict unsigned decimal within uint64_t. */
-static bool parse_seed(const char *text, uint64_t *out) {
-  uint64_t v = 0;
-  for (const char *p = text; *p; p++) {
-    const unsigned d = (unsigned)(*p - '0');
-    if (d > 9) {
-      error("--seed expects a non-negative integer, got '%s'", text);
-      return false;
-    }
-    if (v > (UINT64_MAX - d) / 10) {
-      error("--seed: '%s' is out of range (0 .. %" PRIu64 ")", text, UINT64_MAX);
-      return false;
-    }
-    v = v * 10 + d;
-  }
-  *out = v;
   return true;
 }
+
+static const cli_command INIT = {"init", INIT_USAGE, INIT_OPTIONS, INIT_COUNT, check_init_args};
 
 static bool parse_initializer(const char *flag, const char *name, conv1dt_initializer *out) {
   conv1dt_status st = conv1dt_initializer_from_name(name, out);
   if (st == CONV1DT_OK) return true;
   char what[64];
   snprintf(what, sizeof what, "invalid --%s", flag);
-  lib_error(what, st);
+  cli_lib_error(what, st);
   return false;
 }
 
 static int cmd_init(int argc, char **argv) {
-  const char *values[INIT_COUNT] = {0};
-  int rc = parse_init_args(argc, argv, values);
-  if (rc != 0) return rc < 0 ? EXIT_SUCCESS : rc;
+  const char *values[INIT_COUNT];
+  int rc = cli_parse(&INIT, argc, argv, values);
+  if (rc >= 0) return rc;
 
   int64_t in_channels, filters, kernel_size;
-  if (!parse_count("in-channels", values[INIT_IN_CHANNELS], &in_channels) ||
-      !parse_count("filters", values[INIT_FILTERS], &filters) ||
-      !parse_count("kernel-size", values[INIT_KERNEL_SIZE], &kernel_size))
-    return EXIT_USAGE;
+  if (!cli_parse_count("in-channels", values[INIT_IN_CHANNELS], &in_channels) ||
+      !cli_parse_count("filters", values[INIT_FILTERS], &filters) ||
+      !cli_parse_count("kernel-size", values[INIT_KERNEL_SIZE], &kernel_size))
+    return CLI_EXIT_USAGE;
   conv1dt_config cfg = conv1dt_config_default(filters, kernel_size);
   cfg.use_bias = values[INIT_NO_BIAS] == NULL;
-  if (values[INIT_SEED] && !parse_seed(values[INIT_SEED], &cfg.seed)) return EXIT_USAGE;
+  if (values[INIT_SEED] && !cli_parse_seed(values[INIT_SEED], &cfg.seed)) return CLI_EXIT_USAGE;
   if (values[INIT_KERNEL_INITIALIZER] &&
       !parse_initializer("kernel-initializer", values[INIT_KERNEL_INITIALIZER],
                          &cfg.kernel_initializer))
-    return EXIT_USAGE;
+    return CLI_EXIT_USAGE;
   if (values[INIT_BIAS_INITIALIZER] &&
       !parse_initializer("bias-initializer", values[INIT_BIAS_INITIALIZER], &cfg.bias_initializer))
-    return EXIT_USAGE;
+    return CLI_EXIT_USAGE;
   conv1dt_dtype dtype = CONV1DT_FLOAT32;
   const char *dt = values[INIT_DTYPE];
   if (dt && strcmp(dt, "float64") == 0)
     dtype = CONV1DT_FLOAT64;
   else if (dt && strcmp(dt, "float32") != 0) {
-    error("--dtype must be float32 or float64, got '%s'", dt);
-    return EXIT_USAGE;
+    cli_error("--dtype must be float32 or float64, got '%s'", dt);
+    return CLI_EXIT_USAGE;
   }
-  if (!check_grad_path("kernel-output", values[INIT_KERNEL_OUTPUT]) ||
-      (values[INIT_BIAS_OUTPUT] && !check_grad_path("bias-output", values[INIT_BIAS_OUTPUT])))
-    return EXIT_FAILURE;
+  if (!cli_check_outputs(&INIT, values)) return EXIT_FAILURE;
 
   /* The library validates the whole configuration (Keras's errors, e.g. identity on the
    * rank-3 kernel) and draws the weights. */
   conv1dt_layer *layer = NULL;
   conv1dt_status st = conv1dt_create(&cfg, in_channels, dtype, &layer);
   if (st != CONV1DT_OK) {
-    lib_error("invalid layer configuration", st);
-    return st == CONV1DT_ERROR_INVALID_VALUE || st == CONV1DT_ERROR_UNKNOWN_NAME ? EXIT_USAGE
+    cli_lib_error("invalid layer configuration", st);
+    return st == CONV1DT_ERROR_INVALID_VALUE || st == CONV1DT_ERROR_UNKNOWN_NAME ? CLI_EXIT_USAGE
                                                                                  : EXIT_FAILURE;
   }
   const size_t item = dtype == CONV1DT_FLOAT32 ? 4 : 8;
@@ -891,11 +449,11 @@ static int cmd_init(int argc, char **argv) {
   void *bias = malloc((size_t)filters * item);
   rc = EXIT_FAILURE;
   if (!kernel || !bias) {
-    error("out of memory for the weights");
+    cli_error("out of memory for the weights");
   } else if ((st = conv1dt_get_weights(layer, kernel, bias)) != CONV1DT_OK) {
-    lib_error("cannot read the weights", st);
+    cli_lib_error("cannot read the weights", st);
   } else {
-    grad_file files[2] = {
+    cli_output files[2] = {
         {"kernel-output",
          values[INIT_KERNEL_OUTPUT],
          3,
@@ -903,7 +461,7 @@ static int cmd_init(int argc, char **argv) {
          kernel,
          NULL},
         {"bias-output", values[INIT_BIAS_OUTPUT], 1, {filters, 0, 0}, bias, NULL}};
-    if (save_grad_files(files, values[INIT_BIAS_OUTPUT] ? 2 : 1, (npy_dtype)item))
+    if (cli_save_outputs(files, values[INIT_BIAS_OUTPUT] ? 2 : 1, (npy_dtype)item))
       rc = EXIT_SUCCESS;
   }
   free(kernel);
@@ -938,7 +496,7 @@ static bool print_blas(void) {
   int threads = 0;
   conv1dt_status st = conv1dt_blas_info(buf, sizeof buf, &threads);
   if (st != CONV1DT_OK) {
-    lib_error("cannot describe the BLAS", st);
+    cli_lib_error("cannot describe the BLAS", st);
     return false;
   }
   printf("BLAS: %s\n", buf);
@@ -965,19 +523,19 @@ static int cmd_demo(void) {
   conv1dt_layer *layer = NULL;
   conv1dt_status st = conv1dt_create(&cfg, C, CONV1DT_FLOAT32, &layer);
   if (st != CONV1DT_OK) {
-    lib_error("cannot create the layer", st);
+    cli_lib_error("cannot create the layer", st);
     return EXIT_FAILURE;
   }
   int64_t shape[3];
   if ((st = conv1dt_output_shape(layer, B, L, shape)) != CONV1DT_OK) {
-    lib_error("cannot compute the output shape", st);
+    cli_lib_error("cannot compute the output shape", st);
     conv1dt_destroy(layer);
     return EXIT_FAILURE;
   }
   size_t count = (size_t)(shape[0] * shape[1] * shape[2]);
   float *y = malloc(count * sizeof *y);
   if (!y) {
-    error("out of memory");
+    cli_error("out of memory");
     conv1dt_destroy(layer);
     return EXIT_FAILURE;
   }
@@ -986,7 +544,7 @@ static int cmd_demo(void) {
   double elapsed = now_seconds() - t0;
   conv1dt_destroy(layer);
   if (st != CONV1DT_OK) {
-    lib_error("forward pass failed", st);
+    cli_lib_error("forward pass failed", st);
     free(y);
     return EXIT_FAILURE;
   }
@@ -1022,26 +580,26 @@ static int cmd_info(void) {
 /* ---------------------------------------------------------------------------------------------
  */
 
+static const struct {
+  const cli_command *cmd;
+  int (*main)(int argc, char **argv);
+} SUBCOMMANDS[] = {{&RUN, cmd_run}, {&GRAD, cmd_grad}, {&INIT, cmd_init}};
+
+enum { SUBCOMMAND_COUNT = sizeof SUBCOMMANDS / sizeof SUBCOMMANDS[0] };
+
 static int dispatch(int argc, char **argv) {
   if (argc < 2) return cmd_demo();
   const char *cmd = argv[1];
   if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
-    if (argc == 3 && strcmp(cmd, "help") == 0 && strcmp(argv[2], "run") == 0) {
-      fputs(RUN_USAGE, stdout);
-      return EXIT_SUCCESS;
-    }
-    if (argc == 3 && strcmp(cmd, "help") == 0 && strcmp(argv[2], "grad") == 0) {
-      fputs(GRAD_USAGE, stdout);
-      return EXIT_SUCCESS;
-    }
-    if (argc == 3 && strcmp(cmd, "help") == 0 && strcmp(argv[2], "init") == 0) {
-      fputs(INIT_USAGE, stdout);
-      return EXIT_SUCCESS;
-    }
     if (argc > 2 && strcmp(cmd, "help") == 0) {
-      error("unknown help topic '%s' (try 'conv1dt help run', 'help grad' or 'help init')",
-            argv[2]);
-      return EXIT_USAGE;
+      for (int i = 0; argc == 3 && i < SUBCOMMAND_COUNT; i++)
+        if (strcmp(argv[2], SUBCOMMANDS[i].cmd->name) == 0) {
+          fputs(SUBCOMMANDS[i].cmd->usage, stdout);
+          return EXIT_SUCCESS;
+        }
+      cli_error("unknown help topic '%s' (try 'conv1dt help run', 'help grad' or 'help init')",
+                argv[2]);
+      return CLI_EXIT_USAGE;
     }
     fputs(USAGE, stdout);
     return EXIT_SUCCESS;
@@ -1050,28 +608,27 @@ static int dispatch(int argc, char **argv) {
     printf("conv1dt %s\n", conv1dt_version_string());
     return EXIT_SUCCESS;
   }
-  if (strcmp(cmd, "run") == 0) return cmd_run(argc - 2, argv + 2);
-  if (strcmp(cmd, "grad") == 0) return cmd_grad(argc - 2, argv + 2);
-  if (strcmp(cmd, "init") == 0) return cmd_init(argc - 2, argv + 2);
+  for (int i = 0; i < SUBCOMMAND_COUNT; i++)
+    if (strcmp(cmd, SUBCOMMANDS[i].cmd->name) == 0) return SUBCOMMANDS[i].main(argc - 2, argv + 2);
   if (strcmp(cmd, "info") == 0 || strcmp(cmd, "demo") == 0) {
     if (argc > 2) {
-      error("'%s' takes no arguments", cmd);
-      return EXIT_USAGE;
+      cli_error("'%s' takes no arguments", cmd);
+      return CLI_EXIT_USAGE;
     }
     return cmd[0] == 'i' ? cmd_info() : cmd_demo();
   }
   if (cmd[0] == '-')
-    error("unknown option '%s' (see 'conv1dt --help')", cmd);
+    cli_error("unknown option '%s' (see 'conv1dt --help')", cmd);
   else
-    error("unknown command '%s' (see 'conv1dt --help')", cmd);
-  return EXIT_USAGE;
+    cli_error("unknown command '%s' (see 'conv1dt --help')", cmd);
+  return CLI_EXIT_USAGE;
 }
 
 int main(int argc, char **argv) {
   int rc = dispatch(argc, argv);
   /* A full disk or closed pipe on stdout is a failure too, not a silent truncation. */
   if (fflush(stdout) != 0 || ferror(stdout)) {
-    error("cannot write to standard output: %s", strerror(errno));
+    cli_error("cannot write to standard output: %s", strerror(errno));
     if (rc == EXIT_SUCCESS) rc = EXIT_FAILURE;
   }
   return rc;

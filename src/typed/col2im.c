@@ -11,10 +11,12 @@ static int64_t ceil_div(int64_t a, int64_t b) {
   return -floor_div(-a, b);
 }
 
-/* channels_last: tile row i is input step l0 + i, K*F long in (k, f) order; the window is
- * position-major (filters contiguous), so each (l, k) adds one contiguous run of F. */
-int64_t X(conv1dt__scatter_last)(const conv1dt_geometry *g, const R *col, int64_t l0, int64_t l1,
-                                 int64_t pa, int64_t pb, int64_t w0, R *acc) {
+/* Tile row i is input step l0 + i, K*F long in (k, f) order (both data formats: channels_first
+ * gets this layout from a transposed GEMM); the window is position-major (filters contiguous),
+ * so each (l, k) adds one contiguous run of F. For a given position the contributions arrive in
+ * increasing l, whatever the blocking. */
+int64_t X(conv1dt__scatter)(const conv1dt_geometry *g, const R *col, int64_t l0, int64_t l1,
+                            int64_t pa, int64_t pb, int64_t w0, R *acc) {
   const int64_t F = g->filters, KF = g->ksize * F, s = g->stride, d = g->dil;
   int64_t top = 0;
   for (int64_t l = l0; l < l1; l++) {
@@ -31,34 +33,6 @@ int64_t X(conv1dt__scatter_last)(const conv1dt_geometry *g, const R *col, int64_
       for (int64_t f = 0; f < F; f++) a[f] += ck[f];
     }
     const int64_t last = base + (k_hi - 1) * d - w0 + 1;
-    if (last > top) top = last;
-  }
-  return top;
-}
-
-/* channels_first: tile rows are (k, f), each m input steps long; the window is filter-major
- * (positions contiguous). k runs downwards so that, for any position, contributions arrive in
- * increasing l — the same order as the row-major channels_last loop, independent of blocking. */
-int64_t X(conv1dt__scatter_first)(const conv1dt_geometry *g, const R *col, int64_t l0, int64_t m,
-                                  int64_t pa, int64_t pb, int64_t w0, R *acc, int64_t win) {
-  const int64_t F = g->filters, s = g->stride, d = g->dil;
-  int64_t top = 0;
-  for (int64_t k = g->ksize - 1; k >= 0; k--) {
-    const int64_t off = k * d - g->crop_left; /* p = l*s + off */
-    int64_t lo = ceil_div(pa - off, s), hi = floor_div(pb - 1 - off, s) + 1;
-    if (lo < l0) lo = l0;
-    if (hi > l0 + m) hi = l0 + m;
-    if (lo >= hi) continue;
-    const int64_t n = hi - lo, start = lo * s + off - w0;
-    for (int64_t f = 0; f < F; f++) {
-      R *restrict a = acc + f * win + start;
-      const R *restrict c = col + (k * F + f) * m + (lo - l0);
-      if (s == 1)
-        for (int64_t i = 0; i < n; i++) a[i] += c[i];
-      else
-        for (int64_t i = 0; i < n; i++) a[i * s] += c[i];
-    }
-    const int64_t last = start + (n - 1) * s + 1;
     if (last > top) top = last;
   }
   return top;

@@ -29,13 +29,12 @@ static int64_t final_end(const conv1dt_geometry *g, int64_t l1) {
 typedef struct {
   const conv1dt_geometry *g;
   const R *bias, *col;
-  int64_t l0, l1, m; /* m: tile row length (channels_first) */
-  int64_t w0;        /* window start (output position) */
-  int64_t lo, hi;    /* positions this segment writes or finishes */
-  int64_t end;       /* positions [w0, end) are finished by this segment */
-  int finish;        /* 0: scatter only (glu along steps is finished by the caller) */
+  int64_t l0, l1;
+  int64_t w0;     /* window start (output position) */
+  int64_t lo, hi; /* positions this segment writes or finishes */
+  int64_t end;    /* positions [w0, end) are finished by this segment */
+  int finish;     /* 0: scatter only (glu along steps is finished by the caller) */
   R *acc;
-  int64_t win;
   R *y_sample, *pre_sample;
   int64_t top[CONV1DT_MAX_THREADS];
 } segment;
@@ -49,23 +48,21 @@ static void share(int64_t lo, int64_t hi, int id, int size, int64_t *a, int64_t 
 static void segment_work(void *arg, int id, int size) {
   segment *sg = arg;
   const conv1dt_geometry *g = sg->g;
+  const int64_t F = g->filters;
   int64_t pa, pb;
   share(sg->lo, sg->hi, id, size, &pa, &pb);
   sg->top[id] = 0;
   if (pa >= pb) return;
+  sg->top[id] = X(conv1dt__scatter)(g, sg->col, sg->l0, sg->l1, pa, pb, sg->w0, sg->acc);
   const int64_t fa = max64(pa, sg->w0), fb = min64(pb, sg->end);
-  if (g->channels_first) {
-    sg->top[id] =
-        X(conv1dt__scatter_first)(g, sg->col, sg->l0, sg->m, pa, pb, sg->w0, sg->acc, sg->win);
-    if (sg->finish && fa < fb) X(conv1dt__finalize_first)
-    (g, sg->bias, sg->acc + (fa - sg->w0), sg->win, fa, fb, sg->y_sample, sg->pre_sample);
-  } else {
-    const int64_t F = g->filters;
-    sg->top[id] = X(conv1dt__scatter_last)(g, sg->col, sg->l0, sg->l1, pa, pb, sg->w0, sg->acc);
-    if (sg->finish && fa < fb) X(conv1dt__finalize_last)
-    (g, sg->bias, sg->acc + (fa - sg->w0) * F, fb - fa, sg->y_sample + fa * g->out_last,
+  if (!sg->finish || fa >= fb) return;
+  R *a = sg->acc + (fa - sg->w0) * F;
+  if (g->channels_first)
+    X(conv1dt__finalize_first)(g, sg->bias, a, fa, fb - fa, sg->y_sample, sg->pre_sample);
+  else
+    X(conv1dt__finalize_last)
+    (g, sg->bias, a, fb - fa, sg->y_sample + fa * g->out_last,
      sg->pre_sample ? sg->pre_sample + fa * F : NULL);
-  }
 }
 
 typedef struct {
@@ -104,17 +101,12 @@ static int64_t run_segment(segment *sg, int64_t hwm, conv1dt_team **team, int th
   if (sg->end <= sg->w0) return hwm;
   const int64_t n = sg->end - sg->w0;
   if (glu_steps) /* its halves pair across the whole sample: finish in order, on one thread */
-    X(conv1dt__finalize_first)
-  (g, sg->bias, sg->acc, sg->win, sg->w0, sg->end, sg->y_sample, sg->pre_sample);
+    X(conv1dt__finalize_first)(g, sg->bias, sg->acc, sg->w0, n, sg->y_sample, sg->pre_sample);
   /* [0, n) is finished and zero; move the unfinished tail to the front, clear what it left. */
   const int64_t tail = hwm > n ? hwm - n : 0, stale = max64(tail, n);
-  const int64_t rows = g->channels_first ? g->filters : 1;
-  const int64_t ld = g->channels_first ? sg->win : 0, width = g->channels_first ? 1 : g->filters;
-  for (int64_t r = 0; r < rows; r++) {
-    R *a = sg->acc + r * ld;
-    if (tail) memmove(a, a + n * width, (size_t)(tail * width) * sizeof(R));
-    if (hwm > stale) memset(a + stale * width, 0, (size_t)((hwm - stale) * width) * sizeof(R));
-  }
+  const int64_t F = g->filters;
+  if (tail) memmove(sg->acc, sg->acc + n * F, (size_t)(tail * F) * sizeof(R));
+  if (hwm > stale) memset(sg->acc + stale * F, 0, (size_t)((hwm - stale) * F) * sizeof(R));
   sg->w0 = sg->end;
   return tail;
 }
@@ -137,7 +129,6 @@ void X(conv1dt__run)(const conv1dt_layer *layer, const conv1dt_geometry *g,
   sg.g = g;
   sg.bias = layer->bias;
   sg.acc = acc;
-  sg.win = plan->win;
   sg.col = col;
 
   if (!g->channels_first) {
@@ -170,12 +161,12 @@ void X(conv1dt__run)(const conv1dt_layer *layer, const conv1dt_geometry *g,
       int64_t hwm = 0;
       for (int64_t l0 = 0; l0 < L; l0 += plan->rows) {
         const int64_t m = min64(plan->rows, L - l0);
-        /* col[KF x m] = W[KF x C] * x_b[C x m] (columns l0.. of the sample, leading dim L). */
-        conv1dt__gemm_R(0, 0, (int)KF, (int)m, (int)C, kernel, (int)C, xb + l0, (int)L, 0, col,
-                        (int)m);
+        /* col[m x KF] = x_b[C x m]^T * W^T: the transposed operand reads the sample's columns
+         * l0.. in place (leading dim L), so the tile has the channels_last layout. */
+        conv1dt__gemm_R(1, 1, (int)m, (int)KF, (int)C, xb + l0, (int)L, kernel, (int)C, 0, col,
+                        (int)KF);
         sg.l0 = l0;
         sg.l1 = l0 + m;
-        sg.m = m;
         sg.end = final_end(g, l0 + m);
         hwm = run_segment(&sg, hwm, &team, threads, m * KF);
       }

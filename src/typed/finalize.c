@@ -43,37 +43,45 @@ void X(conv1dt__finalize_last)(const conv1dt_geometry *g, const R *bias, R *acc,
   memset(acc, 0, (size_t)(n * F) * sizeof(R));
 }
 
-void X(conv1dt__finalize_first)(const conv1dt_geometry *g, const R *bias, R *acc, int64_t win,
-                                int64_t t0, int64_t t1, R *y_sample, R *pre_sample) {
-  const int64_t n = t1 - t0, T = g->out_len;
-  for (int64_t f = 0; f < g->filters; f++) {
-    R *restrict a = acc + f * win;
-    const R *bf = bias ? bias + f : NULL;
-    if (pre_sample || CONV1DT_ACT_IS_AXISWISE(g->act)) {
-      if (bf)
-        for (int64_t i = 0; i < n; i++) a[i] += *bf;
-      bf = NULL;
-      if (pre_sample) memcpy(pre_sample + f * T + t0, a, (size_t)n * sizeof(R));
+/* Positions run across the window's rows but along y's rows: go through a small transposed tile
+ * so that every write to y (and pre) is a contiguous run. */
+#define CONV1DT_TRANSPOSE_TILE 64
+
+void X(conv1dt__finalize_first)(const conv1dt_geometry *g, const R *bias, R *acc, int64_t t0,
+                                int64_t n, R *y_sample, R *pre_sample) {
+  const int64_t F = g->filters, T = g->out_len;
+  if (bias)
+    for (int64_t i = 0; i < n; i++) {
+      R *restrict a = acc + i * F;
+      for (int64_t f = 0; f < F; f++) a[f] += bias[f];
     }
-    if (g->act == CONV1DT_ACT_GLU) {
-      /* y[f, t] = pre[f, t] * sigmoid(pre[f, t + T/2]): park the first half in y, then
-       * multiply it in place when the matching second-half step arrives. */
-      const int64_t h = T / 2;
-      R *yf = y_sample + f * h;
-      for (int64_t i = 0; i < n; i++) {
-        const int64_t t = t0 + i;
-        if (t < h)
-          yf[t] = a[i];
-        else
-          yf[t - h] *= X(conv1dt__sigmoid)(a[i]);
+  R tile[CONV1DT_TRANSPOSE_TILE];
+  for (int64_t i0 = 0; i0 < n; i0 += CONV1DT_TRANSPOSE_TILE) {
+    const int64_t nb = n - i0 < CONV1DT_TRANSPOSE_TILE ? n - i0 : CONV1DT_TRANSPOSE_TILE;
+    const int64_t t = t0 + i0;
+    for (int64_t f = 0; f < F; f++) {
+      const R *a = acc + i0 * F + f;
+      for (int64_t i = 0; i < nb; i++) tile[i] = a[i * F];
+      if (pre_sample) memcpy(pre_sample + f * T + t, tile, (size_t)nb * sizeof(R));
+      if (g->act == CONV1DT_ACT_GLU) {
+        /* y[f, t] = pre[f, t] * sigmoid(pre[f, t + T/2]): park the first half in y, then
+         * multiply it in place when the matching second-half step arrives (in order). */
+        const int64_t h = T / 2;
+        R *yf = y_sample + f * h;
+        for (int64_t i = 0; i < nb; i++) {
+          if (t + i < h)
+            yf[t + i] = tile[i];
+          else
+            yf[t + i - h] *= X(conv1dt__sigmoid)(tile[i]);
+        }
+      } else if (is_row_act(g->act)) {
+        memcpy(y_sample + f * T + t, tile, (size_t)nb * sizeof(R)); /* finished per sample */
+      } else {
+        X(conv1dt__activate)(g->act, y_sample + f * T + t, tile, nb, NULL, 0);
       }
-    } else if (is_row_act(g->act)) {
-      memcpy(y_sample + f * T + t0, a, (size_t)n * sizeof(R)); /* finished per sample */
-    } else {
-      X(conv1dt__activate)(g->act, y_sample + f * T + t0, a, n, bf, 0);
     }
-    memset(a, 0, (size_t)n * sizeof(R));
   }
+  memset(acc, 0, (size_t)(n * F) * sizeof(R));
 }
 
 void X(conv1dt__finish_rows_first)(const conv1dt_geometry *g, R *y_sample, int64_t f0, int64_t f1) {

@@ -5,23 +5,21 @@
 #include "internal.h"
 #include "precision.h"
 
-/* col2im.c: overlap-add of GEMM tiles into the accumulator window, which holds output positions
- * from w0 on (position p at index p - w0). Only contributions landing in [pa, pb) are added;
- * each returns one past the highest window index it wrote (0 if none). Contributions reach each
- * position in increasing input step, whatever the blocking. */
-int64_t X(conv1dt__scatter_last)(const conv1dt_geometry *g, const R *col, int64_t l0, int64_t l1,
-                                 int64_t pa, int64_t pb, int64_t w0, R *acc);
-int64_t X(conv1dt__scatter_first)(const conv1dt_geometry *g, const R *col, int64_t l0, int64_t m,
-                                  int64_t pa, int64_t pb, int64_t w0, R *acc, int64_t win);
+/* col2im.c: overlap-add of a GEMM tile (rows = input steps l0..l1-1 of one sample, K*F each)
+ * into the accumulator window, which holds output positions from w0 on, position-major
+ * (position p at row p - w0, F wide). Only contributions landing in [pa, pb) are added.
+ * Returns one past the highest window row written (0 if none). */
+int64_t X(conv1dt__scatter)(const conv1dt_geometry *g, const R *col, int64_t l0, int64_t l1,
+                            int64_t pa, int64_t pb, int64_t w0, R *acc);
 
-/* finalize.c: bias + activation from the window into y for n finished positions starting at
- * acc (channels_last) or at column 0 of acc's rows of stride win (channels_first, positions
- * t0..t1 of the sample); pre (may be NULL) receives the pre-activation values, bias included.
- * The window positions are left zero. */
+/* finalize.c: bias + activation for n finished positions starting at position t0, whose window
+ * rows start at acc, into y (channels_last rows; channels_first columns, written transposed);
+ * pre (may be NULL) receives the pre-activation values, bias included. The window rows are
+ * left zero. */
 void X(conv1dt__finalize_last)(const conv1dt_geometry *g, const R *bias, R *acc, int64_t n,
                                R *y_rows, R *pre_rows);
-void X(conv1dt__finalize_first)(const conv1dt_geometry *g, const R *bias, R *acc, int64_t win,
-                                int64_t t0, int64_t t1, R *y_sample, R *pre_sample);
+void X(conv1dt__finalize_first)(const conv1dt_geometry *g, const R *bias, R *acc, int64_t t0,
+                                int64_t n, R *y_sample, R *pre_sample);
 /* channels_first softmax / log_softmax / sparsemax along the steps of filters [f0, f1). */
 void X(conv1dt__finish_rows_first)(const conv1dt_geometry *g, R *y_sample, int64_t f0, int64_t f1);
 
