@@ -12,15 +12,20 @@ static int is_row_act(conv1dt_act act) {
          act == CONV1DT_ACT_SPARSEMAX;
 }
 
+static void add_bias_rows(R *acc, int64_t n, int64_t F, const R *bias) {
+  for (int64_t i = 0; i < n; i++) {
+    R *restrict a = acc + i * F;
+    for (int64_t f = 0; f < F; f++) a[f] += bias[f];
+  }
+}
+
 void X(conv1dt__finalize_last)(const conv1dt_geometry *g, const R *bias, R *acc, int64_t n,
                                R *y_rows, R *pre_rows) {
   const int64_t F = g->filters;
-  if ((pre_rows || CONV1DT_ACT_IS_AXISWISE(g->act)) && bias) {
-    /* These need the biased values themselves: add in place first. */
-    for (int64_t i = 0; i < n; i++) {
-      R *restrict a = acc + i * F;
-      for (int64_t f = 0; f < F; f++) a[f] += bias[f];
-    }
+  /* The bias goes into the window first when the biased values are needed themselves, or when
+   * rows are short (then one long activation run beats a call per row). */
+  if (bias && (pre_rows || CONV1DT_ACT_IS_AXISWISE(g->act) || F < 64)) {
+    add_bias_rows(acc, n, F, bias);
     bias = NULL;
   }
   if (pre_rows) memcpy(pre_rows, acc, (size_t)(n * F) * sizeof(R));
@@ -43,42 +48,53 @@ void X(conv1dt__finalize_last)(const conv1dt_geometry *g, const R *bias, R *acc,
   memset(acc, 0, (size_t)(n * F) * sizeof(R));
 }
 
-/* Positions run across the window's rows but along y's rows: go through a small transposed tile
- * so that every write to y (and pre) is a contiguous run. */
-#define CONV1DT_TRANSPOSE_TILE 64
+/* Positions run across the window's rows but along y's rows: go through a small transposed
+ * tile (FT filters x PT positions, L1-sized) so that the activation runs over one contiguous
+ * array and every write to y (and pre) is a run of PT steps — a cache line in float. */
+#define PT 16
+#define FT 64
 
 void X(conv1dt__finalize_first)(const conv1dt_geometry *g, const R *bias, R *acc, int64_t t0,
                                 int64_t n, R *y_sample, R *pre_sample) {
   const int64_t F = g->filters, T = g->out_len;
-  if (bias)
-    for (int64_t i = 0; i < n; i++) {
-      R *restrict a = acc + i * F;
-      for (int64_t f = 0; f < F; f++) a[f] += bias[f];
-    }
-  R tile[CONV1DT_TRANSPOSE_TILE];
-  for (int64_t i0 = 0; i0 < n; i0 += CONV1DT_TRANSPOSE_TILE) {
-    const int64_t nb = n - i0 < CONV1DT_TRANSPOSE_TILE ? n - i0 : CONV1DT_TRANSPOSE_TILE;
-    const int64_t t = t0 + i0;
-    for (int64_t f = 0; f < F; f++) {
-      const R *a = acc + i0 * F + f;
-      for (int64_t i = 0; i < nb; i++) tile[i] = a[i * F];
-      if (pre_sample) memcpy(pre_sample + f * T + t, tile, (size_t)nb * sizeof(R));
+  R pre_tile[FT * PT], out_tile[FT * PT];
+  for (int64_t i0 = 0; i0 < n; i0 += PT) {
+    const int64_t nb = n - i0 < PT ? n - i0 : PT, t = t0 + i0;
+    for (int64_t f0 = 0; f0 < F; f0 += FT) {
+      const int64_t fn = F - f0 < FT ? F - f0 : FT;
+      /* Transpose (and bias) positions i0.. x filters f0.. into pre_tile[f][i]. */
+      for (int64_t i = 0; i < nb; i++) {
+        const R *a = acc + (i0 + i) * F + f0;
+        if (bias)
+          for (int64_t f = 0; f < fn; f++) pre_tile[f * PT + i] = a[f] + bias[f0 + f];
+        else
+          for (int64_t f = 0; f < fn; f++) pre_tile[f * PT + i] = a[f];
+      }
+      if (pre_sample)
+        for (int64_t f = 0; f < fn; f++)
+          memcpy(pre_sample + (f0 + f) * T + t, pre_tile + f * PT, (size_t)nb * sizeof(R));
       if (g->act == CONV1DT_ACT_GLU) {
         /* y[f, t] = pre[f, t] * sigmoid(pre[f, t + T/2]): park the first half in y, then
          * multiply it in place when the matching second-half step arrives (in order). */
         const int64_t h = T / 2;
-        R *yf = y_sample + f * h;
-        for (int64_t i = 0; i < nb; i++) {
-          if (t + i < h)
-            yf[t + i] = tile[i];
-          else
-            yf[t + i - h] *= X(conv1dt__sigmoid)(tile[i]);
+        for (int64_t f = 0; f < fn; f++) {
+          R *yf = y_sample + (f0 + f) * h;
+          for (int64_t i = 0; i < nb; i++) {
+            if (t + i < h)
+              yf[t + i] = pre_tile[f * PT + i];
+            else
+              yf[t + i - h] *= X(conv1dt__sigmoid)(pre_tile[f * PT + i]);
+          }
         }
-      } else if (is_row_act(g->act)) {
-        memcpy(y_sample + f * T + t, tile, (size_t)nb * sizeof(R)); /* finished per sample */
-      } else {
-        X(conv1dt__activate)(g->act, y_sample + f * T + t, tile, nb, NULL, 0);
+        continue;
       }
+      const R *src = pre_tile; /* row activations are finished per sample */
+      if (!is_row_act(g->act)) {
+        X(conv1dt__activate)(g->act, out_tile, pre_tile, fn * PT, NULL, 0);
+        src = out_tile;
+      }
+      for (int64_t f = 0; f < fn; f++)
+        memcpy(y_sample + (f0 + f) * T + t, src + f * PT, (size_t)nb * sizeof(R));
     }
   }
   memset(acc, 0, (size_t)(n * F) * sizeof(R));
