@@ -1,0 +1,69 @@
+/* conv1dt-bench: what the benchmark's parts share (the main program and the oneDNN baseline). */
+#ifndef CONV1DT_BENCH_H
+#define CONV1DT_BENCH_H
+
+#include <conv1dt.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One benchmark shape: Conv1DTranspose(F, K, strides=s, dilation_rate=d, padding) on an input
+ * of B samples, L steps and C channels. */
+typedef struct {
+  char name[24];
+  int64_t B, L, C, F, K, s, d;
+  conv1dt_padding padding;
+} bench_shape;
+
+/* Adaptive repetitions: at least min_reps runs and min_time seconds, or exactly `reps` runs
+ * when reps > 0. */
+typedef struct {
+  int reps;
+  int min_reps;
+  double min_time;
+} bench_reps;
+
+/* Monotonic wall clock, seconds. */
+double bench_now(void);
+/* Median of n values (reorders v). */
+double bench_median(double *v, size_t n);
+/* True when another run is needed: done runs so far, elapsed seconds so far. */
+int bench_more(const bench_reps *r, int done, double elapsed);
+
+/* ---- oneDNN baseline (bench_onednn.c, built only when CMake finds oneDNN) ---------------- */
+
+typedef enum {
+  BENCH_DNN_NOT_BUILT = 0, /* the bench was built without oneDNN */
+  BENCH_DNN_OK = 1,        /* measured, and its numbers agree with conv1dt's */
+  BENCH_DNN_UNSUPPORTED,   /* oneDNN cannot do this (data type, shape): no ratio */
+  BENCH_DNN_DISAGREE,      /* oneDNN ran but its numbers differ from conv1dt's: no ratio */
+  BENCH_DNN_ERROR,         /* a oneDNN call failed */
+  BENCH_DNN_NOT_RUN        /* built with oneDNN, but not asked for (--no-onednn, --scaling) */
+} bench_dnn_status;
+
+typedef struct {
+  bench_dnn_status status;
+  char note[200];       /* the failing call, the disagreement, ... */
+  double ms;            /* median of the best agreeing variant */
+  double ms_separate;   /* best median with a separate relu primitive (NaN when none) */
+  double ms_fused;      /* best median with relu as a fused post-op (NaN when none) */
+  int reps;             /* runs behind `ms` */
+  char variant[112];    /* which variant won: relu kind and memory formats */
+  char impl[64];        /* oneDNN's implementation name of that variant's deconvolution */
+  int reorders_outside; /* the winner uses oneDNN-chosen src/dst formats (reorders untimed) */
+  double max_rel_err;   /* worst max|dnn - conv1dt| / max|conv1dt| over the variants tried */
+} bench_dnn_result;
+
+/* The one-line description of the oneDNN linked ("oneDNN 2.6.3 (OMP, isa avx2)"), or
+ * "not built". */
+void bench_dnn_describe(char *buf, size_t size);
+
+/* Runs oneDNN's deconvolution + relu on the same data as the layer and times it. x, kernel
+ * (K, F, C, Keras's layout) and bias are in the layer's dtype and data format; y_ref is
+ * conv1dt's output (out_len steps, crop_left as in docs/SEMANTICS.md). */
+void bench_dnn_run(const bench_shape *sh, conv1dt_dtype dtype, conv1dt_data_format format,
+                   int64_t out_len, int64_t crop_left, const void *x, const void *kernel,
+                   const void *bias, const void *y_ref, const bench_reps *reps,
+                   bench_dnn_result *res);
+
+#endif /* CONV1DT_BENCH_H */
