@@ -368,6 +368,34 @@ START_TEST(test_workspace_independence_random) {
 }
 END_TEST
 
+/* Tiles of a million elements and more: the default workspace lets a team of threads share
+ * each tile's scatter and finish (by output positions); a tiny workspace runs everything on
+ * one thread. With integer data both must equal each other and the reference exactly. */
+START_TEST(test_workspace_independence_threaded) {
+  static const char *const acts[] = {NULL, "relu", "softmax", "glu"};
+  ref_rng rng;
+  ref_rng_seed(&rng, 4444);
+  size_t nfail = 0, nruns = 0, ncases = 0;
+  char first[MSG_SIZE] = "";
+  for (int i = 0; i < 8; ++i) {
+    ws_case c = random_ws_case(&rng, acts[i % 4]);
+    c.cfg.filters = 64;
+    c.cfg.kernel_size = 16; /* K*F = 1024 per row, 1024+ rows per tile */
+    c.C = ref_rng_int(&rng, 1, 3);
+    c.B = ref_rng_int(&rng, 1, 2);
+    c.L = ref_rng_int(&rng, 1100, 1300);
+    if (c.cfg.data_format == CONV1DT_CHANNELS_FIRST && acts[i % 4] &&
+        strcmp(acts[i % 4], "glu") == 0)
+      c.cfg.data_format = CONV1DT_CHANNELS_LAST;
+    check_workspace_case(&rng, &c, true, &nfail, &nruns, first, sizeof first);
+    ++ncases;
+  }
+  printf("test_workspace_independence_threaded: %zu layers, %zu forward calls, %zu failed\n",
+         ncases, nruns, nfail);
+  ck_assert_msg(nfail == 0, "%zu of %zu layers failed; first:\n%s", nfail, ncases, first);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ weights */
 
 static void *get_kernel(const conv1dt_layer *layer, conv1dt_dtype dt, size_t n) {
@@ -689,6 +717,7 @@ static Suite *forward_suite(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_workspace_independence_exact);
   tcase_add_test(tc, test_workspace_independence_random);
+  tcase_add_test(tc, test_workspace_independence_threaded);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("weights");
