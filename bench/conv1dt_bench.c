@@ -499,6 +499,7 @@ typedef struct {
   double flops, bytes;
   int reps;
   double ms, ms_min, gemm_ms, gflops, ratio_gemm;
+  double gemm_wx_ms; /* channels_first: the bare GEMM in the W · x_b orientation */
   double bound_ms, roof_frac;
   size_t ws_bytes;
   double others_busy; /* share of the CPUs other processes used during the case's timings */
@@ -506,17 +507,34 @@ typedef struct {
   double torch_ms;
 } result;
 
-/* The layer's own GEMM, bare: channels_last one (B·L) x (K·F) x C GEMM, x · Wᵀ (row major);
- * channels_first B GEMMs (K·F) x L x C, W · x_b, as the layer runs them. C = 0·C + A·B. */
+/* The layer's own GEMM, bare, with its whole (B·L) x (K·F) output in memory: channels_last
+ * one GEMM x · Wᵀ (row major, M = B·L, N = K·F, K = C, W the Keras kernel as (K·F) x C);
+ * channels_first one per sample, x_bᵀ · Wᵀ (M = L), as the layer runs it. `wx` selects the
+ * other channels_first orientation instead, W · x_b (M = K·F, N = L), shown for comparison. */
 typedef struct {
   conv1dt_dtype dt;
   conv1dt_data_format fmt;
   int B, L, C, KF;
   const void *x, *w;
   void *col;
+  int wx;
 } gemm_args;
 
 static void run_gemm(const gemm_args *g) {
+  const size_t xs = (size_t)g->C * (size_t)g->L, cs = (size_t)g->KF * (size_t)g->L;
+  if (g->fmt == CONV1DT_CHANNELS_FIRST && !g->wx) {
+    for (int b = 0; b < g->B; b++) {
+      if (g->dt == CONV1DT_FLOAT32)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, g->L, g->KF, g->C, 1.0f,
+                    (const float *)g->x + b * xs, g->L, g->w, g->C, 0.0f, (float *)g->col + b * cs,
+                    g->KF);
+      else
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasTrans, g->L, g->KF, g->C, 1.0,
+                    (const double *)g->x + b * xs, g->L, g->w, g->C, 0.0, (double *)g->col + b * cs,
+                    g->KF);
+    }
+    return;
+  }
   if (g->fmt == CONV1DT_CHANNELS_LAST) {
     const int M = g->B * g->L;
     if (g->dt == CONV1DT_FLOAT32)
@@ -527,7 +545,6 @@ static void run_gemm(const gemm_args *g) {
                   g->C, 0.0, g->col, g->KF);
     return;
   }
-  const size_t xs = (size_t)g->C * (size_t)g->L, cs = (size_t)g->KF * (size_t)g->L;
   for (int b = 0; b < g->B; b++) {
     if (g->dt == CONV1DT_FLOAT32)
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->KF, g->L, g->C, 1.0f, g->w, g->C,
@@ -568,6 +585,7 @@ static void result_init(result *r, const bench_shape *sh, conv1dt_dtype dt,
   r->dt = dt;
   r->fmt = fmt;
   r->ms = r->ms_min = r->gemm_ms = r->gflops = r->ratio_gemm = r->bound_ms = r->roof_frac = NAN;
+  r->gemm_wx_ms = NAN;
   r->torch_ms = r->others_busy = NAN;
   memset(&r->dnn, 0, sizeof r->dnn);
   r->dnn.ms = r->dnn.ms_fused = r->dnn.ms_separate = r->dnn.max_rel_err = NAN;
@@ -642,7 +660,7 @@ static int setup_init(bench_setup *c, result *r, int with_gemm) {
   st = conv1dt_set_weights(c->layer, c->kernel, c->bias);
   if (st != CONV1DT_OK) return fail_status(r, st);
   c->g = (gemm_args){dt,   r->fmt,    (int)sh->B, (int)sh->L, (int)sh->C, (int)(sh->K * sh->F),
-                     c->x, c->kernel, c->col};
+                     c->x, c->kernel, c->col,     0};
   st = conv1dt_forward(c->layer, c->x, sh->B, sh->L, c->y, c->ws, r->ws_bytes); /* warm-up */
   if (st != CONV1DT_OK) return fail_status(r, st);
   if (with_gemm) run_gemm(&c->g);
@@ -680,8 +698,12 @@ static void run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_forma
                      const options *o, int with_dnn, result *r) {
   result_init(r, sh, dt, fmt);
   bench_setup c;
-  series tl = {0}, tg = {0};
+  series tl = {0}, tg = {0}, tw = {0};
   if (!setup_init(&c, r, 1)) goto done;
+  gemm_args gwx = c.g; /* channels_first only: the other orientation, third in each round */
+  gwx.wx = 1;
+  const int with_wx = fmt == CONV1DT_CHANNELS_FIRST;
+  if (with_wx) run_gemm(&gwx); /* its warm-up */
 
   /* Layer and GEMM alternately: both see the same machine state. */
   cpu_usage u0, u1;
@@ -696,9 +718,12 @@ static void run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_forma
     const double t1 = bench_now();
     run_gemm(&c.g);
     const double t2 = bench_now();
+    if (with_wx) run_gemm(&gwx);
+    const double t3 = bench_now();
     if (st != CONV1DT_OK) break;
-    grown = series_add(&tl, t1 - t0) && series_add(&tg, t2 - t1);
-    elapsed += t2 - t0;
+    grown = series_add(&tl, t1 - t0) && series_add(&tg, t2 - t1) &&
+            (!with_wx || series_add(&tw, t3 - t2));
+    elapsed += t2 - t0; /* the budget counts layer + GEMM, as for channels_last */
   }
   if (st != CONV1DT_OK) {
     fail_status(r, st);
@@ -711,6 +736,7 @@ static void run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_forma
   set_layer_times(r, &tl);
   r->gemm_ms = 1e3 * bench_median(tg.t, tg.n);
   r->ratio_gemm = r->ms / r->gemm_ms;
+  if (with_wx && tw.n) r->gemm_wx_ms = 1e3 * bench_median(tw.t, tw.n);
   free(c.col); /* the GEMM's output is the largest buffer; oneDNN needs room of its own */
   c.col = NULL;
 #ifdef CONV1DT_BENCH_HAVE_ONEDNN
@@ -729,6 +755,7 @@ static void run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_forma
 done:
   free(tl.t);
   free(tg.t);
+  free(tw.t);
   setup_free(&c);
 }
 
@@ -977,24 +1004,26 @@ static const char *dnn_short(const result *r, char *buf, size_t size) {
 #define BUSY_MARK 0.05
 
 static void print_table_head(int with_torch) {
-  printf("%-4s %-3s %-2s %-28s %9s  %7s %9s %6s %9s %6s %7s %9s %7s%s\n", "case", "dt", "fm",
-         "B,L,C,F,K,s,d,padding", "ms", "GFLOP/s", "GEMM ms", "xGEMM", "bound ms", "roof%",
-         "ws MiB", "oneDNN ms", "xoneDNN", with_torch ? "  torch ms  xtorch" : "");
+  printf("%-4s %-3s %-2s %-28s %9s  %7s %9s %6s %8s %9s %6s %7s %9s %7s%s\n", "case", "dt", "fm",
+         "B,L,C,F,K,s,d,padding", "ms", "GFLOP/s", "GEMM ms", "xGEMM", "W.x ms", "bound ms",
+         "roof%", "ws MiB", "oneDNN ms", "xoneDNN", with_torch ? "  torch ms  xtorch" : "");
 }
 
 static void print_row(const result *r, int with_torch) {
   char shape[96], a[32], b[32], c[32], d[32], e[32], f[32], g[32], h[32], i[32], j[32], k[32];
+  char w[32];
   shape_text(&r->sh, shape, sizeof shape);
   if (!r->ok) {
     printf("%-4s %-3s %-2s %-28s  error: %s\n", r->sh.name, dtype_name(r->dt), format_name(r->fmt),
            shape, r->error);
     return;
   }
-  printf("%-4s %-3s %-2s %-28s %s%s %s %s %s %s %s %s %s %s", r->sh.name, dtype_name(r->dt),
+  printf("%-4s %-3s %-2s %-28s %s%s %s %s %s %s %s %s %s %s %s", r->sh.name, dtype_name(r->dt),
          format_name(r->fmt), shape, fmt_ms(a, sizeof a, r->ms, 9),
          r->others_busy > BUSY_MARK ? "*" : " ", fmt_num(b, sizeof b, "%*.1f", r->gflops, 7),
          fmt_ms(c, sizeof c, r->gemm_ms, 9), fmt_num(d, sizeof d, "%*.2f", r->ratio_gemm, 6),
-         fmt_ms(e, sizeof e, r->bound_ms, 9), fmt_num(f, sizeof f, "%*.1f", 100 * r->roof_frac, 6),
+         fmt_ms(w, sizeof w, r->gemm_wx_ms, 8), fmt_ms(e, sizeof e, r->bound_ms, 9),
+         fmt_num(f, sizeof f, "%*.1f", 100 * r->roof_frac, 6),
          fmt_num(g, sizeof g, "%*.2f", (double)r->ws_bytes / 1048576.0, 7),
          dnn_short(r, h, sizeof h), fmt_num(i, sizeof i, "%*.2f", dnn_ratio(r), 7));
   if (with_torch)
@@ -1086,6 +1115,7 @@ static void json_result(FILE *f, const result *r) {
               {"flops", r->flops},
               {"bytes", r->bytes},
               {"gemm_ms", r->gemm_ms},
+              {"gemm_wx_ms", r->gemm_wx_ms},
               {"ratio_gemm", r->ratio_gemm},
               {"bound_ms", r->bound_ms},
               {"roofline_fraction", r->roof_frac},
@@ -1187,12 +1217,12 @@ static void csv_field_text(FILE *f, const char *s) {
 static int write_csv(const char *path, const result *rs, size_t n) {
   FILE *f = fopen(path, "w");
   if (!f) return 0;
-  fputs("kind,case,dtype,format,B,L,C,F,K,s,d,padding,batch_mult,steps_mult,ok,out_len,reps,ms,"
-        "ms_min,gflops,gemm_ms,ratio_gemm,bound_ms,roofline_fraction,workspace_bytes,"
-        "ns_per_sample_step,others_cpu_fraction,onednn_status,onednn_ms,ratio_onednn,onednn_ms_"
-        "separate_relu,"
-        "onednn_ms_fused_relu,onednn_max_rel_err,onednn_reorders_outside_timing,onednn_variant,"
-        "onednn_impl,onednn_note,pytorch_ms,ratio_pytorch,error\n",
+  fputs("kind,case,dtype,format,B,L,C,F,K,s,d,padding,batch_mult,steps_mult,ok,out_len,reps,"
+        "ms,ms_min,gflops,gemm_ms,ratio_gemm,gemm_wx_ms,bound_ms,roofline_fraction,"
+        "workspace_bytes,ns_per_sample_step,others_cpu_fraction,onednn_status,onednn_ms,"
+        "ratio_onednn,onednn_ms_separate_relu,onednn_ms_fused_relu,onednn_max_rel_err,"
+        "onednn_reorders_outside_timing,onednn_variant,onednn_impl,onednn_note,pytorch_ms,"
+        "ratio_pytorch,error\n",
         f);
   for (size_t i = 0; i < n; i++) {
     const result *r = &rs[i];
@@ -1201,11 +1231,17 @@ static int write_csv(const char *path, const result *rs, size_t n) {
             (long long)r->sh.L, (long long)r->sh.C, (long long)r->sh.F, (long long)r->sh.K,
             (long long)r->sh.s, (long long)r->sh.d, padding_name(r->sh.padding), r->batch_mult,
             r->steps_mult, r->ok, (long long)r->out_len, r->reps);
-    const double nums[] = {
-        r->ms,         r->ms_min,           r->gflops,
-        r->gemm_ms,    r->ratio_gemm,       r->bound_ms,
-        r->roof_frac,  (double)r->ws_bytes, 1e6 * r->ms / ((double)r->sh.B * (double)r->sh.L),
-        r->others_busy};
+    const double nums[] = {r->ms,
+                           r->ms_min,
+                           r->gflops,
+                           r->gemm_ms,
+                           r->ratio_gemm,
+                           r->gemm_wx_ms,
+                           r->bound_ms,
+                           r->roof_frac,
+                           (double)r->ws_bytes,
+                           1e6 * r->ms / ((double)r->sh.B * (double)r->sh.L),
+                           r->others_busy};
     for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++) csv_field_num(f, nums[k]);
     fprintf(f, ",%s", dnn_status_name(r->dnn.status));
     csv_field_num(f, r->dnn.ms);
