@@ -104,6 +104,7 @@ typedef struct {
   int64_t win;      /* output positions the accumulator window holds */
   size_t col_elems; /* rows * kernel_size * filters */
   size_t acc_elems; /* win * filters */
+  int filter_major; /* channels_first with few filters: W * x_b tiles, filter-major window */
   size_t bytes;     /* workspace bytes, alignment slack included */
 } conv1dt_plan;
 
@@ -124,6 +125,8 @@ conv1dt_status conv1dt__plan(const conv1dt_geometry *g, size_t elem_size, size_t
 /* Blocks aim at a tile of this size, but take at least this many rows. */
 #define CONV1DT_TILE_TARGET_BYTES ((int64_t)1 << 20)
 #define CONV1DT_TILE_MIN_ROWS 1024
+/* channels_first layers with fewer filters use filter-major tiles (see conv1dt_plan). */
+#define CONV1DT_FILTER_MAJOR_MAX_F 128
 
 /* ---- Philox-4x32-10 (rng.c) ------------------------------------------------------------ */
 /* Uniform double in [0, 1) for element `index` of the stream keyed by `seed` (53 bits). */

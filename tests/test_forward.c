@@ -377,10 +377,12 @@ START_TEST(test_workspace_independence_threaded) {
   ref_rng_seed(&rng, 4444);
   size_t nfail = 0, nruns = 0, ncases = 0;
   char first[MSG_SIZE] = "";
-  for (int i = 0; i < 8; ++i) {
+  for (int i = 0; i < 12; ++i) {
     ws_case c = random_ws_case(&rng, acts[i % 4]);
-    c.cfg.filters = 64;
-    c.cfg.kernel_size = 16; /* K*F = 1024 per row, 1024+ rows per tile */
+    /* K*F = 1024 per row, 1024+ rows per tile; channels_first takes its filter-major path
+     * below 128 filters and its transposed one from 128 on. */
+    c.cfg.filters = i % 2 ? 128 : 64;
+    c.cfg.kernel_size = i % 2 ? 8 : 16;
     c.C = ref_rng_int(&rng, 1, 3);
     c.B = ref_rng_int(&rng, 1, 2);
     c.L = ref_rng_int(&rng, 1100, 1300);

@@ -37,3 +37,32 @@ int64_t X(conv1dt__scatter)(const conv1dt_geometry *g, const R *col, int64_t l0,
   }
   return top;
 }
+
+/* channels_first with few filters: the tile is filter-major ((k, f) rows of m input steps, from
+ * the GEMM W * x_b, which OpenBLAS runs faster for such shapes) and so is the window (row f,
+ * positions contiguous). k runs downwards so that, for any position, contributions arrive in
+ * increasing l, as above. */
+int64_t X(conv1dt__scatter_fm)(const conv1dt_geometry *g, const R *col, int64_t l0, int64_t m,
+                               int64_t pa, int64_t pb, int64_t w0, R *acc, int64_t win) {
+  const int64_t F = g->filters, s = g->stride, d = g->dil;
+  int64_t top = 0;
+  for (int64_t k = g->ksize - 1; k >= 0; k--) {
+    const int64_t off = k * d - g->crop_left; /* p = l*s + off */
+    int64_t lo = ceil_div(pa - off, s), hi = floor_div(pb - 1 - off, s) + 1;
+    if (lo < l0) lo = l0;
+    if (hi > l0 + m) hi = l0 + m;
+    if (lo >= hi) continue;
+    const int64_t n = hi - lo, start = lo * s + off - w0;
+    for (int64_t f = 0; f < F; f++) {
+      R *restrict a = acc + f * win + start;
+      const R *restrict c = col + (k * F + f) * m + (lo - l0);
+      if (s == 1)
+        for (int64_t i = 0; i < n; i++) a[i] += c[i];
+      else
+        for (int64_t i = 0; i < n; i++) a[i * s] += c[i];
+    }
+    const int64_t last = start + (n - 1) * s + 1;
+    if (last > top) top = last;
+  }
+  return top;
+}

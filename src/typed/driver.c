@@ -32,6 +32,9 @@ typedef struct {
   const conv1dt_geometry *g;
   const R *bias, *col;
   int64_t l0, l1;
+  int fm;         /* filter-major tile and window (channels_first, few filters) */
+  int64_t m;      /* fm: tile row length */
+  int64_t win;    /* fm: window row length */
   int64_t w0;     /* window start (output position) */
   int64_t lo, hi; /* positions this segment writes or finishes */
   int64_t end;    /* positions [w0, end) are finished by this segment */
@@ -55,8 +58,16 @@ static void segment_work(void *arg, int id, int size) {
   share(sg->lo, sg->hi, id, size, &pa, &pb);
   sg->top[id] = 0;
   if (pa >= pb) return;
-  sg->top[id] = X(conv1dt__scatter)(g, sg->col, sg->l0, sg->l1, pa, pb, sg->w0, sg->acc);
   const int64_t fa = max64(pa, sg->w0), fb = min64(pb, sg->end);
+  if (sg->fm) {
+    sg->top[id] =
+        X(conv1dt__scatter_fm)(g, sg->col, sg->l0, sg->m, pa, pb, sg->w0, sg->acc, sg->win);
+    if (sg->finish && fa < fb)
+      X(conv1dt__finalize_fm)
+      (g, sg->bias, sg->acc + (fa - sg->w0), sg->win, fa, fb - fa, sg->y_sample, sg->pre_sample);
+    return;
+  }
+  sg->top[id] = X(conv1dt__scatter)(g, sg->col, sg->l0, sg->l1, pa, pb, sg->w0, sg->acc);
   if (!sg->finish || fa >= fb) return;
   R *a = sg->acc + (fa - sg->w0) * F;
   if (g->channels_first)
@@ -102,13 +113,20 @@ static int64_t run_segment(segment *sg, int64_t hwm, conv1dt_team **team, int th
   }
   if (sg->end <= sg->w0) return hwm;
   const int64_t n = sg->end - sg->w0;
-  if (glu_steps) /* its halves pair across the whole sample: finish in order, on one thread */
+  if (glu_steps && sg->fm) /* its halves pair across the sample: finish in order, one thread */
+    X(conv1dt__finalize_fm)(g, sg->bias, sg->acc, sg->win, sg->w0, n, sg->y_sample, sg->pre_sample);
+  else if (glu_steps)
     X(conv1dt__finalize_first)(g, sg->bias, sg->acc, sg->w0, n, sg->y_sample, sg->pre_sample);
   /* [0, n) is finished and zero; move the unfinished tail to the front, clear what it left. */
   const int64_t tail = hwm > n ? hwm - n : 0, stale = max64(tail, n);
-  const int64_t F = g->filters;
-  if (tail) memmove(sg->acc, sg->acc + n * F, (size_t)(tail * F) * sizeof(R));
-  if (hwm > stale) memset(sg->acc + stale * F, 0, (size_t)((hwm - stale) * F) * sizeof(R));
+  /* Position-major: one run of F per position; filter-major: F rows of `win` positions. */
+  const int64_t rows = sg->fm ? g->filters : 1, ld = sg->fm ? sg->win : 0;
+  const int64_t width = sg->fm ? 1 : g->filters;
+  for (int64_t r = 0; r < rows; r++) {
+    R *a = sg->acc + r * ld;
+    if (tail) memmove(a, a + n * width, (size_t)(tail * width) * sizeof(R));
+    if (hwm > stale) memset(a + stale * width, 0, (size_t)((hwm - stale) * width) * sizeof(R));
+  }
   sg->w0 = sg->end;
   return tail;
 }
@@ -132,6 +150,8 @@ void X(conv1dt__run)(const conv1dt_layer *layer, const conv1dt_geometry *g,
   sg.bias = layer->bias;
   sg.acc = acc;
   sg.col = col;
+  sg.fm = plan->filter_major;
+  sg.win = plan->win;
 
   if (!g->channels_first) {
     const int64_t total = g->batch * L;
@@ -163,10 +183,14 @@ void X(conv1dt__run)(const conv1dt_layer *layer, const conv1dt_geometry *g,
       int64_t hwm = 0;
       for (int64_t l0 = 0; l0 < L; l0 += plan->rows) {
         const int64_t m = min64(plan->rows, L - l0);
-        /* col[m x KF] = x_b[C x m]^T * W^T: the transposed operand reads the sample's columns
-         * l0.. in place (leading dim L), so the tile has the channels_last layout. */
-        conv1dt__gemm_R(1, 1, (int)m, (int)KF, (int)C, xb + l0, (int)L, kernel, (int)C, 0, col,
-                        (int)KF);
+        if (sg.fm) /* col[KF x m] = W[KF x C] * x_b[C x m], columns l0.. of the sample */
+          conv1dt__gemm_R(0, 0, (int)KF, (int)m, (int)C, kernel, (int)C, xb + l0, (int)L, 0, col,
+                          (int)m);
+        else /* col[m x KF] = x_b^T * W^T: the transposed operand reads x_b in place, and the
+              * tile gets the channels_last layout */
+          conv1dt__gemm_R(1, 1, (int)m, (int)KF, (int)C, xb + l0, (int)L, kernel, (int)C, 0, col,
+                          (int)KF);
+        sg.m = m;
         sg.l0 = l0;
         sg.l1 = l0 + m;
         sg.end = final_end(g, l0 + m);

@@ -12,6 +12,18 @@ static int is_row_act(conv1dt_act act) {
          act == CONV1DT_ACT_SPARSEMAX;
 }
 
+/* glu along the steps of one filter row: y[t] = pre[t] * sigmoid(pre[t + h]). The first half
+ * is parked in y, then multiplied in place when the matching second-half step arrives (steps
+ * arrive in order). v holds pre-activation steps t..t+n. */
+static void glu_steps(R *yf, int64_t h, int64_t t, const R *v, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    if (t + i < h)
+      yf[t + i] = v[i];
+    else
+      yf[t + i - h] *= X(conv1dt__sigmoid)(v[i]);
+  }
+}
+
 static void add_bias_rows(R *acc, int64_t n, int64_t F, const R *bias) {
   for (int64_t i = 0; i < n; i++) {
     R *restrict a = acc + i * F;
@@ -74,18 +86,8 @@ void X(conv1dt__finalize_first)(const conv1dt_geometry *g, const R *bias, R *acc
         for (int64_t f = 0; f < fn; f++)
           memcpy(pre_sample + (f0 + f) * T + t, pre_tile + f * PT, (size_t)nb * sizeof(R));
       if (g->act == CONV1DT_ACT_GLU) {
-        /* y[f, t] = pre[f, t] * sigmoid(pre[f, t + T/2]): park the first half in y, then
-         * multiply it in place when the matching second-half step arrives (in order). */
-        const int64_t h = T / 2;
-        for (int64_t f = 0; f < fn; f++) {
-          R *yf = y_sample + (f0 + f) * h;
-          for (int64_t i = 0; i < nb; i++) {
-            if (t + i < h)
-              yf[t + i] = pre_tile[f * PT + i];
-            else
-              yf[t + i - h] *= X(conv1dt__sigmoid)(pre_tile[f * PT + i]);
-          }
-        }
+        for (int64_t f = 0; f < fn; f++)
+          glu_steps(y_sample + (f0 + f) * (T / 2), T / 2, t, pre_tile + f * PT, nb);
         continue;
       }
       const R *src = pre_tile; /* row activations are finished per sample */
@@ -98,6 +100,28 @@ void X(conv1dt__finalize_first)(const conv1dt_geometry *g, const R *bias, R *acc
     }
   }
   memset(acc, 0, (size_t)(n * F) * sizeof(R));
+}
+
+void X(conv1dt__finalize_fm)(const conv1dt_geometry *g, const R *bias, R *acc, int64_t win,
+                             int64_t t0, int64_t n, R *y_sample, R *pre_sample) {
+  const int64_t T = g->out_len;
+  for (int64_t f = 0; f < g->filters; f++) {
+    R *restrict a = acc + f * win;
+    const R *bf = bias ? bias + f : NULL;
+    if (pre_sample || CONV1DT_ACT_IS_AXISWISE(g->act)) {
+      if (bf)
+        for (int64_t i = 0; i < n; i++) a[i] += *bf;
+      bf = NULL;
+      if (pre_sample) memcpy(pre_sample + f * T + t0, a, (size_t)n * sizeof(R));
+    }
+    if (g->act == CONV1DT_ACT_GLU)
+      glu_steps(y_sample + f * (T / 2), T / 2, t0, a, n);
+    else if (is_row_act(g->act))
+      memcpy(y_sample + f * T + t0, a, (size_t)n * sizeof(R)); /* finished per sample */
+    else
+      X(conv1dt__activate)(g->act, y_sample + f * T + t0, a, n, bf, 0);
+    memset(a, 0, (size_t)n * sizeof(R));
+  }
 }
 
 void X(conv1dt__finish_rows_first)(const conv1dt_geometry *g, R *y_sample, int64_t f0, int64_t f1) {

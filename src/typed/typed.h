@@ -20,6 +20,13 @@ void X(conv1dt__finalize_last)(const conv1dt_geometry *g, const R *bias, R *acc,
                                R *y_rows, R *pre_rows);
 void X(conv1dt__finalize_first)(const conv1dt_geometry *g, const R *bias, R *acc, int64_t t0,
                                 int64_t n, R *y_sample, R *pre_sample);
+/* The filter-major variants for channels_first with few filters (plan->filter_major): the
+ * tile is (k, f) rows of m steps, the window F rows of `win` positions; acc points at the
+ * window column of position t0 (finalize) or at the window (scatter). */
+int64_t X(conv1dt__scatter_fm)(const conv1dt_geometry *g, const R *col, int64_t l0, int64_t m,
+                               int64_t pa, int64_t pb, int64_t w0, R *acc, int64_t win);
+void X(conv1dt__finalize_fm)(const conv1dt_geometry *g, const R *bias, R *acc, int64_t win,
+                             int64_t t0, int64_t n, R *y_sample, R *pre_sample);
 /* channels_first softmax / log_softmax / sparsemax along the steps of filters [f0, f1). */
 void X(conv1dt__finish_rows_first)(const conv1dt_geometry *g, R *y_sample, int64_t f0, int64_t f1);
 
