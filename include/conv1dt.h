@@ -326,6 +326,10 @@ CONV1DT_API conv1dt_status conv1dt_backward(const conv1dt_layer *layer, const vo
 CONV1DT_API conv1dt_status conv1dt_backward_workspace_size(const conv1dt_layer *layer,
                                                            int64_t batch, int64_t steps,
                                                            size_t *bytes);
+/* The least workspace conv1dt_backward() accepts for this input (one row per block). */
+CONV1DT_API conv1dt_status conv1dt_backward_min_workspace_size(const conv1dt_layer *layer,
+                                                               int64_t batch, int64_t steps,
+                                                               size_t *bytes);
 
 /* Name parsing helpers: Keras's text forms, case-insensitive as Keras lower-cases them:
  * padding "valid" / "same", data_format "channels_last" / "channels_first". */

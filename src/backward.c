@@ -55,6 +55,19 @@ conv1dt_status conv1dt_backward_workspace_size(const conv1dt_layer *layer, int64
   return CONV1DT_OK;
 }
 
+conv1dt_status conv1dt_backward_min_workspace_size(const conv1dt_layer *layer, int64_t batch,
+                                                   int64_t steps, size_t *bytes) {
+  CONV1DT_REQUIRE_PTR(layer, "conv1dt_backward_min_workspace_size");
+  CONV1DT_REQUIRE_PTR(bytes, "conv1dt_backward_min_workspace_size");
+  conv1dt_geometry g;
+  conv1dt_bwd_plan plan = {0};
+  CONV1DT_CHECK(conv1dt__geometry(layer, batch, steps, &g));
+  g.batch = g.steps = 1; /* one GEMM row per block is the least the driver works with */
+  CONV1DT_CHECK(backward_plan(&g, layer->elem_size, SIZE_MAX, &plan));
+  *bytes = plan.bytes;
+  return CONV1DT_OK;
+}
+
 conv1dt_status conv1dt_backward(const conv1dt_layer *layer, const void *x, int64_t batch,
                                 int64_t steps, const void *pre, const void *dy, void *dx,
                                 void *dkernel, void *dbias, void *workspace,

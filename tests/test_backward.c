@@ -613,7 +613,8 @@ END_TEST
 
 /* ------------------------------------------------------------------ block-size independence */
 
-/* The smallest caller workspace the backward accepts (found by bisection on the status). */
+/* The smallest caller workspace the backward accepts, found by bisection on the status and
+ * checked against conv1dt_backward_min_workspace_size. */
 static size_t min_backward_workspace(bcase *c, void *dx) {
   size_t lo = 0, hi = 0;
   ck_assert_int_eq(conv1dt_backward_workspace_size(c->layer, c->B, c->L, &hi), CONV1DT_OK);
@@ -630,6 +631,10 @@ static size_t min_backward_workspace(bcase *c, void *dx) {
       lo = mid;
   }
   free(ws);
+  size_t published = 0;
+  ck_assert_int_eq(conv1dt_backward_min_workspace_size(c->layer, c->B, c->L, &published),
+                   CONV1DT_OK);
+  ck_assert_uint_eq(published, hi); /* the API's minimum is exactly the least accepted size */
   return hi;
 }
 
