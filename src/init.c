@@ -251,25 +251,29 @@ conv1dt_status conv1dt__draw(const conv1dt_initializer *init, uint64_t seed, uin
                      (int64_t)(i / (size_t)cols) == (int64_t)(i % (size_t)cols) ? init->gain : 0.0);
     return CONV1DT_OK;
   }
-  /* The variance-scaling family: Keras's subclasses fix (scale, mode, distribution). */
   case CONV1DT_INIT_GLOROT_UNIFORM:
-    scale = 1.0, mode = CONV1DT_FAN_AVG, dist = CONV1DT_DIST_UNIFORM;
-    break;
   case CONV1DT_INIT_GLOROT_NORMAL:
-    scale = 1.0, mode = CONV1DT_FAN_AVG, dist = CONV1DT_DIST_TRUNCATED_NORMAL;
-    break;
   case CONV1DT_INIT_HE_UNIFORM:
-    scale = 2.0, mode = CONV1DT_FAN_IN, dist = CONV1DT_DIST_UNIFORM;
-    break;
   case CONV1DT_INIT_HE_NORMAL:
-    scale = 2.0, mode = CONV1DT_FAN_IN, dist = CONV1DT_DIST_TRUNCATED_NORMAL;
-    break;
   case CONV1DT_INIT_LECUN_UNIFORM:
-    scale = 1.0, mode = CONV1DT_FAN_IN, dist = CONV1DT_DIST_UNIFORM;
+  case CONV1DT_INIT_LECUN_NORMAL: {
+    /* The variance-scaling family: Keras's subclasses fix (scale, mode, distribution). */
+    static const struct {
+      double scale;
+      conv1dt_fan_mode mode;
+      conv1dt_distribution dist;
+    } family[] = {
+        [CONV1DT_INIT_GLOROT_UNIFORM] = {1.0, CONV1DT_FAN_AVG, CONV1DT_DIST_UNIFORM},
+        [CONV1DT_INIT_GLOROT_NORMAL] = {1.0, CONV1DT_FAN_AVG, CONV1DT_DIST_TRUNCATED_NORMAL},
+        [CONV1DT_INIT_HE_UNIFORM] = {2.0, CONV1DT_FAN_IN, CONV1DT_DIST_UNIFORM},
+        [CONV1DT_INIT_HE_NORMAL] = {2.0, CONV1DT_FAN_IN, CONV1DT_DIST_TRUNCATED_NORMAL},
+        [CONV1DT_INIT_LECUN_UNIFORM] = {1.0, CONV1DT_FAN_IN, CONV1DT_DIST_UNIFORM},
+        [CONV1DT_INIT_LECUN_NORMAL] = {1.0, CONV1DT_FAN_IN, CONV1DT_DIST_TRUNCATED_NORMAL}};
+    scale = family[init->kind].scale;
+    mode = family[init->kind].mode;
+    dist = family[init->kind].dist;
     break;
-  case CONV1DT_INIT_LECUN_NORMAL:
-    scale = 1.0, mode = CONV1DT_FAN_IN, dist = CONV1DT_DIST_TRUNCATED_NORMAL;
-    break;
+  }
   case CONV1DT_INIT_VARIANCE_SCALING:
     break;
   }

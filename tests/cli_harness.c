@@ -354,11 +354,3 @@ TCase *cli_tcase_create(Suite *suite, const char *name, double timeout) {
   suite_add_tcase(suite, tc);
   return tc;
 }
-
-int run_suite(Suite *suite) {
-  SRunner *sr = srunner_create(suite);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}

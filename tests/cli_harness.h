@@ -8,6 +8,8 @@
 
 #include "npy.h"
 
+#include "check_run.h"
+
 #include <check.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -129,7 +131,6 @@ Suite *cli_suite_create(const char *name);
 /* A test case of that suite whose tests each get fresh work folders and `timeout` seconds. */
 TCase *cli_tcase_create(Suite *suite, const char *name, double timeout);
 
-/* Runs a suite; the exit status of the test program. */
-int run_suite(Suite *suite);
+/* Suites run with run_suite() from check_run.h. */
 
 #endif /* CONV1DT_CLI_HARNESS_H */

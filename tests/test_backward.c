@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "conv1dt.h"
 #include "reference.h"
 #include "reference_grad.h"
@@ -1070,9 +1071,5 @@ static Suite *backward_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(backward_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return run_suite(backward_suite());
 }

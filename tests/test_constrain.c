@@ -1,6 +1,7 @@
 /* Constraints: MaxNorm, MinMaxNorm, UnitNorm and NonNeg on a small kernel and bias whose norms
  * were worked out by hand for every axis choice ([0], [0, 1], [1, 2], -1, [0, 1, 2], None),
  * Keras's names and defaults, and every validation error. */
+#include "check_run.h"
 #include "conv1dt.h"
 
 #include <check.h>
@@ -349,9 +350,5 @@ static Suite *constrain_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(constrain_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return run_suite(constrain_suite());
 }

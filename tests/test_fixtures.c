@@ -4,6 +4,7 @@
  * "expect": "error" must fail and leave the output buffer untouched. One Check test per case. */
 #define _POSIX_C_SOURCE 200809L
 
+#include "check_run.h"
 #include "conv1dt.h"
 #include "npy.h"
 
@@ -299,11 +300,8 @@ int main(void) {
   tcase_set_timeout(tc, 60);
   if (n_cases > 0) tcase_add_loop_test(tc, test_case, 0, n_cases);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
+  const int status = run_suite(s);
   for (int i = 0; i < n_cases; i++) free(cases[i]);
   free(cases);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return status;
 }

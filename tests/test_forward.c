@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "conv1dt.h"
 #include "reference.h"
 #include "test_numerics_support.h"
@@ -741,9 +742,5 @@ static Suite *forward_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(forward_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return run_suite(forward_suite());
 }

@@ -3,6 +3,7 @@
  * normal's redraws), reproducibility and streams, distributions (moments, ranges, the
  * Kolmogorov-Smirnov statistic against the target CDF), fans in every mode, orthogonal matrices,
  * Keras's defaults and names, and every validation error. */
+#include "check_run.h"
 #include "conv1dt.h"
 
 #include <check.h>
@@ -967,9 +968,5 @@ static Suite *init_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(init_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return run_suite(init_suite());
 }

@@ -1,6 +1,7 @@
 /* Regularizers: loss values and gradients against numbers worked out by hand on small arrays,
  * the activity term's division by the batch size, Keras's names and defaults, and every
  * validation error. */
+#include "check_run.h"
 #include "conv1dt.h"
 
 #include <check.h>
@@ -400,9 +401,5 @@ static Suite *regularize_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(regularize_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return run_suite(regularize_suite());
 }

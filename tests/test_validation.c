@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "conv1dt.h"
 #include "reference.h"
 
@@ -528,9 +529,5 @@ static Suite *validation_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(validation_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return run_suite(validation_suite());
 }
