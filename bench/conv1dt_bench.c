@@ -131,6 +131,9 @@ typedef struct {
   int onednn;
 } options;
 
+/* --algorithm: the method every conv1dt layer of this run asks for. */
+static conv1dt_algorithm bench_algorithm = CONV1DT_ALGORITHM_AUTO;
+
 static void usage(FILE *out) {
   fprintf(out,
           "usage: conv1dt-bench [options]\n"
@@ -147,6 +150,7 @@ static void usage(FILE *out) {
           "  --min-reps N        adaptive: at least N runs (default 5)\n"
           "  --scaling           time per sample-step at batch x1,x2,x4 and steps x1,x2,x4\n"
           "                      (case C, or the first --case / --only case)\n"
+          "  --algorithm A       auto|gemm|direct: conv1dt's method (default auto)\n"
           "  --no-onednn         skip the oneDNN comparison\n"
           "  --json FILE  --csv FILE   machine-readable results\n"
           "  --pytorch-json FILE add the times of bench/pytorch_bench.py as a column\n"
@@ -272,6 +276,16 @@ static int parse_options(int argc, char **argv, options *o) {
       o->smoke = 1;
     } else if (!strcmp(a, "--no-onednn")) {
       o->onednn = 0;
+    } else if (!strcmp(a, "--algorithm")) {
+      NEED_VALUE;
+      if (!strcmp(v, "auto"))
+        bench_algorithm = CONV1DT_ALGORITHM_AUTO;
+      else if (!strcmp(v, "gemm"))
+        bench_algorithm = CONV1DT_ALGORITHM_GEMM;
+      else if (!strcmp(v, "direct"))
+        bench_algorithm = CONV1DT_ALGORITHM_DIRECT;
+      else
+        goto bad;
     } else {
       fprintf(stderr, "conv1dt-bench: unknown option '%s' (see --help)\n", a);
       return 0;
@@ -626,6 +640,7 @@ static int setup_init(bench_setup *c, result *r, int with_gemm) {
   cfg.data_format = r->fmt;
   cfg.activation = "relu";
   cfg.use_bias = true;
+  cfg.algorithm = bench_algorithm;
   int64_t shape[3];
   conv1dt_status st = conv1dt_create(&cfg, sh->C, dt, &c->layer);
   if (st == CONV1DT_OK) st = conv1dt_output_shape(c->layer, sh->B, sh->L, shape);

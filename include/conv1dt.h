@@ -28,7 +28,7 @@ extern "C" {
 
 /* Version: the single source of truth (CMake reads it from here). */
 #define CONV1DT_VERSION_MAJOR 0
-#define CONV1DT_VERSION_MINOR 1
+#define CONV1DT_VERSION_MINOR 2
 #define CONV1DT_VERSION_PATCH 0
 #define CONV1DT_VERSION_NUMBER                                                                     \
   (CONV1DT_VERSION_MAJOR * 10000 + CONV1DT_VERSION_MINOR * 100 + CONV1DT_VERSION_PATCH)
@@ -61,6 +61,16 @@ typedef enum {
 typedef enum { CONV1DT_FLOAT32 = 0, CONV1DT_FLOAT64 = 1 } conv1dt_dtype;
 typedef enum { CONV1DT_PADDING_VALID = 0, CONV1DT_PADDING_SAME = 1 } conv1dt_padding;
 typedef enum { CONV1DT_CHANNELS_LAST = 0, CONV1DT_CHANNELS_FIRST = 1 } conv1dt_data_format;
+/* How a forward call computes (conv1dt_config.algorithm). Every choice gives the layer's values
+ * (they differ only in rounding); AUTO picks per shape. GEMM: one BLAS GEMM per block of input
+ * steps, then the col2im overlap-add. DIRECT: the same sums gathered per output position by the
+ * library's own vectorised kernel, no BLAS — what thin GEMMs (few input channels) need. DIRECT
+ * falls back to GEMM when the workspace is too small for it. */
+typedef enum {
+  CONV1DT_ALGORITHM_AUTO = 0,
+  CONV1DT_ALGORITHM_GEMM = 1,
+  CONV1DT_ALGORITHM_DIRECT = 2
+} conv1dt_algorithm;
 
 /* Keras's output_padding=None. */
 #define CONV1DT_OUTPUT_PADDING_NONE (-1)
@@ -181,6 +191,8 @@ typedef struct conv1dt_config {
   conv1dt_regularizer activity_regularizer;
   conv1dt_constraint kernel_constraint; /* default none */
   conv1dt_constraint bias_constraint;
+  /* Not a Keras argument (appended in 0.2): */
+  conv1dt_algorithm algorithm; /* default CONV1DT_ALGORITHM_AUTO */
 } conv1dt_config;
 
 /* Keras defaults: strides 1, "valid", output_padding None, channels_last, dilation 1,

@@ -35,13 +35,8 @@ conv1dt_status conv1dt_min_workspace_size(const conv1dt_layer *layer, int64_t ba
   CONV1DT_REQUIRE_PTR(layer, "conv1dt_min_workspace_size");
   CONV1DT_REQUIRE_PTR(bytes, "conv1dt_min_workspace_size");
   conv1dt_geometry g;
-  conv1dt_plan plan;
   CONV1DT_CHECK(conv1dt__geometry(layer, batch, steps, &g));
-  /* One GEMM row per block is the least the driver can work with. */
-  g.batch = g.steps = 1;
-  CONV1DT_CHECK(conv1dt__plan(&g, layer->elem_size, SIZE_MAX, &plan));
-  *bytes = plan.bytes;
-  return CONV1DT_OK;
+  return conv1dt__plan_min_bytes(&g, layer->elem_size, bytes);
 }
 
 conv1dt_status conv1dt_preactivation_shape(const conv1dt_layer *layer, int64_t batch, int64_t steps,
@@ -89,7 +84,11 @@ conv1dt_status conv1dt_forward_train(const conv1dt_layer *layer, const void *x, 
   /* Align the start: the plan includes the slack. */
   uintptr_t p = (uintptr_t)workspace;
   p = (p + CONV1DT_WORKSPACE_ALIGN - 1) & ~(uintptr_t)(CONV1DT_WORKSPACE_ALIGN - 1);
-  if (layer->dtype == CONV1DT_FLOAT32)
+  if (plan.direct && layer->dtype == CONV1DT_FLOAT32)
+    conv1dt__direct_run_f32(layer, &g, &plan, x, y, pre, (void *)p);
+  else if (plan.direct)
+    conv1dt__direct_run_f64(layer, &g, &plan, x, y, pre, (void *)p);
+  else if (layer->dtype == CONV1DT_FLOAT32)
     conv1dt__run_f32(layer, &g, &plan, x, y, pre, (float *)p);
   else
     conv1dt__run_f64(layer, &g, &plan, x, y, pre, (double *)p);

@@ -96,16 +96,24 @@ typedef struct {
   int64_t out_shape[3];
   int channels_first;
   conv1dt_act act;
+  conv1dt_algorithm algorithm; /* the layer's request (AUTO, GEMM, DIRECT) */
 } conv1dt_geometry;
 
-/* Block plan: rows of the GEMM per block and where the scratch arrays sit in the workspace. */
+/* Plan of one forward call: the method, its block sizes and where the scratch arrays sit in the
+ * workspace. */
 typedef struct {
-  int64_t rows;     /* GEMM rows (input steps) per block */
-  int64_t win;      /* output positions the accumulator window holds */
-  size_t col_elems; /* rows * kernel_size * filters */
-  size_t acc_elems; /* win * filters */
-  int filter_major; /* channels_first with few filters: W * x_b tiles, filter-major window */
-  size_t bytes;     /* workspace bytes, alignment slack included */
+  int direct;       /* 1: the direct kernel (typed/direct*.c), 0: GEMM + col2im */
+  int64_t rows;     /* GEMM: rows (input steps) per block */
+  int64_t win;      /* GEMM: output positions the accumulator window holds */
+  size_t col_elems; /* GEMM: rows * kernel_size * filters */
+  size_t acc_elems; /* GEMM: win * filters */
+  int filter_major; /* GEMM: channels_first with few filters: W * x_b tiles, filter-major window */
+  /* direct: packed weights (kernel_size * in_ch rows of ldw, then the bias, ldw long) shared by
+   * `threads` threads, each with a tile of `chunk` output positions and an input panel. */
+  int threads;
+  int64_t chunk, panel_rows, ldw;
+  size_t pack_bytes, thread_bytes; /* both multiples of CONV1DT_WORKSPACE_ALIGN */
+  size_t bytes;                    /* workspace bytes, alignment slack included */
 } conv1dt_plan;
 
 conv1dt_status conv1dt__validate_config(const conv1dt_config *cfg, int64_t in_channels,
@@ -118,9 +126,23 @@ conv1dt_status conv1dt__geometry(const conv1dt_layer *layer, int64_t batch, int6
 conv1dt_status conv1dt__fit_rows(const conv1dt_geometry *g, size_t budget, int64_t fixed,
                                  int64_t per_row, int64_t tile_row_bytes, const char *who,
                                  int64_t *rows);
-/* Largest plan whose workspace fits in `budget` bytes (and no larger than useful). */
+/* Largest GEMM plan whose workspace fits in `budget` bytes (and no larger than useful). */
+conv1dt_status conv1dt__plan_gemm(const conv1dt_geometry *g, size_t elem_size, size_t budget,
+                                  conv1dt_plan *plan);
+/* plan.c: the forward call's plan: the direct kernel where it wins (or is asked for) and fits
+ * `budget`, else the GEMM plan. min_bytes: the least workspace either method can run in. */
 conv1dt_status conv1dt__plan(const conv1dt_geometry *g, size_t elem_size, size_t budget,
                              conv1dt_plan *plan);
+conv1dt_status conv1dt__plan_min_bytes(const conv1dt_geometry *g, size_t elem_size, size_t *bytes);
+/* The direct kernel's vectors (bytes), and how far past a phase's last position its register
+ * tiles read input (12 rows channels_last, 3 vectors of steps channels_first). */
+#define CONV1DT_DIRECT_VBYTES 32
+#define CONV1DT_DIRECT_SLACK 24
+/* One tap of a phase: its packed weights (in_ch rows of ldw) and its input row offset. */
+typedef struct {
+  const void *w;
+  int64_t off;
+} conv1dt_direct_tap;
 #define CONV1DT_WORKSPACE_ALIGN 64
 /* Blocks aim at a tile of this size, but take at least this many rows. */
 #define CONV1DT_TILE_TARGET_BYTES ((int64_t)1 << 20)
@@ -201,7 +223,9 @@ void conv1dt__team_destroy(conv1dt_team *team);                        /* NULL a
 /* ---- typed entry points (src/typed/, compiled once per precision) ------------------------ */
 #define CONV1DT_DECLARE_TYPED(R, S)                                                                \
   void conv1dt__run_##S(const conv1dt_layer *layer, const conv1dt_geometry *g,                     \
-                        const conv1dt_plan *plan, const R *x, R *y, R *pre, R *work);
+                        const conv1dt_plan *plan, const R *x, R *y, R *pre, R *work);             \
+  void conv1dt__direct_run_##S(const conv1dt_layer *layer, const conv1dt_geometry *g,              \
+                               const conv1dt_plan *plan, const R *x, R *y, R *pre, void *work);
 CONV1DT_DECLARE_TYPED(float, f32)
 CONV1DT_DECLARE_TYPED(double, f64)
 

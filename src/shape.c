@@ -52,6 +52,12 @@ conv1dt_status conv1dt__validate_config(const conv1dt_config *cfg, int64_t in_ch
                          "The `data_format` argument must be CONV1DT_CHANNELS_LAST or "
                          "CONV1DT_CHANNELS_FIRST. Received data_format=%d.",
                          (int)cfg->data_format);
+  if (cfg->algorithm != CONV1DT_ALGORITHM_AUTO && cfg->algorithm != CONV1DT_ALGORITHM_GEMM &&
+      cfg->algorithm != CONV1DT_ALGORITHM_DIRECT)
+    return conv1dt__fail(CONV1DT_ERROR_INVALID_VALUE,
+                         "The `algorithm` argument must be CONV1DT_ALGORITHM_AUTO, _GEMM or "
+                         "_DIRECT. Received algorithm=%d.",
+                         (int)cfg->algorithm);
   if (dtype != CONV1DT_FLOAT32 && dtype != CONV1DT_FLOAT64)
     return conv1dt__fail(CONV1DT_ERROR_INVALID_VALUE,
                          "The `dtype` argument must be CONV1DT_FLOAT32 or CONV1DT_FLOAT64. "
@@ -129,6 +135,7 @@ conv1dt_status conv1dt__geometry(const conv1dt_layer *layer, int64_t batch, int6
   g->keff = layer->keff;
   g->act = layer->act;
   g->channels_first = cfg->data_format == CONV1DT_CHANNELS_FIRST;
+  g->algorithm = cfg->algorithm;
 
   int64_t xe, ye, tmp;
   if (!output_geometry(cfg, layer->keff, steps, &g->out_len, &g->crop_left) ||
@@ -189,8 +196,8 @@ conv1dt_status conv1dt__fit_rows(const conv1dt_geometry *g, size_t budget, int64
   return CONV1DT_OK;
 }
 
-conv1dt_status conv1dt__plan(const conv1dt_geometry *g, size_t elem_size, size_t budget,
-                             conv1dt_plan *plan) {
+conv1dt_status conv1dt__plan_gemm(const conv1dt_geometry *g, size_t elem_size, size_t budget,
+                                  conv1dt_plan *plan) {
   const int64_t sz = (int64_t)elem_size, kf = g->ksize * g->filters; /* checked at create */
   int64_t per_row, fixed, rows = 0;
   /* Per GEMM row: one col row (kf) and `stride` accumulator positions of `filters` each; fixed:
@@ -201,6 +208,7 @@ conv1dt_status conv1dt__plan(const conv1dt_geometry *g, size_t elem_size, size_t
       !conv1dt__add64(fixed, 2 * CONV1DT_WORKSPACE_ALIGN, &fixed))
     return conv1dt__fail(CONV1DT_ERROR_SIZE_OVERFLOW, "workspace size overflows size_t");
   CONV1DT_CHECK(conv1dt__fit_rows(g, budget, fixed, per_row, kf * sz, "conv1dt_forward", &rows));
+  memset(plan, 0, sizeof *plan);
   plan->rows = rows;
   /* Few filters: OpenBLAS multiplies W * x_b faster than x_b^T * W^T, and the strided scatter
    * into short filter rows is cheap (bench cases C, D, E: 1.2-2x faster in channels_first). */

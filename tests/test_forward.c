@@ -46,8 +46,11 @@ static const char *pick_activation(ref_rng *rng, sweep_stats *st) {
 
 static void run_one(ref_rng *rng, sweep_stats *st, int64_t s, int64_t op, int64_t d, int64_t K,
                     conv1dt_padding pad, conv1dt_data_format df, conv1dt_dtype dt) {
-  int64_t F = ref_rng_int(rng, 1, 20);
+  /* up to 40 filters: the direct kernel's filter chunks of 1-4 vectors in both dtypes */
+  int64_t F = ref_rng_int(rng, 1, 40);
   conv1dt_config cfg = conv1dt_config_default(F, K);
+  /* every configuration in turn through AUTO, the GEMM path and the direct kernel */
+  cfg.algorithm = (conv1dt_algorithm)(st->configs % 3);
   cfg.strides = s;
   cfg.output_padding = op;
   cfg.dilation_rate = d;
@@ -163,6 +166,7 @@ static ws_case random_ws_case(ref_rng *rng, const char *activation) {
   c.cfg.data_format = (conv1dt_data_format)ref_rng_int(rng, 0, 1);
   c.cfg.use_bias = ref_rng_int(rng, 0, 1) != 0;
   c.cfg.activation = activation;
+  c.cfg.algorithm = (conv1dt_algorithm)ref_rng_int(rng, 0, 2);
   c.C = ref_rng_int(rng, 1, 20);
   c.B = ref_rng_int(rng, 1, 5);
   c.L = ref_rng_int(rng, 20, 40); /* even glu over steps is handled below */
@@ -370,8 +374,9 @@ START_TEST(test_workspace_independence_random) {
 END_TEST
 
 /* Tiles of a million elements and more: the default workspace lets a team of threads share
- * each tile's scatter and finish (by output positions); a tiny workspace runs everything on
- * one thread. With integer data both must equal each other and the reference exactly. */
+ * each tile's scatter and finish (by output positions), or the direct kernel's chunks; a tiny
+ * workspace runs everything on one thread. With integer data both must equal each other and the
+ * reference exactly. */
 START_TEST(test_workspace_independence_threaded) {
   static const char *const acts[] = {NULL, "relu", "softmax", "glu"};
   ref_rng rng;
@@ -387,6 +392,7 @@ START_TEST(test_workspace_independence_threaded) {
     c.C = ref_rng_int(&rng, 1, 3);
     c.B = ref_rng_int(&rng, 1, 2);
     c.L = ref_rng_int(&rng, 1100, 1300);
+    c.cfg.algorithm = (conv1dt_algorithm)(1 + i % 3 % 2); /* GEMM, DIRECT, GEMM, ... */
     if (c.cfg.data_format == CONV1DT_CHANNELS_FIRST && acts[i % 4] &&
         strcmp(acts[i % 4], "glu") == 0)
       c.cfg.data_format = CONV1DT_CHANNELS_LAST;

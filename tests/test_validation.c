@@ -94,6 +94,19 @@ START_TEST(test_create_invalid_values) {
 }
 END_TEST
 
+START_TEST(test_create_bad_algorithm) {
+  static const int bad[] = {3, -1, 100};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
+    conv1dt_config cfg = conv1dt_config_default(4, 3);
+    cfg.algorithm = (conv1dt_algorithm)bad[i];
+    conv1dt_layer *layer = NULL;
+    ck_assert_int_eq(conv1dt_create(&cfg, 2, CONV1DT_FLOAT32, &layer), CONV1DT_ERROR_INVALID_VALUE);
+    ck_assert_ptr_null(layer);
+    ck_assert_msg(strstr(conv1dt_last_error(), "algorithm"), "%s", conv1dt_last_error());
+  }
+}
+END_TEST
+
 START_TEST(test_create_valid_edges) {
   /* the limits themselves are legal */
   conv1dt_config cfg = conv1dt_config_default(1, 1);
@@ -511,6 +524,7 @@ static Suite *validation_suite(void) {
   Suite *s = suite_create("validation");
   TCase *tc = tcase_create("create");
   tcase_add_test(tc, test_create_invalid_values);
+  tcase_add_test(tc, test_create_bad_algorithm);
   tcase_add_test(tc, test_create_valid_edges);
   tcase_add_loop_test(tc, test_null_arguments, 0, 2);
   tcase_add_loop_test(tc, test_batch_and_steps, 0, 2);

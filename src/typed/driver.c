@@ -62,9 +62,8 @@ static void segment_work(void *arg, int id, int size) {
   if (sg->fm) {
     sg->top[id] =
         X(conv1dt__scatter_fm)(g, sg->col, sg->l0, sg->m, pa, pb, sg->w0, sg->acc, sg->win);
-    if (sg->finish && fa < fb)
-      X(conv1dt__finalize_fm)
-      (g, sg->bias, sg->acc + (fa - sg->w0), sg->win, fa, fb - fa, sg->y_sample, sg->pre_sample);
+    if (sg->finish && fa < fb) X(conv1dt__finalize_fm)
+    (g, sg->bias, sg->acc + (fa - sg->w0), sg->win, fa, fb - fa, sg->y_sample, sg->pre_sample, 1);
     return;
   }
   sg->top[id] = X(conv1dt__scatter)(g, sg->col, sg->l0, sg->l1, pa, pb, sg->w0, sg->acc);
@@ -75,7 +74,7 @@ static void segment_work(void *arg, int id, int size) {
   else
     X(conv1dt__finalize_last)
   (g, sg->bias, a, fb - fa, sg->y_sample + fa * g->out_last,
-   sg->pre_sample ? sg->pre_sample + fa * F : NULL);
+   sg->pre_sample ? sg->pre_sample + fa * F : NULL, 1);
 }
 
 typedef struct {
@@ -114,9 +113,10 @@ static int64_t run_segment(segment *sg, int64_t hwm, conv1dt_team **team, int th
   if (sg->end <= sg->w0) return hwm;
   const int64_t n = sg->end - sg->w0;
   if (glu_steps && sg->fm) /* its halves pair across the sample: finish in order, one thread */
-    X(conv1dt__finalize_fm)(g, sg->bias, sg->acc, sg->win, sg->w0, n, sg->y_sample, sg->pre_sample);
+    X(conv1dt__finalize_fm)
+  (g, sg->bias, sg->acc, sg->win, sg->w0, n, sg->y_sample, sg->pre_sample, 1);
   else if (glu_steps)
-    X(conv1dt__finalize_first)(g, sg->bias, sg->acc, sg->w0, n, sg->y_sample, sg->pre_sample);
+      X(conv1dt__finalize_first)(g, sg->bias, sg->acc, sg->w0, n, sg->y_sample, sg->pre_sample);
   /* [0, n) is finished and zero; move the unfinished tail to the front, clear what it left. */
   const int64_t tail = hwm > n ? hwm - n : 0, stale = max64(tail, n);
   /* Position-major: one run of F per position; filter-major: F rows of `win` positions. */

@@ -32,7 +32,7 @@ static void add_bias_rows(R *acc, int64_t n, int64_t F, const R *bias) {
 }
 
 void X(conv1dt__finalize_last)(const conv1dt_geometry *g, const R *bias, R *acc, int64_t n,
-                               R *y_rows, R *pre_rows) {
+                               R *y_rows, R *pre_rows, int clear) {
   const int64_t F = g->filters;
   /* The bias goes into the window first when the biased values are needed themselves, or when
    * rows are short (then one long activation run beats a call per row). */
@@ -57,7 +57,7 @@ void X(conv1dt__finalize_last)(const conv1dt_geometry *g, const R *bias, R *acc,
   } else {
     X(conv1dt__activate)(g->act, y_rows, acc, n * F, NULL, 0);
   }
-  memset(acc, 0, (size_t)(n * F) * sizeof(R));
+  if (clear) memset(acc, 0, (size_t)(n * F) * sizeof(R));
 }
 
 /* Positions run across the window's rows but along y's rows: go through a small transposed
@@ -103,7 +103,7 @@ void X(conv1dt__finalize_first)(const conv1dt_geometry *g, const R *bias, R *acc
 }
 
 void X(conv1dt__finalize_fm)(const conv1dt_geometry *g, const R *bias, R *acc, int64_t win,
-                             int64_t t0, int64_t n, R *y_sample, R *pre_sample) {
+                             int64_t t0, int64_t n, R *y_sample, R *pre_sample, int clear) {
   const int64_t T = g->out_len;
   for (int64_t f = 0; f < g->filters; f++) {
     R *restrict a = acc + f * win;
@@ -120,7 +120,7 @@ void X(conv1dt__finalize_fm)(const conv1dt_geometry *g, const R *bias, R *acc, i
       memcpy(y_sample + f * T + t0, a, (size_t)n * sizeof(R)); /* finished per sample */
     else
       X(conv1dt__activate)(g->act, y_sample + f * T + t0, a, n, bf, 0);
-    memset(a, 0, (size_t)n * sizeof(R));
+    if (clear) memset(a, 0, (size_t)n * sizeof(R));
   }
 }
 

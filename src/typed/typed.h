@@ -15,9 +15,10 @@ int64_t X(conv1dt__scatter)(const conv1dt_geometry *g, const R *col, int64_t l0,
 /* finalize.c: bias + activation for n finished positions starting at position t0, whose window
  * rows start at acc, into y (channels_last rows; channels_first columns, written transposed);
  * pre (may be NULL) receives the pre-activation values, bias included. The window rows are
- * left zero. */
+ * left zero (finalize_first always, the others when `clear`: the direct path overwrites its
+ * tiles). */
 void X(conv1dt__finalize_last)(const conv1dt_geometry *g, const R *bias, R *acc, int64_t n,
-                               R *y_rows, R *pre_rows);
+                               R *y_rows, R *pre_rows, int clear);
 void X(conv1dt__finalize_first)(const conv1dt_geometry *g, const R *bias, R *acc, int64_t t0,
                                 int64_t n, R *y_sample, R *pre_sample);
 /* The filter-major variants for channels_first with few filters (plan->filter_major): the
@@ -26,7 +27,7 @@ void X(conv1dt__finalize_first)(const conv1dt_geometry *g, const R *bias, R *acc
 int64_t X(conv1dt__scatter_fm)(const conv1dt_geometry *g, const R *col, int64_t l0, int64_t m,
                                int64_t pa, int64_t pb, int64_t w0, R *acc, int64_t win);
 void X(conv1dt__finalize_fm)(const conv1dt_geometry *g, const R *bias, R *acc, int64_t win,
-                             int64_t t0, int64_t n, R *y_sample, R *pre_sample);
+                             int64_t t0, int64_t n, R *y_sample, R *pre_sample, int clear);
 /* channels_first softmax / log_softmax / sparsemax along the steps of filters [f0, f1). */
 void X(conv1dt__finish_rows_first)(const conv1dt_geometry *g, R *y_sample, int64_t f0, int64_t f1);
 
@@ -48,6 +49,22 @@ void X(conv1dt__act_grad)(conv1dt_act act, R *dz, const R *z, const R *dy, int64
 void X(conv1dt__act_grad_stats)(conv1dt_act act, const R *z, const R *dy, int64_t n, R st[3]);
 void X(conv1dt__act_grad_span)(conv1dt_act act, const R st[3], const R *z, const R *dy, int64_t n,
                                int64_t i0, int64_t i1, R *dz);
+
+/* direct.c: one phase of the direct kernel. Positions n in [n_lo, n_hi) of the phase (output
+ * rows out + (n - n_lo) * ldo, F filters) = bias + sum over taps j and channels c of
+ * rows[(n + taps[j].off) * C + c] * w_j[c * ldw + f]. Reads bias[0 .. ldw) and input rows up
+ * to CONV1DT_DIRECT_SLACK past the last position's. */
+#define CONV1DT_DIRECT_VL (CONV1DT_DIRECT_VBYTES / (int)sizeof(R))
+void X(conv1dt__direct_phase)(const R *rows, int64_t C, const conv1dt_direct_tap *taps, int ntaps,
+                              int64_t n_lo, int64_t n_hi, int64_t F, int64_t ldw, const R *bias,
+                              R *out, int64_t ldo);
+
+/* channels_first: positions along the vectors, channel rows xc + c * ldx (position i at +i);
+ * the output is filter-major: filter f's position n at out[f * ldo + (n - n_lo) * s]. Reads
+ * positions up to CONV1DT_DIRECT_SLACK past the last one's. */
+void X(conv1dt__direct_phase_t)(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_tap *taps,
+                                int ntaps, int64_t n_lo, int64_t n_hi, int64_t F, int64_t ldw,
+                                const R *bias, R *out, int64_t ldo, int64_t s);
 
 #if CONV1DT_PRECISION == 32
 #define conv1dt__gemm_R conv1dt__gemm_f32

@@ -1,0 +1,174 @@
+/* The direct kernel: output positions computed straight from the input, for layers whose GEMM
+ * would be too thin for the BLAS (few channels: its inner dimension is C). It is the same sum
+ * as GEMM + col2im, gathered instead of scattered: position u = i*stride + k*dilation receives
+ * x[i] . W[k] for every (i, k), so the positions u = r + n*stride of one phase r share their
+ * taps k (k*dilation = r mod stride) and read consecutive input rows i = n + off_k. A register
+ * tile of MR such positions x NV vectors of filters accumulates over taps and channels, seeded
+ * with the bias, and is stored once. Compiled per ISA (target_clones) and picked at load time,
+ * so the default build runs AVX2+FMA code where the CPU has it and plain SSE2 elsewhere. */
+#include "typed.h"
+
+#include <string.h>
+
+/* GCC/Clang vector extension: 32 bytes (AVX2 registers; two SSE registers in the baseline). */
+typedef R V __attribute__((vector_size(CONV1DT_DIRECT_VBYTES)));
+#define VL CONV1DT_DIRECT_VL
+
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
+#endif
+#ifndef CLONES
+#define CLONES
+#endif
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE V vload(const R *p) {
+  V v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+INLINE void vstore(R *p, V v) {
+  memcpy(p, &v, sizeof v);
+}
+
+/* Largest register tile: 12 accumulators plus weights and one broadcast fit 16 registers. */
+#define MR_MAX 12
+#define NV_MAX 4
+
+/* rows[i * C + c] is input row i; taps[j] = (packed weights of tap k, C rows of ldw; row offset
+ * from n0). Writes rows m < mr of the tile: out + m * ldo, filters [f0, f0 + NV*VL) ∩ [0, F). */
+INLINE void tile(const int MR, const int NV, const R *rows, int64_t C,
+                 const conv1dt_direct_tap *taps, int ntaps, int64_t n0, int mr, int64_t f0,
+                 int64_t F, int64_t ldw, const R *bias, R *out, int64_t ldo) {
+  V acc[MR_MAX][NV_MAX];
+  for (int v = 0; v < NV; v++) {
+    const V b = vload(bias + f0 + v * VL);
+    for (int m = 0; m < MR; m++) acc[m][v] = b;
+  }
+  for (int j = 0; j < ntaps; j++) {
+    const R *xr = rows + (n0 + taps[j].off) * C;
+    const R *w = (const R *)taps[j].w + f0;
+    for (int64_t c = 0; c < C; c++) {
+      V wv[NV_MAX];
+      for (int v = 0; v < NV; v++) wv[v] = vload(w + c * ldw + v * VL);
+      for (int m = 0; m < MR; m++) {
+        const V xb = xr[m * C + c] - (V){0};
+        for (int v = 0; v < NV; v++) acc[m][v] += xb * wv[v];
+      }
+    }
+  }
+  for (int m = 0; m < MR; m++) {
+    if (m >= mr) break;
+    R *o = out + m * ldo + f0;
+    for (int v = 0; v < NV; v++) {
+      const int64_t left = F - f0 - v * VL;
+      if (left >= VL) {
+        vstore(o + v * VL, acc[m][v]);
+      } else if (left > 0) {
+        R part[VL];
+        vstore(part, acc[m][v]);
+        memcpy(o + v * VL, part, (size_t)left * sizeof(R));
+      }
+    }
+  }
+}
+
+/* One phase's positions n in [n_lo, n_hi): MR at a time, for filter chunks of NV vectors. */
+#define PHASE(MR, NV)                                                                              \
+  for (int64_t n0 = n_lo; n0 < n_hi; n0 += (MR)) {                                                 \
+    const int mr = n_hi - n0 < (MR) ? (int)(n_hi - n0) : (MR);                                     \
+    tile((MR), (NV), rows, C, taps, ntaps, n0, mr, f0, F, ldw, bias, out + (n0 - n_lo) * ldo,      \
+         ldo);                                                                                     \
+  }
+
+/* channels_first: the tile turns round, MF filters x NV vectors of consecutive positions of
+ * the phase, read straight from the channel rows of x (xc + c * ldx + i) with the weights
+ * broadcast; out is filter-major (row f at out + f * ldo, positions n at (n - n0) * s). */
+#define MF 4
+INLINE void tile_t(const int NV, const R *xc, int64_t ldx, int64_t C,
+                   const conv1dt_direct_tap *taps, int ntaps, int64_t n0, int64_t f0, int mf,
+                   int npos, int64_t ldw, const R *bias, R *out, int64_t ldo, int64_t s) {
+  V acc[MF][NV_MAX];
+  for (int m = 0; m < MF; m++)
+    for (int v = 0; v < NV; v++) acc[m][v] = bias[f0 + m] - (V){0};
+  for (int j = 0; j < ntaps; j++) {
+    const R *xr = xc + n0 + taps[j].off;
+    const R *w = (const R *)taps[j].w + f0;
+    for (int64_t c = 0; c < C; c++) {
+      V xv[NV_MAX];
+      for (int v = 0; v < NV; v++) xv[v] = vload(xr + c * ldx + v * VL);
+      for (int m = 0; m < MF; m++) {
+        const V wb = w[c * ldw + m] - (V){0};
+        for (int v = 0; v < NV; v++) acc[m][v] += wb * xv[v];
+      }
+    }
+  }
+  for (int m = 0; m < MF; m++) {
+    if (m >= mf) break;
+    R *o = out + (f0 + m) * ldo;
+    for (int v = 0; v < NV; v++) {
+      const int left = npos - v * VL;
+      if (left <= 0) break;
+      if (s == 1 && left >= VL) {
+        vstore(o + v * VL, acc[m][v]);
+      } else {
+        R part[VL];
+        vstore(part, acc[m][v]);
+        for (int e = 0; e < VL && e < left; e++) o[(v * VL + e) * s] = part[e];
+      }
+    }
+  }
+}
+
+/* Static: GCC gives target_clones' resolver default visibility, which would export it. */
+CLONES
+static void phase(const R *rows, int64_t C, const conv1dt_direct_tap *taps, int ntaps, int64_t n_lo,
+                  int64_t n_hi, int64_t F, int64_t ldw, const R *bias, R *out, int64_t ldo) {
+  const int64_t nv_all = (F + VL - 1) / VL;
+  for (int64_t f0 = 0; f0 < F;) {
+    const int64_t nv = nv_all - f0 / VL;
+    /* Filters in chunks of up to NV_MAX vectors; the register tile gets taller as it narrows. */
+    if (nv >= 4) {
+      PHASE(3, 4)
+      f0 += 4 * VL;
+    } else if (nv == 3) {
+      PHASE(4, 3)
+      f0 += 3 * VL;
+    } else if (nv == 2) {
+      PHASE(6, 2)
+      f0 += 2 * VL;
+    } else {
+      PHASE(12, 1)
+      f0 += VL;
+    }
+  }
+}
+
+CLONES
+static void phase_t(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_tap *taps, int ntaps,
+                    int64_t n_lo, int64_t n_hi, int64_t F, int64_t ldw, const R *bias, R *out,
+                    int64_t ldo, int64_t s) {
+  enum { NV = 3 };
+  for (int64_t f0 = 0; f0 < F; f0 += MF) {
+    const int mf = F - f0 < MF ? (int)(F - f0) : MF;
+    for (int64_t n0 = n_lo; n0 < n_hi; n0 += NV * VL) {
+      const int npos = n_hi - n0 < NV * VL ? (int)(n_hi - n0) : NV * VL;
+      tile_t(NV, xc, ldx, C, taps, ntaps, n0, f0, mf, npos, ldw, bias, out + (n0 - n_lo) * s, ldo,
+             s);
+    }
+  }
+}
+
+void X(conv1dt__direct_phase_t)(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_tap *taps,
+                                int ntaps, int64_t n_lo, int64_t n_hi, int64_t F, int64_t ldw,
+                                const R *bias, R *out, int64_t ldo, int64_t s) {
+  phase_t(xc, ldx, C, taps, ntaps, n_lo, n_hi, F, ldw, bias, out, ldo, s);
+}
+
+void X(conv1dt__direct_phase)(const R *rows, int64_t C, const conv1dt_direct_tap *taps, int ntaps,
+                              int64_t n_lo, int64_t n_hi, int64_t F, int64_t ldw, const R *bias,
+                              R *out, int64_t ldo) {
+  phase(rows, C, taps, ntaps, n_lo, n_hi, F, ldw, bias, out, ldo);
+}

@@ -1,0 +1,167 @@
+/* The direct path's driver: pack the weights once per call, then cut every sample's output
+ * into chunks of plan->chunk positions. A chunk copies the input steps it reads into a small
+ * panel (zero outside the sample; channels_last reads x in place away from the edges), runs
+ * the kernel phase by phase into a tile (position-major channels_last, filter-major
+ * channels_first, so neither transposes anything), and finishes the tile (activation, y, pre) with
+ * the GEMM path's finalize. Threads own whole chunks, so each output element has one owner and the
+ * sums are the same for any thread count. */
+#include "typed.h"
+
+#include <string.h>
+
+static int64_t floor_div(int64_t a, int64_t b) {
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+static int64_t ceil_div(int64_t a, int64_t b) {
+  return -floor_div(-a, b);
+}
+static int64_t min64(int64_t a, int64_t b) {
+  return a < b ? a : b;
+}
+
+typedef struct {
+  const conv1dt_geometry *g;
+  const conv1dt_plan *plan;
+  const R *x, *wpack, *bias;
+  R *y, *pre;
+  char *scratch; /* per-thread blocks of plan->thread_bytes */
+  int64_t nchunk;
+  int by_sample; /* channels_first glu pairs steps across a sample: one owner per sample */
+} direct_job;
+
+static size_t aligned(size_t bytes) {
+  return (bytes + CONV1DT_WORKSPACE_ALIGN - 1) & ~(size_t)(CONV1DT_WORKSPACE_ALIGN - 1);
+}
+
+/* Input steps [ilo, ihi) of one sample into the panel, zero outside [0, L): channels_last as
+ * rows of C, channels_first as C rows of ihi - ilo steps. */
+static void gather(const conv1dt_geometry *g, const R *xb, int64_t ilo, int64_t ihi, R *panel) {
+  const int64_t L = g->steps, C = g->in_ch, n = ihi - ilo;
+  const int64_t a = ilo < 0 ? 0 : (ilo > L ? L : ilo), b = ihi > L ? L : (ihi < a ? a : ihi);
+  const int64_t rows = g->channels_first ? C : 1, w = g->channels_first ? 1 : C;
+  const int64_t ld = g->channels_first ? n : 0, ldx = g->channels_first ? L : 0;
+  for (int64_t c = 0; c < rows; c++) {
+    R *dst = panel + c * ld;
+    const R *src = xb + c * ldx;
+    memset(dst, 0, (size_t)((a - ilo) * w) * sizeof(R));
+    memcpy(dst + (a - ilo) * w, src + a * w, (size_t)((b - a) * w) * sizeof(R));
+    memset(dst + (b - ilo) * w, 0, (size_t)((ihi - b) * w) * sizeof(R));
+  }
+}
+
+static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t chunk) {
+  const conv1dt_geometry *g = job->g;
+  const conv1dt_plan *plan = job->plan;
+  const int64_t L = g->steps, C = g->in_ch, F = g->filters, s = g->stride, d = g->dil;
+  const int64_t t0 = chunk * plan->chunk, t1 = min64(g->out_len, t0 + plan->chunk);
+  const int64_t ua = t0 + g->crop_left, ub = t1 + g->crop_left; /* uncropped positions */
+  const int cf = g->channels_first;
+  R *tile = (R *)scratch;
+  R *panel = (R *)(scratch + aligned((size_t)(plan->chunk * F) * sizeof(R)));
+  conv1dt_direct_tap *taps =
+      (conv1dt_direct_tap *)((char *)panel + aligned((size_t)(plan->panel_rows * C) * sizeof(R)));
+
+  /* Steps the chunk reads: i*s + k*d in [ua, ub), plus the kernel's overrun past a phase. */
+  const int64_t ilo = ceil_div(ua - (g->keff - 1), s);
+  const int64_t ihi = floor_div(ub - 1, s) + 1 + CONV1DT_DIRECT_SLACK;
+  const R *xb = job->x + b * L * C, *src = xb;
+  int64_t shift = 0, ldx = cf ? L : C;
+  /* channels_first always reads a copy: channel rows L apart (often a power of two) would fight
+   * over the same L1 sets. channels_last copies only at a sample edge, for the zero padding. */
+  if (cf || ilo < 0 || ihi > L) {
+    gather(g, xb, ilo, ihi, panel);
+    src = panel;
+    shift = ilo;
+    ldx = cf ? ihi - ilo : C;
+  }
+
+  /* Phase r: positions u = r + n*s, taps k with k*d = r (mod s), steps i = n + (r - k*d)/s. */
+  for (int64_t r = 0; r < s; r++) {
+    const int64_t n_lo = ceil_div(ua - r, s), n_hi = ceil_div(ub - r, s);
+    if (n_lo >= n_hi) continue;
+    int ntaps = 0;
+    for (int64_t k = 0; k < g->ksize; k++) {
+      if ((k * d) % s != r) continue;
+      taps[ntaps].w = job->wpack + k * C * plan->ldw;
+      taps[ntaps].off = (r - k * d) / s - shift;
+      ntaps++;
+    }
+    const int64_t p0 = n_lo * s + r - ua; /* the phase's first position in the tile */
+    if (cf) X(conv1dt__direct_phase_t)
+    (src, ldx, C, taps, ntaps, n_lo, n_hi, F, plan->ldw, job->bias, tile + p0, plan->chunk, s);
+    else X(conv1dt__direct_phase)(src, C, taps, ntaps, n_lo, n_hi, F, plan->ldw, job->bias,
+                                  tile + p0 * F, s * F);
+  }
+
+  const int64_t n = t1 - t0;
+  if (cf) X(conv1dt__finalize_fm)
+  (g, NULL, tile, plan->chunk, t0, n, job->y + b * F * g->out_last,
+   job->pre ? job->pre + b * F * g->out_len : NULL, 0);
+  else X(conv1dt__finalize_last)(g, NULL, tile, n, job->y + (b * g->out_len + t0) * g->out_last,
+                                 job->pre ? job->pre + (b * g->out_len + t0) * F : NULL, 0);
+}
+
+static void share(int64_t n, int id, int size, int64_t *a, int64_t *b) {
+  const int64_t chunk = (n + size - 1) / size;
+  *a = min64(n, id * chunk);
+  *b = min64(n, *a + chunk);
+}
+
+static void direct_work(void *arg, int id, int size) {
+  const direct_job *job = arg;
+  char *scratch = job->scratch + (size_t)id * job->plan->thread_bytes;
+  int64_t a, b;
+  if (job->by_sample) {
+    share(job->g->batch, id, size, &a, &b);
+    a *= job->nchunk;
+    b *= job->nchunk;
+  } else {
+    share(job->g->batch * job->nchunk, id, size, &a, &b);
+  }
+  for (int64_t u = a; u < b; u++) run_chunk(job, scratch, u / job->nchunk, u % job->nchunk);
+}
+
+/* channels_first softmax-type activations run along whole steps rows, after all chunks. */
+static void rows_work(void *arg, int id, int size) {
+  const direct_job *job = arg;
+  const conv1dt_geometry *g = job->g;
+  int64_t a, b;
+  share(g->batch, id, size, &a, &b);
+  for (int64_t s = a; s < b; s++)
+    X(conv1dt__finish_rows_first)(g, job->y + s * g->filters * g->out_last, 0, g->filters);
+}
+
+void X(conv1dt__direct_run)(const conv1dt_layer *layer, const conv1dt_geometry *g,
+                            const conv1dt_plan *plan, const R *x, R *y, R *pre, void *work) {
+  const int64_t C = g->in_ch, F = g->filters, K = g->ksize, ldw = plan->ldw;
+  /* Packed weights: row (k, c) holds W[k, :, c], zero-padded to ldw; then the bias row. */
+  R *wpack = work;
+  const R *kernel = layer->kernel;
+  for (int64_t k = 0; k < K; k++)
+    for (int64_t c = 0; c < C; c++) {
+      R *row = wpack + (k * C + c) * ldw;
+      for (int64_t f = 0; f < F; f++) row[f] = kernel[(k * F + f) * C + c];
+      for (int64_t f = F; f < ldw; f++) row[f] = 0;
+    }
+  R *bias = wpack + K * C * ldw;
+  for (int64_t f = 0; f < ldw; f++)
+    bias[f] = layer->bias && f < F ? ((const R *)layer->bias)[f] : 0;
+
+  direct_job job = {g,
+                    plan,
+                    x,
+                    wpack,
+                    bias,
+                    y,
+                    pre,
+                    (char *)work + plan->pack_bytes,
+                    (g->out_len + plan->chunk - 1) / plan->chunk,
+                    0};
+  job.by_sample = g->channels_first && g->act == CONV1DT_ACT_GLU;
+  conv1dt_team *team = plan->threads > 1 ? conv1dt__team_create(plan->threads) : NULL;
+  conv1dt__team_run(team, direct_work, &job);
+  if (g->channels_first && (g->act == CONV1DT_ACT_SOFTMAX || g->act == CONV1DT_ACT_LOG_SOFTMAX ||
+                            g->act == CONV1DT_ACT_SPARSEMAX))
+    conv1dt__team_run(team, rows_work, &job);
+  conv1dt__team_destroy(team);
+}
