@@ -178,5 +178,6 @@ conv1dt_status conv1dt_apply_constraints(conv1dt_layer *layer) {
   constrain(kc, layer->dtype, 3, kshape, layer->kernel, acc);
   if (layer->bias) constrain(bc, layer->dtype, 1, bshape, layer->bias, acc + nk);
   free(acc);
+  conv1dt__repack(layer);
   return CONV1DT_OK;
 }

@@ -84,7 +84,13 @@ struct conv1dt_layer {
   int64_t keff; /* (kernel_size - 1) * dilation_rate + 1 */
   void *kernel; /* (kernel_size, filters, in_channels), C order */
   void *bias;   /* (filters,) or NULL without use_bias */
+  /* For the direct kernel (NULL when the layer never uses it): row (k, c) holds kernel[k, :, c]
+   * zero-padded to ldw, then one row of bias (zeros without). Rebuilt by conv1dt__repack
+   * whenever the weights change. */
+  void *packed;
+  int64_t ldw;
 };
+void conv1dt__repack(conv1dt_layer *layer);
 
 /* ---- shapes (shape.c) ------------------------------------------------------------------- */
 /* Everything one forward call needs to know about sizes, computed and checked once. */
@@ -108,12 +114,12 @@ typedef struct {
   size_t col_elems; /* GEMM: rows * kernel_size * filters */
   size_t acc_elems; /* GEMM: win * filters */
   int filter_major; /* GEMM: channels_first with few filters: W * x_b tiles, filter-major window */
-  /* direct: packed weights (kernel_size * in_ch rows of ldw, then the bias, ldw long) shared by
-   * `threads` threads, each with a tile of `chunk` output positions and an input panel. */
+  /* direct: `threads` threads, each with a tile of `chunk` output positions, an input panel
+   * and a tap list in its own thread_bytes (a multiple of CONV1DT_WORKSPACE_ALIGN). */
   int threads;
-  int64_t chunk, panel_rows, ldw;
-  size_t pack_bytes, thread_bytes; /* both multiples of CONV1DT_WORKSPACE_ALIGN */
-  size_t bytes;                    /* workspace bytes, alignment slack included */
+  int64_t chunk, panel_rows;
+  size_t thread_bytes;
+  size_t bytes; /* workspace bytes, alignment slack included */
 } conv1dt_plan;
 
 conv1dt_status conv1dt__validate_config(const conv1dt_config *cfg, int64_t in_channels,
@@ -134,6 +140,8 @@ conv1dt_status conv1dt__plan_gemm(const conv1dt_geometry *g, size_t elem_size, s
 conv1dt_status conv1dt__plan(const conv1dt_geometry *g, size_t elem_size, size_t budget,
                              conv1dt_plan *plan);
 conv1dt_status conv1dt__plan_min_bytes(const conv1dt_geometry *g, size_t elem_size, size_t *bytes);
+/* Whether a layer asks for the direct kernel (explicitly, or AUTO for its channel count). */
+int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels);
 /* The direct kernel's vectors (bytes), and how far past a phase's last position its register
  * tiles read input (12 rows channels_last, 3 vectors of steps channels_first). */
 #define CONV1DT_DIRECT_VBYTES 32
@@ -223,9 +231,10 @@ void conv1dt__team_destroy(conv1dt_team *team);                        /* NULL a
 /* ---- typed entry points (src/typed/, compiled once per precision) ------------------------ */
 #define CONV1DT_DECLARE_TYPED(R, S)                                                                \
   void conv1dt__run_##S(const conv1dt_layer *layer, const conv1dt_geometry *g,                     \
-                        const conv1dt_plan *plan, const R *x, R *y, R *pre, R *work);             \
+                        const conv1dt_plan *plan, const R *x, R *y, R *pre, R *work);              \
   void conv1dt__direct_run_##S(const conv1dt_layer *layer, const conv1dt_geometry *g,              \
-                               const conv1dt_plan *plan, const R *x, R *y, R *pre, void *work);
+                               const conv1dt_plan *plan, const R *x, R *y, R *pre, void *work);    \
+  void conv1dt__pack_##S(const conv1dt_layer *layer, R *packed);
 CONV1DT_DECLARE_TYPED(float, f32)
 CONV1DT_DECLARE_TYPED(double, f64)
 

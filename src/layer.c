@@ -67,7 +67,16 @@ static conv1dt_status draw_weights(conv1dt_layer *layer) {
   if (layer->bias)
     CONV1DT_CHECK(conv1dt__draw(bi, bi->has_seed ? bi->seed : cfg->seed, CONV1DT_STREAM_BIAS,
                                 layer->dtype, 1, bshape, layer->bias));
+  conv1dt__repack(layer);
   return CONV1DT_OK;
+}
+
+void conv1dt__repack(conv1dt_layer *layer) {
+  if (!layer->packed) return;
+  if (layer->dtype == CONV1DT_FLOAT32)
+    conv1dt__pack_f32(layer, layer->packed);
+  else
+    conv1dt__pack_f64(layer, layer->packed);
 }
 
 conv1dt_status conv1dt_reset_weights(conv1dt_layer *layer) {
@@ -98,7 +107,19 @@ conv1dt_status conv1dt_create(const conv1dt_config *cfg, int64_t in_channels, co
   size_t kernel_elems = (size_t)(cfg->kernel_size * cfg->filters * in_channels);
   layer->kernel = malloc(kernel_elems * layer->elem_size);
   if (cfg->use_bias) layer->bias = malloc((size_t)cfg->filters * layer->elem_size);
-  if (!layer->kernel || (cfg->use_bias && !layer->bias)) {
+  /* The direct kernel's copy, filters padded to whole vectors. A size that overflows leaves
+   * it out, and the layer computes with the GEMM path (see conv1dt__geometry). */
+  int direct = conv1dt__direct_wanted(cfg->algorithm, in_channels);
+  if (direct) {
+    const int64_t vl = (int64_t)(CONV1DT_DIRECT_VBYTES / layer->elem_size);
+    int64_t n;
+    layer->ldw = (cfg->filters + vl - 1) / vl * vl;
+    direct = conv1dt__mul64(cfg->kernel_size, in_channels, &n) && conv1dt__add64(n, 1, &n) &&
+             conv1dt__mul64(n, layer->ldw, &n) && conv1dt__mul64(n, 8, &n) &&
+             (uint64_t)n <= SIZE_MAX;
+    if (direct) layer->packed = malloc((size_t)(n / 8) * layer->elem_size);
+  }
+  if (!layer->kernel || (cfg->use_bias && !layer->bias) || (direct && !layer->packed)) {
     conv1dt_destroy(layer);
     return conv1dt__fail(CONV1DT_ERROR_OUT_OF_MEMORY,
                          "conv1dt_create: out of memory for a kernel of %zu elements",
@@ -117,6 +138,7 @@ void conv1dt_destroy(conv1dt_layer *layer) {
   if (!layer) return;
   free(layer->kernel);
   free(layer->bias);
+  free(layer->packed);
   free(layer);
 }
 
@@ -139,6 +161,7 @@ conv1dt_status conv1dt_set_weights(conv1dt_layer *layer, const void *kernel, con
                          "NULL");
   memcpy(layer->kernel, kernel, kernel_bytes(layer));
   if (bias) memcpy(layer->bias, bias, (size_t)layer->cfg.filters * layer->elem_size);
+  conv1dt__repack(layer);
   return CONV1DT_OK;
 }
 

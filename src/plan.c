@@ -1,15 +1,16 @@
 /* Choosing how a forward call computes, and sizing its scratch. The GEMM + col2im plan lives in
  * shape.c; this file decides when the direct kernel is used instead and lays out its
- * workspace: packed weights shared by all threads, then per thread an output tile of `chunk`
- * positions, an input panel (the rows those positions read, zero outside the sample) and the
- * tap list of one phase. */
+ * workspace: per thread an output tile of `chunk` positions, an input panel (the rows those
+ * positions read, zero outside the sample) and the tap list of one phase. */
 #include "internal.h"
 
 #include <string.h>
 
-/* AUTO: the direct kernel when the GEMM's inner dimension (input channels) is this small: there
- * the BLAS spends its time packing and the col tile's traffic dominates (bench cases D, E). */
-#define CONV1DT_DIRECT_AUTO_MAX_CH 32
+/* AUTO: the direct kernel when the GEMM's inner dimension (input channels) is this small. Below
+ * it the BLAS spends its time packing and the col tile's traffic dominates: measured 0.55-0.97x
+ * the GEMM path's time at C = 64 and 128 (bench case C), 0.1-0.3x at C = 8, 16 (cases D, E);
+ * at C = 256 (case G) the GEMM path is as fast or faster. */
+#define CONV1DT_DIRECT_AUTO_MAX_CH 128
 /* Tiles aim at this many bytes (L1-resident with the panel beside them)... */
 #define CONV1DT_DIRECT_TILE_BYTES 16384
 /* ...and a forward call uses threads only from this many multiply-adds on. */
@@ -19,10 +20,10 @@ static int64_t round_up(int64_t v, int64_t a) {
   return (v + a - 1) / a * a;
 }
 
-static int direct_wanted(const conv1dt_geometry *g) {
-  if (g->algorithm == CONV1DT_ALGORITHM_GEMM) return 0;
-  if (g->algorithm == CONV1DT_ALGORITHM_DIRECT) return 1;
-  return g->in_ch <= CONV1DT_DIRECT_AUTO_MAX_CH;
+int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels) {
+  if (algorithm == CONV1DT_ALGORITHM_GEMM) return 0;
+  if (algorithm == CONV1DT_ALGORITHM_DIRECT) return 1;
+  return in_channels <= CONV1DT_DIRECT_AUTO_MAX_CH;
 }
 
 /* Bytes of one thread's scratch for tiles of `chunk` positions; 0 on overflow. */
@@ -42,24 +43,10 @@ static int64_t thread_bytes(const conv1dt_geometry *g, int64_t sz, int64_t chunk
   return total;
 }
 
-/* Bytes of the packed weights and bias (rows of ldw, filters padded to whole vectors); 0 on
- * overflow. */
-static int64_t pack_bytes(const conv1dt_geometry *g, int64_t sz, int64_t *ldw) {
-  int64_t pack;
-  *ldw = round_up(g->filters, CONV1DT_DIRECT_VBYTES / sz);
-  if (!conv1dt__mul64(g->ksize, g->in_ch, &pack) || !conv1dt__add64(pack, 1, &pack) ||
-      !conv1dt__mul64(pack, *ldw, &pack) || !conv1dt__mul64(pack, sz, &pack) ||
-      pack > INT64_MAX / 4)
-    return 0;
-  return round_up(pack, CONV1DT_WORKSPACE_ALIGN);
-}
-
 /* The direct plan that fits `budget`, or 0. */
 static int plan_direct(const conv1dt_geometry *g, size_t elem_size, size_t budget,
                        conv1dt_plan *plan) {
   const int64_t sz = (int64_t)elem_size;
-  int64_t ldw, pack = pack_bytes(g, sz, &ldw);
-  if (!pack) return 0;
 
   int64_t chunk = CONV1DT_DIRECT_TILE_BYTES / (g->filters * sz);
   if (chunk < 64) chunk = 64;
@@ -80,7 +67,7 @@ static int plan_direct(const conv1dt_geometry *g, size_t elem_size, size_t budge
   for (; threads >= 1; threads--) {
     for (int64_t ch = chunk; ch >= 1; ch = ch > 1 ? ch / 2 : 0) {
       int64_t rows = 0, per = thread_bytes(g, sz, ch, &rows), total;
-      if (!per || !conv1dt__mul64(per, threads, &total) || !conv1dt__add64(total, pack, &total) ||
+      if (!per || !conv1dt__mul64(per, threads, &total) ||
           !conv1dt__add64(total, CONV1DT_WORKSPACE_ALIGN, &total) || (uint64_t)total > budget)
         continue;
       memset(plan, 0, sizeof *plan);
@@ -88,8 +75,6 @@ static int plan_direct(const conv1dt_geometry *g, size_t elem_size, size_t budge
       plan->threads = threads;
       plan->chunk = ch;
       plan->panel_rows = rows;
-      plan->ldw = ldw;
-      plan->pack_bytes = (size_t)pack;
       plan->thread_bytes = (size_t)per;
       plan->bytes = (size_t)total;
       return 1;
@@ -100,7 +85,8 @@ static int plan_direct(const conv1dt_geometry *g, size_t elem_size, size_t budge
 
 conv1dt_status conv1dt__plan(const conv1dt_geometry *g, size_t elem_size, size_t budget,
                              conv1dt_plan *plan) {
-  if (direct_wanted(g) && plan_direct(g, elem_size, budget, plan)) return CONV1DT_OK;
+  if (conv1dt__direct_wanted(g->algorithm, g->in_ch) && plan_direct(g, elem_size, budget, plan))
+    return CONV1DT_OK;
   return conv1dt__plan_gemm(g, elem_size, budget, plan);
 }
 
@@ -112,11 +98,10 @@ conv1dt_status conv1dt__plan_min_bytes(const conv1dt_geometry *g, size_t elem_si
   CONV1DT_CHECK(conv1dt__plan_gemm(&one, elem_size, SIZE_MAX, &plan));
   *bytes = plan.bytes;
   /* ...and one position per tile, on one thread, the least of the direct kernel's. */
-  if (direct_wanted(g)) {
-    int64_t rows, ldw, per = thread_bytes(g, (int64_t)elem_size, 1, &rows);
-    const int64_t pack = pack_bytes(g, (int64_t)elem_size, &ldw);
-    if (per && pack && (uint64_t)(per + pack + CONV1DT_WORKSPACE_ALIGN) < *bytes)
-      *bytes = (size_t)(per + pack + CONV1DT_WORKSPACE_ALIGN);
+  if (conv1dt__direct_wanted(g->algorithm, g->in_ch)) {
+    int64_t rows, per = thread_bytes(g, (int64_t)elem_size, 1, &rows);
+    if (per && (uint64_t)(per + CONV1DT_WORKSPACE_ALIGN) < *bytes)
+      *bytes = (size_t)(per + CONV1DT_WORKSPACE_ALIGN);
   }
   return CONV1DT_OK;
 }

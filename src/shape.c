@@ -135,7 +135,7 @@ conv1dt_status conv1dt__geometry(const conv1dt_layer *layer, int64_t batch, int6
   g->keff = layer->keff;
   g->act = layer->act;
   g->channels_first = cfg->data_format == CONV1DT_CHANNELS_FIRST;
-  g->algorithm = cfg->algorithm;
+  g->algorithm = layer->packed ? cfg->algorithm : CONV1DT_ALGORITHM_GEMM;
 
   int64_t xe, ye, tmp;
   if (!output_geometry(cfg, layer->keff, steps, &g->out_len, &g->crop_left) ||

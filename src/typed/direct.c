@@ -150,13 +150,21 @@ CLONES
 static void phase_t(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_tap *taps, int ntaps,
                     int64_t n_lo, int64_t n_hi, int64_t F, int64_t ldw, const R *bias, R *out,
                     int64_t ldo, int64_t s) {
-  enum { NV = 3 };
   for (int64_t f0 = 0; f0 < F; f0 += MF) {
     const int mf = F - f0 < MF ? (int)(F - f0) : MF;
-    for (int64_t n0 = n_lo; n0 < n_hi; n0 += NV * VL) {
-      const int npos = n_hi - n0 < NV * VL ? (int)(n_hi - n0) : NV * VL;
-      tile_t(NV, xc, ldx, C, taps, ntaps, n0, f0, mf, npos, ldw, bias, out + (n0 - n_lo) * s, ldo,
-             s);
+    for (int64_t n0 = n_lo; n0 < n_hi;) {
+      /* 3 vectors of positions while they last, then as few as cover the rest */
+      const int64_t rem = n_hi - n0;
+      const int nv = rem > 2 * VL ? 3 : (rem > VL ? 2 : 1);
+      const int npos = rem < nv * VL ? (int)rem : nv * VL;
+      R *o = out + (n0 - n_lo) * s;
+      if (nv == 3)
+        tile_t(3, xc, ldx, C, taps, ntaps, n0, f0, mf, npos, ldw, bias, o, ldo, s);
+      else if (nv == 2)
+        tile_t(2, xc, ldx, C, taps, ntaps, n0, f0, mf, npos, ldw, bias, o, ldo, s);
+      else
+        tile_t(1, xc, ldx, C, taps, ntaps, n0, f0, mf, npos, ldw, bias, o, ldo, s);
+      n0 += npos;
     }
   }
 }

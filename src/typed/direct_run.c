@@ -1,4 +1,4 @@
-/* The direct path's driver: pack the weights once per call, then cut every sample's output
+/* The direct path's driver: cut every sample's output
  * into chunks of plan->chunk positions. A chunk copies the input steps it reads into a small
  * panel (zero outside the sample; channels_last reads x in place away from the edges), runs
  * the kernel phase by phase into a tile (position-major channels_last, filter-major
@@ -22,6 +22,7 @@ static int64_t min64(int64_t a, int64_t b) {
 typedef struct {
   const conv1dt_geometry *g;
   const conv1dt_plan *plan;
+  int64_t ldw;
   const R *x, *wpack, *bias;
   R *y, *pre;
   char *scratch; /* per-thread blocks of plan->thread_bytes */
@@ -82,14 +83,14 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
     int ntaps = 0;
     for (int64_t k = 0; k < g->ksize; k++) {
       if ((k * d) % s != r) continue;
-      taps[ntaps].w = job->wpack + k * C * plan->ldw;
+      taps[ntaps].w = job->wpack + k * C * job->ldw;
       taps[ntaps].off = (r - k * d) / s - shift;
       ntaps++;
     }
     const int64_t p0 = n_lo * s + r - ua; /* the phase's first position in the tile */
     if (cf) X(conv1dt__direct_phase_t)
-    (src, ldx, C, taps, ntaps, n_lo, n_hi, F, plan->ldw, job->bias, tile + p0, plan->chunk, s);
-    else X(conv1dt__direct_phase)(src, C, taps, ntaps, n_lo, n_hi, F, plan->ldw, job->bias,
+    (src, ldx, C, taps, ntaps, n_lo, n_hi, F, job->ldw, job->bias, tile + p0, plan->chunk, s);
+    else X(conv1dt__direct_phase)(src, C, taps, ntaps, n_lo, n_hi, F, job->ldw, job->bias,
                                   tile + p0 * F, s * F);
   }
 
@@ -131,31 +132,28 @@ static void rows_work(void *arg, int id, int size) {
     X(conv1dt__finish_rows_first)(g, job->y + s * g->filters * g->out_last, 0, g->filters);
 }
 
-void X(conv1dt__direct_run)(const conv1dt_layer *layer, const conv1dt_geometry *g,
-                            const conv1dt_plan *plan, const R *x, R *y, R *pre, void *work) {
-  const int64_t C = g->in_ch, F = g->filters, K = g->ksize, ldw = plan->ldw;
-  /* Packed weights: row (k, c) holds W[k, :, c], zero-padded to ldw; then the bias row. */
-  R *wpack = work;
-  const R *kernel = layer->kernel;
+void X(conv1dt__pack)(const conv1dt_layer *layer, R *packed) {
+  const int64_t C = layer->in_channels, F = layer->cfg.filters, K = layer->cfg.kernel_size;
+  const int64_t ldw = layer->ldw;
+  const R *kernel = layer->kernel, *bias = layer->bias;
   for (int64_t k = 0; k < K; k++)
     for (int64_t c = 0; c < C; c++) {
-      R *row = wpack + (k * C + c) * ldw;
+      R *row = packed + (k * C + c) * ldw;
       for (int64_t f = 0; f < F; f++) row[f] = kernel[(k * F + f) * C + c];
       for (int64_t f = F; f < ldw; f++) row[f] = 0;
     }
-  R *bias = wpack + K * C * ldw;
-  for (int64_t f = 0; f < ldw; f++)
-    bias[f] = layer->bias && f < F ? ((const R *)layer->bias)[f] : 0;
+  R *brow = packed + K * C * ldw;
+  for (int64_t f = 0; f < ldw; f++) brow[f] = bias && f < F ? bias[f] : 0;
+}
 
-  direct_job job = {g,
-                    plan,
-                    x,
-                    wpack,
-                    bias,
-                    y,
-                    pre,
-                    (char *)work + plan->pack_bytes,
-                    (g->out_len + plan->chunk - 1) / plan->chunk,
+void X(conv1dt__direct_run)(const conv1dt_layer *layer, const conv1dt_geometry *g,
+                            const conv1dt_plan *plan, const R *x, R *y, R *pre, void *work) {
+  const R *wpack = layer->packed;
+  direct_job job = {g,          plan,
+                    layer->ldw, x,
+                    wpack,      wpack + g->ksize * g->in_ch * layer->ldw,
+                    y,          pre,
+                    work,       (g->out_len + plan->chunk - 1) / plan->chunk,
                     0};
   job.by_sample = g->channels_first && g->act == CONV1DT_ACT_GLU;
   conv1dt_team *team = plan->threads > 1 ? conv1dt__team_create(plan->threads) : NULL;
