@@ -27,6 +27,9 @@ typedef struct {
 double bench_now(void);
 /* Median of n values (reorders v). */
 double bench_median(double *v, size_t n);
+/* Waits until the BLAS's idle worker threads have parked: OpenBLAS's spin (sched_yield) for
+ * about 0.1 s after a call, and would compete for the cores with whatever is timed next. */
+void bench_let_blas_park(void);
 /* True when another run is needed: done runs so far, elapsed seconds so far. */
 int bench_more(const bench_reps *r, int done, double elapsed);
 

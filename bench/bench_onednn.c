@@ -265,10 +265,8 @@ void bench_dnn_run(const bench_shape *sh, conv1dt_dtype dtype, conv1dt_data_form
   const dnnl_dims_t bias_dims = {sh->F};
   c.y_elems = (size_t)(sh->B * sh->F * out_len);
 
-  /* OpenBLAS's worker threads spin for a while (about 0.1 s) after the layer's last GEMM;
-   * let them park so they do not compete with oneDNN's OpenMP threads for the cores. */
-  const struct timespec pause = {0, 200000000};
-  nanosleep(&pause, NULL);
+  /* Not against OpenBLAS's spinning workers, after the layer's last GEMM. */
+  bench_let_blas_park();
   DNN_TRY(dnnl_engine_create(&c.engine, dnnl_cpu, 0));
   DNN_TRY(dnnl_stream_create(&c.stream, c.engine, dnnl_stream_default_flags));
   DNN_TRY(dnnl_memory_desc_init_by_tag(&c.src_md, 3, src_dims, dnnl_f32, data_tag));
