@@ -172,7 +172,7 @@ static void usage(FILE *out) {
           "  --min-reps N        adaptive: at least N runs (default 5)\n"
           "  --scaling           time per sample-step at batch x1,x2,x4 and steps x1,x2,x4\n"
           "                      (case C, or the first --case / --only case)\n"
-          "  --algorithm A       auto|gemm|direct: conv1dt's method (default auto)\n"
+          "  --algorithm A       auto|gemm|direct|accumulate: conv1dt's method (default auto)\n"
           "  --no-onednn         skip the oneDNN comparison\n"
           "  --json FILE  --csv FILE   machine-readable results\n"
           "  --pytorch-json FILE add the times of bench/pytorch_bench.py as a column\n"
@@ -306,6 +306,8 @@ static int parse_options(int argc, char **argv, options *o) {
         bench_algorithm = CONV1DT_ALGORITHM_GEMM;
       else if (!strcmp(v, "direct"))
         bench_algorithm = CONV1DT_ALGORITHM_DIRECT;
+      else if (!strcmp(v, "accumulate"))
+        bench_algorithm = CONV1DT_ALGORITHM_GEMM_ACCUMULATE;
       else
         goto bad;
     } else {

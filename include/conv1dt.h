@@ -63,13 +63,16 @@ typedef enum { CONV1DT_PADDING_VALID = 0, CONV1DT_PADDING_SAME = 1 } conv1dt_pad
 typedef enum { CONV1DT_CHANNELS_LAST = 0, CONV1DT_CHANNELS_FIRST = 1 } conv1dt_data_format;
 /* How a forward call computes (conv1dt_config.algorithm). Every choice gives the layer's values
  * (they differ only in rounding); AUTO picks per shape. GEMM: one BLAS GEMM per block of input
- * steps, then the col2im overlap-add. DIRECT: the same sums gathered per output position by the
- * library's own vectorised kernel, no BLAS — what thin GEMMs (few input channels) need. DIRECT
- * falls back to GEMM when the workspace is too small for it. */
+ * steps into a column tile, then the col2im overlap-add. GEMM_ACCUMULATE: one BLAS GEMM per
+ * group of taps accumulating straight into the output window (the overlap-add happens inside
+ * the GEMMs; no column tile). DIRECT: the same sums gathered per output position by the
+ * library's own vectorised kernel, no BLAS — what thin GEMMs (few input channels) need. A
+ * workspace too small for DIRECT or GEMM_ACCUMULATE falls back to GEMM. */
 typedef enum {
   CONV1DT_ALGORITHM_AUTO = 0,
   CONV1DT_ALGORITHM_GEMM = 1,
-  CONV1DT_ALGORITHM_DIRECT = 2
+  CONV1DT_ALGORITHM_DIRECT = 2,
+  CONV1DT_ALGORITHM_GEMM_ACCUMULATE = 3
 } conv1dt_algorithm;
 
 /* Keras's output_padding=None. */

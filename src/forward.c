@@ -88,6 +88,10 @@ conv1dt_status conv1dt_forward_train(const conv1dt_layer *layer, const void *x, 
     conv1dt__direct_run_f32(layer, &g, &plan, x, y, pre, (void *)p);
   else if (plan.direct)
     conv1dt__direct_run_f64(layer, &g, &plan, x, y, pre, (void *)p);
+  else if (plan.accumulate && layer->dtype == CONV1DT_FLOAT32)
+    conv1dt__accumulate_run_f32(layer, &g, &plan, x, y, pre, (float *)p);
+  else if (plan.accumulate)
+    conv1dt__accumulate_run_f64(layer, &g, &plan, x, y, pre, (double *)p);
   else if (layer->dtype == CONV1DT_FLOAT32)
     conv1dt__run_f32(layer, &g, &plan, x, y, pre, (float *)p);
   else

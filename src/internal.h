@@ -102,13 +102,15 @@ typedef struct {
   int64_t out_shape[3];
   int channels_first;
   conv1dt_act act;
-  conv1dt_algorithm algorithm; /* the layer's request (AUTO, GEMM, DIRECT) */
+  conv1dt_algorithm algorithm; /* the layer's request */
+  int direct_ready;            /* the layer holds packed weights for the direct kernel */
 } conv1dt_geometry;
 
 /* Plan of one forward call: the method, its block sizes and where the scratch arrays sit in the
  * workspace. */
 typedef struct {
-  int direct;       /* 1: the direct kernel (typed/direct*.c), 0: GEMM + col2im */
+  int direct;       /* 1: the direct kernel (typed/direct*.c) */
+  int accumulate;   /* 1: GEMMs into the window (typed/accumulate.c); rows, win as below */
   int64_t rows;     /* GEMM: rows (input steps) per block */
   int64_t win;      /* GEMM: output positions the accumulator window holds */
   size_t col_elems; /* GEMM: rows * kernel_size * filters */
@@ -234,7 +236,9 @@ void conv1dt__team_destroy(conv1dt_team *team);                        /* NULL a
                         const conv1dt_plan *plan, const R *x, R *y, R *pre, R *work);              \
   void conv1dt__direct_run_##S(const conv1dt_layer *layer, const conv1dt_geometry *g,              \
                                const conv1dt_plan *plan, const R *x, R *y, R *pre, void *work);    \
-  void conv1dt__pack_##S(const conv1dt_layer *layer, R *packed);
+  void conv1dt__pack_##S(const conv1dt_layer *layer, R *packed);                                   \
+  void conv1dt__accumulate_run_##S(const conv1dt_layer *layer, const conv1dt_geometry *g,          \
+                                   const conv1dt_plan *plan, const R *x, R *y, R *pre, R *win);
 CONV1DT_DECLARE_TYPED(float, f32)
 CONV1DT_DECLARE_TYPED(double, f64)
 

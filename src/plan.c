@@ -4,6 +4,7 @@
  * positions read, zero outside the sample) and the tap list of one phase. */
 #include "internal.h"
 
+#include <limits.h>
 #include <string.h>
 
 /* AUTO: the direct kernel when the GEMM's inner dimension (input channels) is this small. Below
@@ -83,10 +84,67 @@ static int plan_direct(const conv1dt_geometry *g, size_t elem_size, size_t budge
   return 0;
 }
 
+/* GEMM_ACCUMULATE under AUTO: when each tap group's GEMM is wide (group * F columns) and the
+ * samples long: its GEMMs stay within one sample, so each packs the group's weights again,
+ * where the column-tile GEMM of channels_last spans samples (bench case F, 256 steps: 1.05x
+ * slower channels_last, 0.93x channels_first; B, 512 steps: 0.92x and 0.89x; G: 0.72-0.79x). */
+#define CONV1DT_ACCUMULATE_AUTO_MIN_N 128
+#define CONV1DT_ACCUMULATE_AUTO_MIN_STEPS_LAST 512
+#define CONV1DT_ACCUMULATE_AUTO_MIN_STEPS_FIRST 64
+/* The window aims at this size (it is written by every tap group's GEMM and read once). */
+#define CONV1DT_ACCUMULATE_WINDOW_BYTES ((int64_t)4 << 20)
+#define CONV1DT_ACCUMULATE_MIN_ROWS 256
+
+static int accumulate_wanted(const conv1dt_geometry *g) {
+  if (g->stride > INT_MAX / g->filters) return 0; /* the window's leading dimension */
+  if (g->algorithm == CONV1DT_ALGORITHM_GEMM_ACCUMULATE) return 1;
+  if (g->algorithm != CONV1DT_ALGORITHM_AUTO) return 0;
+  const int64_t group = g->dil == 1 ? (g->stride < g->ksize ? g->stride : g->ksize) : 1;
+  return group * g->filters >= CONV1DT_ACCUMULATE_AUTO_MIN_N &&
+         g->steps >= (g->channels_first ? CONV1DT_ACCUMULATE_AUTO_MIN_STEPS_FIRST
+                                        : CONV1DT_ACCUMULATE_AUTO_MIN_STEPS_LAST);
+}
+
+/* Window bytes: per input step s*F, plus keff*F of overlap tail; 0 on overflow. */
+static int accumulate_sizes(const conv1dt_geometry *g, int64_t sz, int64_t *per_row,
+                            int64_t *fixed) {
+  return conv1dt__mul64(g->stride, g->filters, per_row) && conv1dt__mul64(*per_row, sz, per_row) &&
+         conv1dt__mul64(g->keff, g->filters, fixed) && conv1dt__mul64(*fixed, sz, fixed) &&
+         conv1dt__add64(*fixed, CONV1DT_WORKSPACE_ALIGN, fixed) && *per_row < INT64_MAX / 4 &&
+         *fixed < INT64_MAX / 4;
+}
+
+static int plan_accumulate(const conv1dt_geometry *g, size_t elem_size, size_t budget,
+                           conv1dt_plan *plan) {
+  int64_t per_row, fixed;
+  if (!accumulate_sizes(g, (int64_t)elem_size, &per_row, &fixed) ||
+      (uint64_t)(fixed + per_row) > budget)
+    return 0;
+  int64_t rows = (int64_t)((budget - (size_t)fixed) / (size_t)per_row);
+  int64_t target = CONV1DT_ACCUMULATE_WINDOW_BYTES / per_row;
+  if (target < CONV1DT_ACCUMULATE_MIN_ROWS) target = CONV1DT_ACCUMULATE_MIN_ROWS;
+  if (rows > target) rows = target;
+  if (rows > g->steps) rows = g->steps;
+  if (rows > INT_MAX) rows = INT_MAX;
+  memset(plan, 0, sizeof *plan);
+  plan->accumulate = 1;
+  plan->rows = rows;
+  plan->win = rows * g->stride + g->keff;
+  plan->bytes = (size_t)(fixed + rows * per_row);
+  return 1;
+}
+
+static int use_direct(const conv1dt_geometry *g) {
+  return g->direct_ready && conv1dt__direct_wanted(g->algorithm, g->in_ch);
+}
+
 conv1dt_status conv1dt__plan(const conv1dt_geometry *g, size_t elem_size, size_t budget,
                              conv1dt_plan *plan) {
-  if (conv1dt__direct_wanted(g->algorithm, g->in_ch) && plan_direct(g, elem_size, budget, plan))
+  if (use_direct(g)) {
+    if (plan_direct(g, elem_size, budget, plan)) return CONV1DT_OK;
+  } else if (accumulate_wanted(g) && plan_accumulate(g, elem_size, budget, plan)) {
     return CONV1DT_OK;
+  }
   return conv1dt__plan_gemm(g, elem_size, budget, plan);
 }
 
@@ -98,10 +156,15 @@ conv1dt_status conv1dt__plan_min_bytes(const conv1dt_geometry *g, size_t elem_si
   CONV1DT_CHECK(conv1dt__plan_gemm(&one, elem_size, SIZE_MAX, &plan));
   *bytes = plan.bytes;
   /* ...and one position per tile, on one thread, the least of the direct kernel's. */
-  if (conv1dt__direct_wanted(g->algorithm, g->in_ch)) {
+  if (use_direct(g)) {
     int64_t rows, per = thread_bytes(g, (int64_t)elem_size, 1, &rows);
     if (per && (uint64_t)(per + CONV1DT_WORKSPACE_ALIGN) < *bytes)
       *bytes = (size_t)(per + CONV1DT_WORKSPACE_ALIGN);
+  } else if (accumulate_wanted(g)) { /* ...or one input step's window */
+    int64_t per_row, fixed;
+    if (accumulate_sizes(g, (int64_t)elem_size, &per_row, &fixed) &&
+        (uint64_t)(per_row + fixed) < *bytes)
+      *bytes = (size_t)(per_row + fixed);
   }
   return CONV1DT_OK;
 }

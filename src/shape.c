@@ -53,10 +53,11 @@ conv1dt_status conv1dt__validate_config(const conv1dt_config *cfg, int64_t in_ch
                          "CONV1DT_CHANNELS_FIRST. Received data_format=%d.",
                          (int)cfg->data_format);
   if (cfg->algorithm != CONV1DT_ALGORITHM_AUTO && cfg->algorithm != CONV1DT_ALGORITHM_GEMM &&
-      cfg->algorithm != CONV1DT_ALGORITHM_DIRECT)
+      cfg->algorithm != CONV1DT_ALGORITHM_DIRECT &&
+      cfg->algorithm != CONV1DT_ALGORITHM_GEMM_ACCUMULATE)
     return conv1dt__fail(CONV1DT_ERROR_INVALID_VALUE,
-                         "The `algorithm` argument must be CONV1DT_ALGORITHM_AUTO, _GEMM or "
-                         "_DIRECT. Received algorithm=%d.",
+                         "The `algorithm` argument must be CONV1DT_ALGORITHM_AUTO, _GEMM, _DIRECT "
+                         "or _GEMM_ACCUMULATE. Received algorithm=%d.",
                          (int)cfg->algorithm);
   if (dtype != CONV1DT_FLOAT32 && dtype != CONV1DT_FLOAT64)
     return conv1dt__fail(CONV1DT_ERROR_INVALID_VALUE,
@@ -135,7 +136,10 @@ conv1dt_status conv1dt__geometry(const conv1dt_layer *layer, int64_t batch, int6
   g->keff = layer->keff;
   g->act = layer->act;
   g->channels_first = cfg->data_format == CONV1DT_CHANNELS_FIRST;
-  g->algorithm = layer->packed ? cfg->algorithm : CONV1DT_ALGORITHM_GEMM;
+  g->algorithm = cfg->algorithm;
+  if (g->algorithm == CONV1DT_ALGORITHM_DIRECT && !layer->packed)
+    g->algorithm = CONV1DT_ALGORITHM_GEMM;
+  g->direct_ready = layer->packed != NULL;
 
   int64_t xe, ye, tmp;
   if (!output_geometry(cfg, layer->keff, steps, &g->out_len, &g->crop_left) ||

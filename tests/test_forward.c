@@ -49,8 +49,8 @@ static void run_one(ref_rng *rng, sweep_stats *st, int64_t s, int64_t op, int64_
   /* up to 40 filters: the direct kernel's filter chunks of 1-4 vectors in both dtypes */
   int64_t F = ref_rng_int(rng, 1, 40);
   conv1dt_config cfg = conv1dt_config_default(F, K);
-  /* every configuration in turn through AUTO, the GEMM path and the direct kernel */
-  cfg.algorithm = (conv1dt_algorithm)(st->configs % 3);
+  /* every configuration in turn through AUTO, GEMM, DIRECT and GEMM_ACCUMULATE */
+  cfg.algorithm = (conv1dt_algorithm)(st->configs % 4);
   cfg.strides = s;
   cfg.output_padding = op;
   cfg.dilation_rate = d;
@@ -166,7 +166,7 @@ static ws_case random_ws_case(ref_rng *rng, const char *activation) {
   c.cfg.data_format = (conv1dt_data_format)ref_rng_int(rng, 0, 1);
   c.cfg.use_bias = ref_rng_int(rng, 0, 1) != 0;
   c.cfg.activation = activation;
-  c.cfg.algorithm = (conv1dt_algorithm)ref_rng_int(rng, 0, 2);
+  c.cfg.algorithm = (conv1dt_algorithm)ref_rng_int(rng, 0, 3);
   c.C = ref_rng_int(rng, 1, 20);
   c.B = ref_rng_int(rng, 1, 5);
   c.L = ref_rng_int(rng, 20, 40); /* even glu over steps is handled below */
@@ -392,7 +392,7 @@ START_TEST(test_workspace_independence_threaded) {
     c.C = ref_rng_int(&rng, 1, 3);
     c.B = ref_rng_int(&rng, 1, 2);
     c.L = ref_rng_int(&rng, 1100, 1300);
-    c.cfg.algorithm = (conv1dt_algorithm)(1 + i % 3 % 2); /* GEMM, DIRECT, GEMM, ... */
+    c.cfg.algorithm = (conv1dt_algorithm)(1 + i % 3); /* GEMM, DIRECT, GEMM_ACCUMULATE */
     if (c.cfg.data_format == CONV1DT_CHANNELS_FIRST && acts[i % 4] &&
         strcmp(acts[i % 4], "glu") == 0)
       c.cfg.data_format = CONV1DT_CHANNELS_LAST;

@@ -95,7 +95,7 @@ START_TEST(test_create_invalid_values) {
 END_TEST
 
 START_TEST(test_create_bad_algorithm) {
-  static const int bad[] = {3, -1, 100};
+  static const int bad[] = {4, -1, 100};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
     conv1dt_config cfg = conv1dt_config_default(4, 3);
     cfg.algorithm = (conv1dt_algorithm)bad[i];

@@ -1,0 +1,105 @@
+/* The GEMM path without a column tile, for layers whose filters make wide GEMMs. With dilation
+ * 1, taps k0 .. k0+g-1 (g <= stride) of input step l land on the consecutive output positions
+ * l*s + k0 .. l*s + k0 + g - 1, and steps l, l+1, ... land s positions apart: in a
+ * position-major window the tap group's products form a row-major matrix with leading
+ * dimension s*F whose rows do not overlap. So each group is one BLAS GEMM accumulating
+ * (beta = 1) straight into the window, and the col2im overlap-add happens inside the GEMMs:
+ * no column tile is written and read back, no scatter pass. (With dilation > 1 the stride is
+ * 1 and every tap is its own group.)
+ *
+ * The window holds uncropped positions [u0, u0 + plan->win) of one sample; after a block of
+ * input steps [l0, l1), positions below l1*s are final and get bias + activation into y (via
+ * finalize.c, cropped to the layer's output); the overlap tail slides to the front. */
+#include "typed.h"
+
+#include <string.h>
+
+static int64_t max64(int64_t a, int64_t b) {
+  return a > b ? a : b;
+}
+static int64_t min64(int64_t a, int64_t b) {
+  return a < b ? a : b;
+}
+
+typedef struct {
+  const conv1dt_geometry *g;
+  const R *bias;
+  R *win; /* window row of position ta */
+  int64_t ta, n;
+  R *y_sample, *pre_sample;
+} finish_job;
+
+static void finish_work(void *arg, int id, int size) {
+  const finish_job *job = arg;
+  const conv1dt_geometry *g = job->g;
+  const int64_t F = g->filters, chunk = (job->n + size - 1) / size;
+  const int64_t a = min64(job->n, id * chunk), b = min64(job->n, a + chunk);
+  if (a >= b) return;
+  R *w = job->win + a * F;
+  if (g->channels_first)
+    X(conv1dt__finalize_first)(g, job->bias, w, job->ta + a, b - a, job->y_sample, job->pre_sample);
+  else
+    X(conv1dt__finalize_last)
+  (g, job->bias, w, b - a, job->y_sample + (job->ta + a) * g->out_last,
+   job->pre_sample ? job->pre_sample + (job->ta + a) * F : NULL, 0);
+}
+
+/* Finishing is shared by the team only when there is enough of it (elements). */
+#define CONV1DT_ACCUMULATE_SHARE_MIN (1 << 18)
+
+void X(conv1dt__accumulate_run)(const conv1dt_layer *layer, const conv1dt_geometry *g,
+                                const conv1dt_plan *plan, const R *x, R *y, R *pre, R *win) {
+  const int64_t L = g->steps, C = g->in_ch, F = g->filters, K = g->ksize, s = g->stride;
+  const int64_t d = g->dil, crop = g->crop_left;
+  const int64_t group = d == 1 ? min64(s, K) : 1;
+  const int cf = g->channels_first;
+  const int glu_steps = cf && g->act == CONV1DT_ACT_GLU; /* pairs steps in order: one thread */
+  const R *kernel = layer->kernel;
+  conv1dt_team *team = NULL;
+  const int threads = conv1dt__default_threads();
+  memset(win, 0, (size_t)(plan->win * F) * sizeof(R));
+
+  for (int64_t b = 0; b < g->batch; b++) {
+    const R *xb = x + b * L * C;
+    R *y_sample = y + b * (cf ? F : g->out_len) * g->out_last;
+    R *pre_sample = pre ? pre + b * g->out_len * F : NULL;
+    for (int64_t l0 = 0; l0 < L; l0 += plan->rows) {
+      const int64_t m = min64(plan->rows, L - l0), u0 = l0 * s, last = l0 + m == L;
+      /* Window rows [0, used) receive this block; [0, tail) came from the previous one. */
+      const int64_t used = (m - 1) * s + g->keff;
+      for (int64_t k0 = 0; k0 < K; k0 += group) {
+        const int64_t gk = min64(group, K - k0);
+        /* win[(l - l0)*s + k*d - ..] += x[l] . W[k]: rows of ld s*F, gk*F wide */
+        conv1dt__gemm_R(cf, 1, (int)m, (int)(gk * F), (int)C, cf ? xb + l0 : xb + l0 * C,
+                        (int)(cf ? L : C), kernel + k0 * F * C, (int)C, 1, win + k0 * d * F,
+                        (int)(s * F));
+      }
+      /* Final: positions below (l0 + m) * s, or everything at the sample's end (with the
+       * output_padding steps that no input reaches). */
+      const int64_t u_end = last ? g->out_len + crop : (l0 + m) * s;
+      const int64_t ta = max64(0, u0 - crop), tb = min64(g->out_len, u_end - crop);
+      if (ta < tb) {
+        finish_job job = {g,        layer->bias, win + (ta + crop - u0) * F, ta, tb - ta,
+                          y_sample, pre_sample};
+        conv1dt_team *t = NULL;
+        if (!glu_steps && threads > 1 && (tb - ta) * F >= CONV1DT_ACCUMULATE_SHARE_MIN) {
+          if (!team) team = conv1dt__team_create(threads);
+          t = team;
+        }
+        conv1dt__team_run(t, finish_work, &job);
+      }
+      /* Slide: the overlap tail [m*s, used) to the front, zeros behind it. */
+      if (last) {
+        memset(win, 0, (size_t)(max64(used, u_end - u0) * F) * sizeof(R));
+      } else {
+        const int64_t tail = used - m * s;
+        if (tail > 0) memmove(win, win + m * s * F, (size_t)(tail * F) * sizeof(R));
+        memset(win + max64(tail, 0) * F, 0, (size_t)((used - max64(tail, 0)) * F) * sizeof(R));
+      }
+    }
+    if (cf && (g->act == CONV1DT_ACT_SOFTMAX || g->act == CONV1DT_ACT_LOG_SOFTMAX ||
+               g->act == CONV1DT_ACT_SPARSEMAX))
+      X(conv1dt__finish_rows_first)(g, y_sample, 0, F);
+  }
+  conv1dt__team_destroy(team);
+}
