@@ -32,6 +32,12 @@ INLINE V vload(const R *p) {
 INLINE void vstore(R *p, V v) {
   memcpy(p, &v, sizeof v);
 }
+/* relu as Keras computes it (max(v, 0) with NaN and -0 passed through): clear lanes below 0. */
+typedef __typeof__((V){0} < (V){0}) VI;
+INLINE V relu_v(V a) {
+  const VI neg = a < (V){0};
+  return (V)((VI)a & ~neg);
+}
 
 /* Largest register tile: 12 accumulators plus weights and one broadcast fit 16 registers. */
 #define MR_MAX 12
@@ -41,7 +47,7 @@ INLINE void vstore(R *p, V v) {
  * from n0). Writes rows m < mr of the tile: out + m * ldo, filters [f0, f0 + NV*VL) ∩ [0, F). */
 INLINE void tile(const int MR, const int NV, const R *rows, int64_t C,
                  const conv1dt_direct_tap *taps, int ntaps, int64_t n0, int mr, int64_t f0,
-                 int64_t F, int64_t ldw, const R *bias, R *out, int64_t ldo) {
+                 int64_t F, int64_t ldw, const R *bias, R *out, int64_t ldo, int relu) {
   V acc[MR_MAX][NV_MAX];
   for (int v = 0; v < NV; v++) {
     const V b = vload(bias + f0 + v * VL);
@@ -59,6 +65,9 @@ INLINE void tile(const int MR, const int NV, const R *rows, int64_t C,
       }
     }
   }
+  if (relu)
+    for (int m = 0; m < MR; m++)
+      for (int v = 0; v < NV; v++) acc[m][v] = relu_v(acc[m][v]);
   for (int m = 0; m < MR; m++) {
     if (m >= mr) break;
     R *o = out + m * ldo + f0;
@@ -79,8 +88,8 @@ INLINE void tile(const int MR, const int NV, const R *rows, int64_t C,
 #define PHASE(MR, NV)                                                                              \
   for (int64_t n0 = n_lo; n0 < n_hi; n0 += (MR)) {                                                 \
     const int mr = n_hi - n0 < (MR) ? (int)(n_hi - n0) : (MR);                                     \
-    tile((MR), (NV), rows, C, taps, ntaps, n0, mr, f0, F, ldw, bias, out + (n0 - n_lo) * ldo,      \
-         ldo);                                                                                     \
+    tile((MR), (NV), rows, C, taps, ntaps, n0, mr, f0, F, ldw, bias, out + (n0 - n_lo) * ldo, ldo, \
+         relu);                                                                                    \
   }
 
 /* channels_first: the tile turns round, MF filters x NV vectors of consecutive positions of
@@ -89,7 +98,7 @@ INLINE void tile(const int MR, const int NV, const R *rows, int64_t C,
 #define MF 4
 INLINE void tile_t(const int NV, const R *xc, int64_t ldx, int64_t C,
                    const conv1dt_direct_tap *taps, int ntaps, int64_t n0, int64_t f0, int mf,
-                   int npos, int64_t ldw, const R *bias, R *out, int64_t ldo, int64_t s) {
+                   int npos, int64_t ldw, const R *bias, R *out, int64_t ldo, int64_t s, int relu) {
   V acc[MF][NV_MAX];
   for (int m = 0; m < MF; m++)
     for (int v = 0; v < NV; v++) acc[m][v] = bias[f0 + m] - (V){0};
@@ -105,6 +114,9 @@ INLINE void tile_t(const int NV, const R *xc, int64_t ldx, int64_t C,
       }
     }
   }
+  if (relu)
+    for (int m = 0; m < MF; m++)
+      for (int v = 0; v < NV; v++) acc[m][v] = relu_v(acc[m][v]);
   for (int m = 0; m < MF; m++) {
     if (m >= mf) break;
     R *o = out + (f0 + m) * ldo;
@@ -125,7 +137,8 @@ INLINE void tile_t(const int NV, const R *xc, int64_t ldx, int64_t C,
 /* Static: GCC gives target_clones' resolver default visibility, which would export it. */
 CLONES
 static void phase(const R *rows, int64_t C, const conv1dt_direct_tap *taps, int ntaps, int64_t n_lo,
-                  int64_t n_hi, int64_t F, int64_t ldw, const R *bias, R *out, int64_t ldo) {
+                  int64_t n_hi, int64_t F, int64_t ldw, const R *bias, R *out, int64_t ldo,
+                  int relu) {
   const int64_t nv_all = (F + VL - 1) / VL;
   for (int64_t f0 = 0; f0 < F;) {
     const int64_t nv = nv_all - f0 / VL;
@@ -149,7 +162,7 @@ static void phase(const R *rows, int64_t C, const conv1dt_direct_tap *taps, int 
 CLONES
 static void phase_t(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_tap *taps, int ntaps,
                     int64_t n_lo, int64_t n_hi, int64_t F, int64_t ldw, const R *bias, R *out,
-                    int64_t ldo, int64_t s) {
+                    int64_t ldo, int64_t s, int relu) {
   for (int64_t f0 = 0; f0 < F; f0 += MF) {
     const int mf = F - f0 < MF ? (int)(F - f0) : MF;
     for (int64_t n0 = n_lo; n0 < n_hi;) {
@@ -159,11 +172,11 @@ static void phase_t(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_ta
       const int npos = rem < nv * VL ? (int)rem : nv * VL;
       R *o = out + (n0 - n_lo) * s;
       if (nv == 3)
-        tile_t(3, xc, ldx, C, taps, ntaps, n0, f0, mf, npos, ldw, bias, o, ldo, s);
+        tile_t(3, xc, ldx, C, taps, ntaps, n0, f0, mf, npos, ldw, bias, o, ldo, s, relu);
       else if (nv == 2)
-        tile_t(2, xc, ldx, C, taps, ntaps, n0, f0, mf, npos, ldw, bias, o, ldo, s);
+        tile_t(2, xc, ldx, C, taps, ntaps, n0, f0, mf, npos, ldw, bias, o, ldo, s, relu);
       else
-        tile_t(1, xc, ldx, C, taps, ntaps, n0, f0, mf, npos, ldw, bias, o, ldo, s);
+        tile_t(1, xc, ldx, C, taps, ntaps, n0, f0, mf, npos, ldw, bias, o, ldo, s, relu);
       n0 += npos;
     }
   }
@@ -171,12 +184,12 @@ static void phase_t(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_ta
 
 void X(conv1dt__direct_phase_t)(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_tap *taps,
                                 int ntaps, int64_t n_lo, int64_t n_hi, int64_t F, int64_t ldw,
-                                const R *bias, R *out, int64_t ldo, int64_t s) {
-  phase_t(xc, ldx, C, taps, ntaps, n_lo, n_hi, F, ldw, bias, out, ldo, s);
+                                const R *bias, R *out, int64_t ldo, int64_t s, int relu) {
+  phase_t(xc, ldx, C, taps, ntaps, n_lo, n_hi, F, ldw, bias, out, ldo, s, relu);
 }
 
 void X(conv1dt__direct_phase)(const R *rows, int64_t C, const conv1dt_direct_tap *taps, int ntaps,
                               int64_t n_lo, int64_t n_hi, int64_t F, int64_t ldw, const R *bias,
-                              R *out, int64_t ldo) {
-  phase(rows, C, taps, ntaps, n_lo, n_hi, F, ldw, bias, out, ldo);
+                              R *out, int64_t ldo, int relu) {
+  phase(rows, C, taps, ntaps, n_lo, n_hi, F, ldw, bias, out, ldo, relu);
 }

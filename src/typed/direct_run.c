@@ -7,6 +7,7 @@
  * sums are the same for any thread count. */
 #include "typed.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 static int64_t floor_div(int64_t a, int64_t b) {
@@ -27,7 +28,9 @@ typedef struct {
   R *y, *pre;
   char *scratch; /* per-thread blocks of plan->thread_bytes */
   int64_t nchunk;
-  int by_sample; /* channels_first glu pairs steps across a sample: one owner per sample */
+  int by_sample;        /* channels_first glu pairs steps across a sample: one owner per sample */
+  int to_y;             /* linear or relu, no pre: the kernel writes y itself, relu fused */
+  _Atomic int64_t next; /* the next unit (chunk, or sample when by_sample) to take */
 } direct_job;
 
 static size_t aligned(size_t bytes) {
@@ -56,8 +59,12 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
   const int64_t L = g->steps, C = g->in_ch, F = g->filters, s = g->stride, d = g->dil;
   const int64_t t0 = chunk * plan->chunk, t1 = min64(g->out_len, t0 + plan->chunk);
   const int64_t ua = t0 + g->crop_left, ub = t1 + g->crop_left; /* uncropped positions */
-  const int cf = g->channels_first;
+  const int cf = g->channels_first, relu = job->to_y && g->act == CONV1DT_ACT_RELU;
   R *tile = (R *)scratch;
+  /* Where the kernel writes: y itself (filter rows of out_len steps channels_first, position
+   * rows channels_last: the tile's layouts), or the tile, finished below. */
+  R *out = job->to_y ? job->y + (cf ? b * F * g->out_len + t0 : (b * g->out_len + t0) * F) : tile;
+  const int64_t ldo = cf ? (job->to_y ? g->out_len : plan->chunk) : 0;
   R *panel = (R *)(scratch + aligned((size_t)(plan->chunk * F) * sizeof(R)));
   conv1dt_direct_tap *taps =
       (conv1dt_direct_tap *)((char *)panel + aligned((size_t)(plan->panel_rows * C) * sizeof(R)));
@@ -89,10 +96,11 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
     }
     const int64_t p0 = n_lo * s + r - ua; /* the phase's first position in the tile */
     if (cf) X(conv1dt__direct_phase_t)
-    (src, ldx, C, taps, ntaps, n_lo, n_hi, F, job->ldw, job->bias, tile + p0, plan->chunk, s);
+    (src, ldx, C, taps, ntaps, n_lo, n_hi, F, job->ldw, job->bias, out + p0, ldo, s, relu);
     else X(conv1dt__direct_phase)(src, C, taps, ntaps, n_lo, n_hi, F, job->ldw, job->bias,
-                                  tile + p0 * F, s * F);
+                                  out + p0 * F, s * F, relu);
   }
+  if (job->to_y) return;
 
   const int64_t n = t1 - t0;
   if (cf) X(conv1dt__finalize_fm)
@@ -108,18 +116,22 @@ static void share(int64_t n, int id, int size, int64_t *a, int64_t *b) {
   *b = min64(n, *a + chunk);
 }
 
+/* Threads take chunks (whole samples for by_sample) one at a time from a shared counter, so a
+ * descheduled thread delays the call by one chunk, not by its static share. Which thread runs
+ * a chunk changes nothing in its sums. */
 static void direct_work(void *arg, int id, int size) {
-  const direct_job *job = arg;
+  direct_job *job = arg;
   char *scratch = job->scratch + (size_t)id * job->plan->thread_bytes;
-  int64_t a, b;
-  if (job->by_sample) {
-    share(job->g->batch, id, size, &a, &b);
-    a *= job->nchunk;
-    b *= job->nchunk;
-  } else {
-    share(job->g->batch * job->nchunk, id, size, &a, &b);
+  const int64_t units = job->by_sample ? job->g->batch : job->g->batch * job->nchunk;
+  (void)size;
+  for (;;) {
+    const int64_t u = atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed);
+    if (u >= units) return;
+    if (job->by_sample)
+      for (int64_t c = 0; c < job->nchunk; c++) run_chunk(job, scratch, u, c);
+    else
+      run_chunk(job, scratch, u / job->nchunk, u % job->nchunk);
   }
-  for (int64_t u = a; u < b; u++) run_chunk(job, scratch, u / job->nchunk, u % job->nchunk);
 }
 
 /* channels_first softmax-type activations run along whole steps rows, after all chunks. */
@@ -149,12 +161,20 @@ void X(conv1dt__pack)(const conv1dt_layer *layer, R *packed) {
 void X(conv1dt__direct_run)(const conv1dt_layer *layer, const conv1dt_geometry *g,
                             const conv1dt_plan *plan, const R *x, R *y, R *pre, void *work) {
   const R *wpack = layer->packed;
-  direct_job job = {g,          plan,
-                    layer->ldw, x,
-                    wpack,      wpack + g->ksize * g->in_ch * layer->ldw,
-                    y,          pre,
-                    work,       (g->out_len + plan->chunk - 1) / plan->chunk,
-                    0};
+  direct_job job;
+  memset(&job, 0, sizeof job);
+  job.g = g;
+  job.plan = plan;
+  job.ldw = layer->ldw;
+  job.x = x;
+  job.wpack = wpack;
+  job.bias = wpack + g->ksize * g->in_ch * layer->ldw;
+  job.y = y;
+  job.pre = pre;
+  job.scratch = work;
+  job.nchunk = (g->out_len + plan->chunk - 1) / plan->chunk;
+  atomic_init(&job.next, 0);
+  job.to_y = !pre && (g->act == CONV1DT_ACT_LINEAR || g->act == CONV1DT_ACT_RELU);
   job.by_sample = g->channels_first && g->act == CONV1DT_ACT_GLU;
   conv1dt_team *team = plan->threads > 1 ? conv1dt__team_create(plan->threads) : NULL;
   conv1dt__team_run(team, direct_work, &job);

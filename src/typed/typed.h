@@ -52,19 +52,19 @@ void X(conv1dt__act_grad_span)(conv1dt_act act, const R st[3], const R *z, const
 
 /* direct.c: one phase of the direct kernel. Positions n in [n_lo, n_hi) of the phase (output
  * rows out + (n - n_lo) * ldo, F filters) = bias + sum over taps j and channels c of
- * rows[(n + taps[j].off) * C + c] * w_j[c * ldw + f]. Reads bias[0 .. ldw) and input rows up
+ * rows[(n + taps[j].off) * C + c] * w_j[c * ldw + f], then relu when asked. Reads bias[0 .. ldw) and input rows up
  * to CONV1DT_DIRECT_SLACK past the last position's. */
 #define CONV1DT_DIRECT_VL (CONV1DT_DIRECT_VBYTES / (int)sizeof(R))
 void X(conv1dt__direct_phase)(const R *rows, int64_t C, const conv1dt_direct_tap *taps, int ntaps,
                               int64_t n_lo, int64_t n_hi, int64_t F, int64_t ldw, const R *bias,
-                              R *out, int64_t ldo);
+                              R *out, int64_t ldo, int relu);
 
 /* channels_first: positions along the vectors, channel rows xc + c * ldx (position i at +i);
  * the output is filter-major: filter f's position n at out[f * ldo + (n - n_lo) * s]. Reads
  * positions up to CONV1DT_DIRECT_SLACK past the last one's. */
 void X(conv1dt__direct_phase_t)(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_tap *taps,
                                 int ntaps, int64_t n_lo, int64_t n_hi, int64_t F, int64_t ldw,
-                                const R *bias, R *out, int64_t ldo, int64_t s);
+                                const R *bias, R *out, int64_t ldo, int64_t s, int relu);
 
 #if CONV1DT_PRECISION == 32
 #define conv1dt__gemm_R conv1dt__gemm_f32
