@@ -30,6 +30,7 @@ typedef struct {
   int64_t nchunk;
   int by_sample;        /* channels_first glu pairs steps across a sample: one owner per sample */
   int to_y;             /* linear or relu, no pre: the kernel writes y itself, relu fused */
+  int steps_kernel;     /* channels_first: the kernel with steps along the vectors */
   _Atomic int64_t next; /* the next unit (chunk, or sample when by_sample) to take */
 } direct_job;
 
@@ -38,10 +39,18 @@ static size_t aligned(size_t bytes) {
 }
 
 /* Input steps [ilo, ihi) of one sample into the panel, zero outside [0, L): channels_last as
- * rows of C, channels_first as C rows of ihi - ilo steps. */
-static void gather(const conv1dt_geometry *g, const R *xb, int64_t ilo, int64_t ihi, R *panel) {
+ * rows of C, channels_first as C rows of ihi - ilo steps, or (rows_of_c) transposed to rows of
+ * C for the filters-along-vectors kernel. */
+static void gather(const conv1dt_geometry *g, const R *xb, int64_t ilo, int64_t ihi, R *panel,
+                   int rows_of_c) {
   const int64_t L = g->steps, C = g->in_ch, n = ihi - ilo;
   const int64_t a = ilo < 0 ? 0 : (ilo > L ? L : ilo), b = ihi > L ? L : (ihi < a ? a : ihi);
+  if (rows_of_c && g->channels_first) {
+    memset(panel, 0, (size_t)(n * C) * sizeof(R));
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t i = a; i < b; i++) panel[(i - ilo) * C + c] = xb[c * L + i];
+    return;
+  }
   const int64_t rows = g->channels_first ? C : 1, w = g->channels_first ? 1 : C;
   const int64_t ld = g->channels_first ? n : 0, ldx = g->channels_first ? L : 0;
   for (int64_t c = 0; c < rows; c++) {
@@ -59,12 +68,15 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
   const int64_t L = g->steps, C = g->in_ch, F = g->filters, s = g->stride, d = g->dil;
   const int64_t t0 = chunk * plan->chunk, t1 = min64(g->out_len, t0 + plan->chunk);
   const int64_t ua = t0 + g->crop_left, ub = t1 + g->crop_left; /* uncropped positions */
-  const int cf = g->channels_first, relu = job->to_y && g->act == CONV1DT_ACT_RELU;
+  /* vcf: channels_first through the steps-along-vectors kernel (else its panel is transposed
+   * and the filters-along-vectors kernel runs, as for channels_last) */
+  const int vcf = g->channels_first && job->steps_kernel;
+  const int relu = job->to_y && g->act == CONV1DT_ACT_RELU;
   R *tile = (R *)scratch;
   /* Where the kernel writes: y itself (filter rows of out_len steps channels_first, position
    * rows channels_last: the tile's layouts), or the tile, finished below. */
-  R *out = job->to_y ? job->y + (cf ? b * F * g->out_len + t0 : (b * g->out_len + t0) * F) : tile;
-  const int64_t ldo = cf ? (job->to_y ? g->out_len : plan->chunk) : 0;
+  R *out = job->to_y ? job->y + (vcf ? b * F * g->out_len + t0 : (b * g->out_len + t0) * F) : tile;
+  const int64_t ldo = vcf ? (job->to_y ? g->out_len : plan->chunk) : 0;
   R *panel = (R *)(scratch + aligned((size_t)(plan->chunk * F) * sizeof(R)));
   conv1dt_direct_tap *taps =
       (conv1dt_direct_tap *)((char *)panel + aligned((size_t)(plan->panel_rows * C) * sizeof(R)));
@@ -73,14 +85,14 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
   const int64_t ilo = ceil_div(ua - (g->keff - 1), s);
   const int64_t ihi = floor_div(ub - 1, s) + 1 + CONV1DT_DIRECT_SLACK;
   const R *xb = job->x + b * L * C, *src = xb;
-  int64_t shift = 0, ldx = cf ? L : C;
+  int64_t shift = 0, ldx = vcf ? L : C;
   /* channels_first always reads a copy: channel rows L apart (often a power of two) would fight
    * over the same L1 sets. channels_last copies only at a sample edge, for the zero padding. */
-  if (cf || ilo < 0 || ihi > L) {
-    gather(g, xb, ilo, ihi, panel);
+  if (g->channels_first || ilo < 0 || ihi > L) {
+    gather(g, xb, ilo, ihi, panel, !vcf);
     src = panel;
     shift = ilo;
-    ldx = cf ? ihi - ilo : C;
+    ldx = vcf ? ihi - ilo : C;
   }
 
   /* Phase r: positions u = r + n*s, taps k with k*d = r (mod s), steps i = n + (r - k*d)/s. */
@@ -95,7 +107,7 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
       ntaps++;
     }
     const int64_t p0 = n_lo * s + r - ua; /* the phase's first position in the tile */
-    if (cf) X(conv1dt__direct_phase_t)
+    if (vcf) X(conv1dt__direct_phase_t)
     (src, ldx, C, taps, ntaps, n_lo, n_hi, F, job->ldw, job->bias, out + p0, ldo, s, relu);
     else X(conv1dt__direct_phase)(src, C, taps, ntaps, n_lo, n_hi, F, job->ldw, job->bias,
                                   out + p0 * F, s * F, relu);
@@ -103,9 +115,12 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
   if (job->to_y) return;
 
   const int64_t n = t1 - t0;
-  if (cf) X(conv1dt__finalize_fm)
+  if (vcf) X(conv1dt__finalize_fm)
   (g, NULL, tile, plan->chunk, t0, n, job->y + b * F * g->out_last,
    job->pre ? job->pre + b * F * g->out_len : NULL, 0);
+  else if (g->channels_first)
+      X(conv1dt__finalize_first)(g, NULL, tile, t0, n, job->y + b * F * g->out_last,
+                                 job->pre ? job->pre + b * F * g->out_len : NULL);
   else X(conv1dt__finalize_last)(g, NULL, tile, n, job->y + (b * g->out_len + t0) * g->out_last,
                                  job->pre ? job->pre + (b * g->out_len + t0) * F : NULL, 0);
 }
@@ -174,7 +189,11 @@ void X(conv1dt__direct_run)(const conv1dt_layer *layer, const conv1dt_geometry *
   job.scratch = work;
   job.nchunk = (g->out_len + plan->chunk - 1) / plan->chunk;
   atomic_init(&job.next, 0);
-  job.to_y = !pre && (g->act == CONV1DT_ACT_LINEAR || g->act == CONV1DT_ACT_RELU);
+  /* Steps along the vectors pays when a phase has a few vectors of them; short samples go
+   * through a transposed panel and the filters-along-vectors kernel (bench case A). */
+  job.steps_kernel = g->channels_first && (plan->chunk / g->stride) >= 2 * CONV1DT_DIRECT_VL;
+  job.to_y = !pre && (g->act == CONV1DT_ACT_LINEAR || g->act == CONV1DT_ACT_RELU) &&
+             (!g->channels_first || job.steps_kernel);
   job.by_sample = g->channels_first && g->act == CONV1DT_ACT_GLU;
   conv1dt_team *team = plan->threads > 1 ? conv1dt__team_create(plan->threads) : NULL;
   conv1dt__team_run(team, direct_work, &job);
