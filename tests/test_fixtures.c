@@ -268,6 +268,22 @@ START_TEST(test_case) {
                   conv1dt_last_error());
     ck_assert_msg(untouched(y + e.nbytes, GUARD_BYTES), "%s: forward wrote past the output", dir);
     compare(dir, &e, y);
+    /* The same case through every forward method, each against Keras's numbers. */
+    for (int a = CONV1DT_ALGORITHM_GEMM; a <= CONV1DT_ALGORITHM_GEMM_ACCUMULATE; a++) {
+      conv1dt_config alt = cfg;
+      alt.algorithm = (conv1dt_algorithm)a;
+      conv1dt_layer *other = NULL;
+      st = conv1dt_create(&alt, k.shape[2], dtype, &other);
+      if (st == CONV1DT_OK) st = conv1dt_set_weights(other, k.data, m.use_bias ? b.data : NULL);
+      memset(y, SENTINEL, e.nbytes + GUARD_BYTES);
+      if (st == CONV1DT_OK) st = conv1dt_forward(other, x.data, batch, steps, y, NULL, 0);
+      ck_assert_msg(st == CONV1DT_OK, "%s: algorithm %d: %s: %s", dir, a, conv1dt_status_name(st),
+                    conv1dt_last_error());
+      ck_assert_msg(untouched(y + e.nbytes, GUARD_BYTES), "%s: algorithm %d wrote past the output",
+                    dir, a);
+      compare(dir, &e, y);
+      conv1dt_destroy(other);
+    }
     free(y);
   }
   conv1dt_destroy(layer);
