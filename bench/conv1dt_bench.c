@@ -157,28 +157,29 @@ typedef struct {
 static conv1dt_algorithm bench_algorithm = CONV1DT_ALGORITHM_AUTO;
 
 static void usage(FILE *out) {
-  fprintf(out,
-          "usage: conv1dt-bench [options]\n"
-          "Times Conv1DTranspose (relu, with bias) on the suite below, in f32 and f64, in\n"
-          "channels_last and channels_first, against the bare CBLAS GEMM of the same size\n"
-          "(interleaved), the roofline measured in the same run and, if built with it, oneDNN.\n"
-          "\n"
-          "  --case B,L,C,F,K,s,d,padding  a shape to run (repeatable; replaces the suite)\n"
-          "  --only A,C,...      suite cases to run (A..G)\n"
-          "  --dtype f32|f64|all  --format cl|cf|all   filters (default all)\n"
-          "  --threads N         BLAS and OpenMP threads (default: all online cores)\n"
-          "  --reps N            exactly N runs per measurement (default: adaptive)\n"
-          "  --min-time S        adaptive: at least S seconds per case (default 0.5)\n"
-          "  --min-reps N        adaptive: at least N runs (default 5)\n"
-          "  --scaling           time per sample-step at batch x1,x2,x4 and steps x1,x2,x4\n"
-          "                      (case C, or the first --case / --only case)\n"
-          "  --algorithm A       auto|gemm|direct|accumulate: conv1dt's method (default auto)\n"
-          "  --no-onednn         skip the oneDNN comparison\n"
-          "  --json FILE  --csv FILE   machine-readable results\n"
-          "  --pytorch-json FILE add the times of bench/pytorch_bench.py as a column\n"
-          "  --smoke             one small case, once (checks that the bench runs)\n"
-          "  --help\n"
-          "\nSuite (B, L, C, F, K, s, d, padding):\n");
+  fprintf(
+      out,
+      "usage: conv1dt-bench [options]\n"
+      "Times Conv1DTranspose (relu, with bias) on the suite below, in f32 and f64, in\n"
+      "channels_last and channels_first, against the bare CBLAS GEMM of the same size\n"
+      "(interleaved), the roofline measured in the same run and, if built with it, oneDNN.\n"
+      "\n"
+      "  --case B,L,C,F,K,s,d,padding  a shape to run (repeatable; replaces the suite)\n"
+      "  --only A,C,...      suite cases to run (A..G)\n"
+      "  --dtype f32|f64|all  --format cl|cf|all   filters (default all)\n"
+      "  --threads N         BLAS and OpenMP threads (default: all online cores)\n"
+      "  --reps N            exactly N runs per measurement (default: adaptive)\n"
+      "  --min-time S        adaptive: at least S seconds per case (default 0.5)\n"
+      "  --min-reps N        adaptive: at least N runs (default 5)\n"
+      "  --scaling           time per sample-step at batch x1,x2,x4 and steps x1,x2,x4\n"
+      "                      (case C, or the first --case / --only case)\n"
+      "  --algorithm A       auto|gemm|direct|gemm_accumulate: conv1dt's method (default auto)\n"
+      "  --no-onednn         skip the oneDNN comparison\n"
+      "  --json FILE  --csv FILE   machine-readable results\n"
+      "  --pytorch-json FILE add the times of bench/pytorch_bench.py as a column\n"
+      "  --smoke             one small case, once (checks that the bench runs)\n"
+      "  --help\n"
+      "\nSuite (B, L, C, F, K, s, d, padding):\n");
   for (size_t i = 0; i < SUITE_SIZE; i++) {
     const bench_shape *s = &SUITE[i].shape;
     fprintf(out, "  %s %-10s %lld,%lld,%lld,%lld,%lld,%lld,%lld,%s\n", s->name, SUITE[i].label,
@@ -300,16 +301,7 @@ static int parse_options(int argc, char **argv, options *o) {
       o->onednn = 0;
     } else if (!strcmp(a, "--algorithm")) {
       NEED_VALUE;
-      if (!strcmp(v, "auto"))
-        bench_algorithm = CONV1DT_ALGORITHM_AUTO;
-      else if (!strcmp(v, "gemm"))
-        bench_algorithm = CONV1DT_ALGORITHM_GEMM;
-      else if (!strcmp(v, "direct"))
-        bench_algorithm = CONV1DT_ALGORITHM_DIRECT;
-      else if (!strcmp(v, "accumulate"))
-        bench_algorithm = CONV1DT_ALGORITHM_GEMM_ACCUMULATE;
-      else
-        goto bad;
+      if (conv1dt_algorithm_from_string(v, &bench_algorithm) != CONV1DT_OK) goto bad;
     } else {
       fprintf(stderr, "conv1dt-bench: unknown option '%s' (see --help)\n", a);
       return 0;

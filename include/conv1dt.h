@@ -351,6 +351,8 @@ CONV1DT_API conv1dt_status conv1dt_backward_min_workspace_size(const conv1dt_lay
 CONV1DT_API conv1dt_status conv1dt_padding_from_string(const char *text, conv1dt_padding *out);
 CONV1DT_API conv1dt_status conv1dt_data_format_from_string(const char *text,
                                                            conv1dt_data_format *out);
+/* "auto", "gemm", "direct", "gemm_accumulate" (case-insensitive; '-' may stand for '_'). */
+CONV1DT_API conv1dt_status conv1dt_algorithm_from_string(const char *text, conv1dt_algorithm *out);
 /* Checks an activation name; on success *canonical is the library's canonical name
  * ("swish" -> "silu"), which may be NULL-pointer-skipped. */
 CONV1DT_API conv1dt_status conv1dt_activation_check(const char *name, const char **canonical);

@@ -256,3 +256,22 @@ conv1dt_status conv1dt_data_format_from_string(const char *text, conv1dt_data_fo
                        "'channels_last'} (case-insensitive). Received: data_format='%.100s'",
                        text);
 }
+
+conv1dt_status conv1dt_algorithm_from_string(const char *text, conv1dt_algorithm *out) {
+  static const char *const names[] = {"auto", "gemm", "direct", "gemm_accumulate"};
+  CONV1DT_REQUIRE_PTR(text, "conv1dt_algorithm_from_string");
+  CONV1DT_REQUIRE_PTR(out, "conv1dt_algorithm_from_string");
+  char folded[32];
+  size_t n = 0;
+  for (; text[n] && n + 1 < sizeof folded; n++) folded[n] = text[n] == '-' ? '_' : text[n];
+  folded[n] = '\0';
+  for (size_t i = 0; !text[n] && i < sizeof names / sizeof names[0]; i++)
+    if (name_equals(folded, names[i])) {
+      *out = (conv1dt_algorithm)i;
+      return CONV1DT_OK;
+    }
+  return conv1dt__fail(CONV1DT_ERROR_UNKNOWN_NAME,
+                       "The `algorithm` argument must be one of {'auto', 'gemm', 'direct', "
+                       "'gemm_accumulate'} (case-insensitive). Received: algorithm='%.100s'",
+                       text);
+}

@@ -63,13 +63,15 @@ static double *reference(const spec *p, const arr *x, const arr *w, const arr *b
 }
 
 /* The run command for a spec; with eq_form, every other flag uses --name=value. */
-static const char *const *spec_args(const spec *p, bool eq_form, const char *padding_text) {
+static const char *const *spec_args(const spec *p, bool eq_form, const char *padding_text,
+                                    const char *algorithm) {
   args_start("run", eq_form ? FLAGS_ALTERNATE : FLAGS_SPACED);
   args_flag("--input", in_path("x.npy"));
   args_flag("--kernel", in_path("k.npy"));
   if (p->bias) args_flag("--bias", in_path("b.npy"));
   args_flag("--output", out_path("y.npy"));
   args_layer_flags(p, padding_text);
+  if (algorithm) args_flag("--algorithm", algorithm);
   return args_end();
 }
 
@@ -83,10 +85,11 @@ static void make_inputs(const spec *p, arr *x, arr *w, arr *b) {
   if (p->bias) save_arr(b, in_path("b.npy"));
 }
 
-static void check_run(const spec *p, bool eq_form, const char *padding_text) {
+static void check_run(const spec *p, bool eq_form, const char *padding_text,
+                      const char *algorithm) {
   arr x, w, b;
   make_inputs(p, &x, &w, &b);
-  result r = run_cli(spec_args(p, eq_form, padding_text));
+  result r = run_cli(spec_args(p, eq_form, padding_text, algorithm));
   ck_assert_msg(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
   ck_assert_str_eq(r.out, "");
   free_result(&r);
@@ -189,14 +192,25 @@ static const spec runs[] = {
 };
 
 START_TEST(test_run_numbers) {
-  check_run(&runs[_i], false, NULL);
+  check_run(&runs[_i], false, NULL, NULL);
+}
+END_TEST
+
+/* --algorithm: every method (names case-insensitive, '-' for '_') gives the reference's numbers */
+START_TEST(test_run_algorithms) {
+  static const char *const names[] = {"auto", "GEMM", "direct", "gemm-accumulate",
+                                      "Gemm_Accumulate"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    check_run(&runs[_i], false, NULL, names[i]);
+    unlink(out_path("y.npy"));
+  }
 }
 END_TEST
 
 START_TEST(test_run_equals_form_and_case) {
-  check_run(&runs[0], true, "VALID");
+  check_run(&runs[0], true, "VALID", NULL);
   unlink(out_path("y.npy"));
-  check_run(&runs[2], true, "Same");
+  check_run(&runs[2], true, "Same", NULL);
 }
 END_TEST
 
@@ -224,7 +238,7 @@ START_TEST(test_run_glu_halves) {
   spec p = {false, false, true, NPY_FLOAT64, -1, 2, 1, 3, 6, 2, 2, 4, "glu"};
   arr x, w, b;
   make_inputs(&p, &x, &w, &b);
-  result r = run_cli(spec_args(&p, false, NULL));
+  result r = run_cli(spec_args(&p, false, NULL, NULL));
   ck_assert_msg(r.status == 0, "stderr: %s", r.err);
   free_result(&r);
   int64_t T;
@@ -248,7 +262,7 @@ START_TEST(test_run_glu_halves) {
 
   spec q = {true, false, false, NPY_FLOAT32, -1, 2, 1, 2, 3, 2, 1, 3, "glu"}; /* T = 6 */
   make_inputs(&q, &x, &w, &b);
-  r = run_cli(spec_args(&q, false, NULL));
+  r = run_cli(spec_args(&q, false, NULL, NULL));
   ck_assert_msg(r.status == 0, "stderr: %s", r.err);
   free_result(&r);
   y = load_npy(out_path("y.npy"));
@@ -336,6 +350,7 @@ START_TEST(test_err_config) {
   expect_failure(ARGS(RUN_BASE, "--activation", "threshold"), 2, "threshold");
   expect_failure(ARGS(RUN_BASE, "--padding", "full"), 2, "full");
   expect_failure(ARGS(RUN_BASE, "--data-format", "channels_middle"), 2, "channels_middle");
+  expect_failure(ARGS(RUN_BASE, "--algorithm", "fastest"), 2, "fastest");
 }
 END_TEST
 
@@ -446,6 +461,7 @@ static Suite *cli_suite(void) {
 
   tc = cli_tcase_create(s, "run", 60);
   tcase_add_loop_test(tc, test_run_numbers, 0, (int)(sizeof runs / sizeof runs[0]));
+  tcase_add_loop_test(tc, test_run_algorithms, 0, (int)(sizeof runs / sizeof runs[0]));
   tcase_add_test(tc, test_run_equals_form_and_case);
   tcase_add_test(tc, test_run_output_padding_none_and_overwrite);
   tcase_add_test(tc, test_run_glu_halves);

@@ -94,6 +94,34 @@ START_TEST(test_create_invalid_values) {
 }
 END_TEST
 
+START_TEST(test_algorithm_names) {
+  static const struct {
+    const char *text;
+    conv1dt_algorithm want;
+  } good[] = {{"auto", CONV1DT_ALGORITHM_AUTO},
+              {"GEMM", CONV1DT_ALGORITHM_GEMM},
+              {"Direct", CONV1DT_ALGORITHM_DIRECT},
+              {"gemm_accumulate", CONV1DT_ALGORITHM_GEMM_ACCUMULATE},
+              {"gemm-accumulate", CONV1DT_ALGORITHM_GEMM_ACCUMULATE}};
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; ++i) {
+    conv1dt_algorithm a = (conv1dt_algorithm)-1;
+    ck_assert_int_eq(conv1dt_algorithm_from_string(good[i].text, &a), CONV1DT_OK);
+    ck_assert_int_eq(a, good[i].want);
+  }
+  static const char *const bad[] = {"", "gemm ", "direct2", "accumulate",
+                                    "gemm_accumulate_and_some_more_text_than_fits_32"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
+    conv1dt_algorithm a = CONV1DT_ALGORITHM_GEMM;
+    EXPECT_ERROR(conv1dt_algorithm_from_string(bad[i], &a), CONV1DT_ERROR_UNKNOWN_NAME,
+                 "algorithm");
+    ck_assert_int_eq(a, CONV1DT_ALGORITHM_GEMM);
+  }
+  conv1dt_algorithm a;
+  EXPECT_ERROR(conv1dt_algorithm_from_string(NULL, &a), CONV1DT_ERROR_NULL_ARGUMENT, NULL);
+  EXPECT_ERROR(conv1dt_algorithm_from_string("auto", NULL), CONV1DT_ERROR_NULL_ARGUMENT, NULL);
+}
+END_TEST
+
 START_TEST(test_create_bad_algorithm) {
   static const int bad[] = {4, -1, 100};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
@@ -525,6 +553,7 @@ static Suite *validation_suite(void) {
   TCase *tc = tcase_create("create");
   tcase_add_test(tc, test_create_invalid_values);
   tcase_add_test(tc, test_create_bad_algorithm);
+  tcase_add_test(tc, test_algorithm_names);
   tcase_add_test(tc, test_create_valid_edges);
   tcase_add_loop_test(tc, test_null_arguments, 0, 2);
   tcase_add_loop_test(tc, test_batch_and_steps, 0, 2);

@@ -145,6 +145,11 @@ static bool build_config(const char *const *values, conv1dt_config *cfg) {
     }
     cfg->activation = values[LAYER_ACTIVATION];
   }
+  if (values[LAYER_ALGORITHM] && (st = conv1dt_algorithm_from_string(
+                                      values[LAYER_ALGORITHM], &cfg->algorithm)) != CONV1DT_OK) {
+    cli_lib_error("invalid --algorithm", st);
+    return false;
+  }
   cfg->use_bias = values[LAYER_BIAS] != NULL;
   return true;
 }

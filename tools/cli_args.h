@@ -59,6 +59,7 @@ enum {
   LAYER_DATA_FORMAT,
   LAYER_DILATION_RATE,
   LAYER_ACTIVATION,
+  LAYER_ALGORITHM,
   LAYER_COUNT
 };
 
@@ -73,7 +74,8 @@ enum {
   [LAYER_OUTPUT_PADDING] = {"output-padding", 0},                                                  \
   [LAYER_DATA_FORMAT] = {"data-format", 0},                                                        \
   [LAYER_DILATION_RATE] = {"dilation-rate", 0},                                                    \
-  [LAYER_ACTIVATION] = {"activation", 0}
+  [LAYER_ACTIVATION] = {"activation", 0},                                                          \
+  [LAYER_ALGORITHM] = {"algorithm", 0}
 /* clang-format on */
 
 /* The configuration the layer flags in values[0..LAYER_COUNT) describe (filters and

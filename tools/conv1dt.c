@@ -66,6 +66,8 @@ static const char RUN_USAGE[] =
     "  --dilation-rate D       default 1; > 1 only with strides 1\n"
     "  --activation NAME       a Keras activation name (relu, gelu, softmax, glu, ...);\n"
     "                          default none (linear)\n"
+    "  --algorithm A           how to compute: auto (default), gemm, direct or\n"
+    "                          gemm_accumulate; the same values up to rounding\n"
     "\n"
     "Options also take the form --name=value. Exit status: 0 success, 1 failure, 2 usage error.\n";
 
@@ -203,8 +205,8 @@ static const char GRAD_USAGE[] =
     "  --grad-input DX.npy     writes dLoss/dx, of the input's shape\n"
     "  --grad-kernel DK.npy    writes dLoss/dkernel, of the kernel's shape\n"
     "  --grad-bias DB.npy      writes dLoss/dbias, (filters,); needs --bias\n"
-    "  --strides, --padding, --output-padding, --data-format, --dilation-rate, --activation\n"
-    "                          as for 'run' (see 'conv1dt run --help')\n"
+    "  --strides, --padding, --output-padding, --data-format, --dilation-rate, --activation,\n"
+    "  --algorithm             as for 'run' (see 'conv1dt run --help')\n"
     "\n"
     "At least one --grad-* output is required. The outputs appear together: after any error none\n"
     "of them exists (a file they would have replaced is left as it was).\n"
