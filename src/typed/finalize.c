@@ -74,13 +74,16 @@ void X(conv1dt__finalize_first)(const conv1dt_geometry *g, const R *bias, R *acc
     const int64_t nb = n - i0 < PT ? n - i0 : PT, t = t0 + i0;
     for (int64_t f0 = 0; f0 < F; f0 += FT) {
       const int64_t fn = F - f0 < FT ? F - f0 : FT;
-      /* Transpose (and bias) positions i0.. x filters f0.. into pre_tile[f][i]. */
-      for (int64_t i = 0; i < nb; i++) {
-        const R *a = acc + (i0 + i) * F + f0;
-        if (bias)
-          for (int64_t f = 0; f < fn; f++) pre_tile[f * PT + i] = a[f] + bias[f0 + f];
+      /* Transpose (and bias) positions i0.. x filters f0.. into pre_tile[f][i]: strided loads
+       * from the L1-resident window rows, contiguous stores. */
+      for (int64_t f = 0; f < fn; f++) {
+        const R *a = acc + i0 * F + f0 + f;
+        const R b = bias ? bias[f0 + f] : RC(0.0);
+        R *restrict dst = pre_tile + f * PT;
+        if (nb == PT)
+          for (int64_t i = 0; i < PT; i++) dst[i] = a[i * F] + b;
         else
-          for (int64_t f = 0; f < fn; f++) pre_tile[f * PT + i] = a[f];
+          for (int64_t i = 0; i < nb; i++) dst[i] = a[i * F] + b;
       }
       if (pre_sample)
         for (int64_t f = 0; f < fn; f++)
@@ -95,8 +98,12 @@ void X(conv1dt__finalize_first)(const conv1dt_geometry *g, const R *bias, R *acc
         X(conv1dt__activate)(g->act, out_tile, pre_tile, fn * PT, NULL, 0);
         src = out_tile;
       }
-      for (int64_t f = 0; f < fn; f++)
-        memcpy(y_sample + (f0 + f) * T + t, src + f * PT, (size_t)nb * sizeof(R));
+      if (nb == PT) /* whole rows: fixed-size copies the compiler inlines */
+        for (int64_t f = 0; f < fn; f++)
+          memcpy(y_sample + (f0 + f) * T + t, src + f * PT, PT * sizeof(R));
+      else
+        for (int64_t f = 0; f < fn; f++)
+          memcpy(y_sample + (f0 + f) * T + t, src + f * PT, (size_t)nb * sizeof(R));
     }
   }
   memset(acc, 0, (size_t)(n * F) * sizeof(R));
