@@ -151,10 +151,13 @@ typedef struct {
   int scaling;
   int smoke;
   int onednn;
+  int limit_check;
 } options;
 
 /* --algorithm: the method every conv1dt layer of this run asks for. */
 static conv1dt_algorithm bench_algorithm = CONV1DT_ALGORITHM_AUTO;
+/* The workspace_limit of the layers setup_init creates (0: the default). */
+static size_t bench_ws_limit = 0;
 
 static void usage(FILE *out) {
   fprintf(
@@ -295,6 +298,8 @@ static int parse_options(int argc, char **argv, options *o) {
       o->ncustom++;
     } else if (!strcmp(a, "--scaling")) {
       o->scaling = 1;
+    } else if (!strcmp(a, "--limit-check")) {
+      o->limit_check = 1;
     } else if (!strcmp(a, "--smoke")) {
       o->smoke = 1;
     } else if (!strcmp(a, "--no-onednn")) {
@@ -535,6 +540,8 @@ typedef struct {
   double others_busy; /* share of the CPUs other processes used during the case's timings */
   bench_dnn_result dnn;
   double torch_ms;
+  double unlimited_ms; /* --limit-check: the same layer with no workspace limit */
+  size_t ws_unlimited; /* its workspace_size */
 } result;
 
 /* The layer's own GEMM, bare, with its whole (B·L) x (K·F) output in memory: channels_last
@@ -615,7 +622,7 @@ static void result_init(result *r, const bench_shape *sh, conv1dt_dtype dt,
   r->dt = dt;
   r->fmt = fmt;
   r->ms = r->ms_min = r->gemm_ms = r->gflops = r->ratio_gemm = r->bound_ms = r->roof_frac = NAN;
-  r->gemm_wx_ms = NAN;
+  r->gemm_wx_ms = r->unlimited_ms = NAN;
   r->torch_ms = r->others_busy = NAN;
   memset(&r->dnn, 0, sizeof r->dnn);
   r->dnn.ms = r->dnn.ms_fused = r->dnn.ms_separate = r->dnn.max_rel_err = NAN;
@@ -657,6 +664,7 @@ static int setup_init(bench_setup *c, result *r, int with_gemm) {
   cfg.activation = "relu";
   cfg.use_bias = true;
   cfg.algorithm = bench_algorithm;
+  cfg.workspace_limit = bench_ws_limit;
   int64_t shape[3];
   conv1dt_status st = conv1dt_create(&cfg, sh->C, dt, &c->layer);
   if (st == CONV1DT_OK) st = conv1dt_output_shape(c->layer, sh->B, sh->L, shape);
@@ -728,9 +736,22 @@ static void set_layer_times(result *r, series *tl) {
 static void run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_format fmt,
                      const options *o, int with_dnn, result *r) {
   result_init(r, sh, dt, fmt);
-  bench_setup c;
-  series tl = {0}, tg = {0}, tw = {0};
+  bench_setup c, cu; /* cu: --limit-check's unlimited twin */
+  series tl = {0}, tg = {0}, tw = {0}, tu = {0};
+  result ru;
+  memset(&cu, 0, sizeof cu);
   if (!setup_init(&c, r, 1)) goto done;
+  if (o->limit_check) {
+    ru = *r;
+    bench_ws_limit = SIZE_MAX;
+    const int ok = setup_init(&cu, &ru, 0);
+    bench_ws_limit = 0;
+    if (!ok) {
+      snprintf(r->error, sizeof r->error, "unlimited twin: %.250s", ru.error);
+      goto done;
+    }
+    r->ws_unlimited = ru.ws_bytes;
+  }
   gemm_args gwx = c.g; /* channels_first only: the other orientation, third in each round */
   gwx.wx = 1;
   const int with_wx = fmt == CONV1DT_CHANNELS_FIRST;
@@ -772,6 +793,14 @@ static void run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_forma
       layer_time += t1 - t0;
     }
     elapsed += layer_time;
+    if (o->limit_check && st == CONV1DT_OK) { /* the twin, in the same state as the layer */
+      bench_let_blas_park();
+      for (int64_t i = 0; i < block && grown && st == CONV1DT_OK; i++) {
+        const double t0 = bench_now();
+        st = conv1dt_forward(cu.layer, cu.x, sh->B, sh->L, cu.y, cu.ws, ru.ws_bytes);
+        grown = st == CONV1DT_OK && series_add(&tu, bench_now() - t0);
+      }
+    }
     const double per_run = layer_time / (double)block;
     if (per_run > 0 && layer_time < target) {
       const double want = target / per_run;
@@ -790,6 +819,7 @@ static void run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_forma
   r->gemm_ms = 1e3 * bench_median(tg.t, tg.n);
   r->ratio_gemm = r->ms / r->gemm_ms;
   if (with_wx && tw.n) r->gemm_wx_ms = 1e3 * bench_median(tw.t, tw.n);
+  if (tu.n) r->unlimited_ms = 1e3 * bench_median(tu.t, tu.n);
   free(c.col); /* the GEMM's output is the largest buffer; oneDNN needs room of its own */
   c.col = NULL;
 #ifdef CONV1DT_BENCH_HAVE_ONEDNN
@@ -809,7 +839,9 @@ done:
   free(tl.t);
   free(tg.t);
   free(tw.t);
+  free(tu.t);
   setup_free(&c);
+  setup_free(&cu);
 }
 
 /* The scaling grid (batch x1, x2, x4 by steps x1, x2, x4) of one dtype and format, timed in
@@ -1176,6 +1208,8 @@ static void json_result(FILE *f, const result *r) {
               {"ns_per_sample_step", 1e6 * r->ms / ((double)r->sh.B * (double)r->sh.L)},
               {"others_cpu_fraction", r->others_busy},
               {"pytorch_ms", r->torch_ms},
+              {"unlimited_workspace_ms", r->unlimited_ms},
+              {"unlimited_workspace_bytes", r->ws_unlimited ? (double)r->ws_unlimited : NAN},
               {"ratio_pytorch", r->ms / r->torch_ms}};
   for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
     fprintf(f, ", \"%s\": ", nums[i].key);
@@ -1479,6 +1513,18 @@ int main(int argc, char **argv) {
     }
   } else {
     print_dnn_details(rs, n);
+  }
+  if (o.limit_check) {
+    printf("\nThe default workspace limit against none (the same layer without a limit, timed in "
+           "alternating blocks):\n%-4s %-3s %-2s %10s %12s %10s %12s %8s\n",
+           "case", "dt", "fm", "ws MiB", "unlim MiB", "ms", "unlim ms", "ratio");
+    for (size_t i = 0; i < n; i++) {
+      const result *r = &rs[i];
+      if (!r->ok || isnan(r->unlimited_ms)) continue;
+      printf("%-4s %-3s %-2s %10.2f %12.2f %10.4g %12.4g %8.3f\n", r->sh.name, dtype_name(r->dt),
+             format_name(r->fmt), (double)r->ws_bytes / 1048576.0,
+             (double)r->ws_unlimited / 1048576.0, r->ms, r->unlimited_ms, r->ms / r->unlimited_ms);
+    }
   }
   printf("\nms: median of conv1dt's runs (*: other processes took over %.0f%% of the CPUs "
          "meanwhile);\nxGEMM, xoneDNN, xtorch: conv1dt's time / theirs (< 1: conv1dt faster); "
