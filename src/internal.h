@@ -104,6 +104,7 @@ typedef struct {
   conv1dt_act act;
   conv1dt_algorithm algorithm; /* the layer's request */
   int direct_ready;            /* the layer holds packed weights for the direct kernel */
+  size_t elem_size;
 } conv1dt_geometry;
 
 /* Plan of one forward call: the method, its block sizes and where the scratch arrays sit in the
@@ -143,7 +144,8 @@ conv1dt_status conv1dt__plan(const conv1dt_geometry *g, size_t elem_size, size_t
                              conv1dt_plan *plan);
 conv1dt_status conv1dt__plan_min_bytes(const conv1dt_geometry *g, size_t elem_size, size_t *bytes);
 /* Whether a layer asks for the direct kernel (explicitly, or AUTO for its channel count). */
-int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels);
+int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels, size_t elem_size,
+                           int channels_first);
 /* The direct kernel's vectors (bytes), and how far past a phase's last position its register
  * tiles read input (12 rows channels_last, 3 vectors of steps channels_first). */
 #define CONV1DT_DIRECT_VBYTES 32

@@ -109,7 +109,8 @@ conv1dt_status conv1dt_create(const conv1dt_config *cfg, int64_t in_channels, co
   if (cfg->use_bias) layer->bias = malloc((size_t)cfg->filters * layer->elem_size);
   /* The direct kernel's copy, filters padded to whole vectors. A size that overflows leaves
    * it out, and the layer computes with the GEMM path (see conv1dt__geometry). */
-  int direct = conv1dt__direct_wanted(cfg->algorithm, in_channels);
+  int direct = conv1dt__direct_wanted(cfg->algorithm, in_channels, layer->elem_size,
+                                      cfg->data_format == CONV1DT_CHANNELS_FIRST);
   if (direct) {
     const int64_t vl = (int64_t)(CONV1DT_DIRECT_VBYTES / layer->elem_size);
     int64_t n;

@@ -21,9 +21,14 @@ static int64_t round_up(int64_t v, int64_t a) {
   return (v + a - 1) / a * a;
 }
 
-int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels) {
-  if (algorithm == CONV1DT_ALGORITHM_GEMM) return 0;
+int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels, size_t elem_size,
+                           int channels_first) {
   if (algorithm == CONV1DT_ALGORITHM_DIRECT) return 1;
+  if (algorithm != CONV1DT_ALGORITHM_AUTO) return 0;
+  /* double channels_last: 4 filters a vector, twice the tiles per filter; at 128 channels the
+   * GEMM method was ahead (bench case A: 0.6-0.8x the direct kernel's time), at 64 behind */
+  if (elem_size == sizeof(double) && !channels_first)
+    return in_channels <= CONV1DT_DIRECT_AUTO_MAX_CH / 2;
   return in_channels <= CONV1DT_DIRECT_AUTO_MAX_CH;
 }
 
@@ -135,7 +140,8 @@ static int plan_accumulate(const conv1dt_geometry *g, size_t elem_size, size_t b
 }
 
 static int use_direct(const conv1dt_geometry *g) {
-  return g->direct_ready && conv1dt__direct_wanted(g->algorithm, g->in_ch);
+  return g->direct_ready &&
+         conv1dt__direct_wanted(g->algorithm, g->in_ch, g->elem_size, g->channels_first);
 }
 
 conv1dt_status conv1dt__plan(const conv1dt_geometry *g, size_t elem_size, size_t budget,

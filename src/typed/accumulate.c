@@ -88,13 +88,16 @@ void X(conv1dt__accumulate_run)(const conv1dt_layer *layer, const conv1dt_geomet
         }
         conv1dt__team_run(t, finish_work, &job);
       }
-      /* Slide: the overlap tail [m*s, used) to the front, zeros behind it. */
+      /* Slide: the overlap tail [m*s, used) to the front, zeros behind it over everything the
+       * block wrote — the GEMMs up to `used`, finishing (which may add the bias in place) up to
+       * u_end; past used < m*s (stride > kernel) only finishing did. */
+      const int64_t dirty = max64(used, u_end - u0);
       if (last) {
-        memset(win, 0, (size_t)(max64(used, u_end - u0) * F) * sizeof(R));
+        memset(win, 0, (size_t)(dirty * F) * sizeof(R));
       } else {
-        const int64_t tail = used - m * s;
+        const int64_t tail = max64(used - m * s, 0);
         if (tail > 0) memmove(win, win + m * s * F, (size_t)(tail * F) * sizeof(R));
-        memset(win + max64(tail, 0) * F, 0, (size_t)((used - max64(tail, 0)) * F) * sizeof(R));
+        memset(win + tail * F, 0, (size_t)((dirty - tail) * F) * sizeof(R));
       }
     }
     if (cf && (g->act == CONV1DT_ACT_SOFTMAX || g->act == CONV1DT_ACT_LOG_SOFTMAX ||
