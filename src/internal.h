@@ -149,7 +149,8 @@ int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels, siz
 /* The direct kernel's vectors (bytes), and how far past a phase's last position its register
  * tiles read input (12 rows channels_last, 3 vectors of steps channels_first). */
 #define CONV1DT_DIRECT_VBYTES 32
-#define CONV1DT_DIRECT_SLACK 24
+#define CONV1DT_DIRECT_SLACK 24 /* the most of either */
+#define CONV1DT_DIRECT_MR 12    /* channels_last's tallest tile */
 /* One tap of a phase: its packed weights (in_ch rows of ldw) and its input row offset. */
 typedef struct {
   const void *w;

@@ -56,10 +56,12 @@ static int plan_direct(const conv1dt_geometry *g, size_t elem_size, size_t budge
 
   int64_t chunk = CONV1DT_DIRECT_TILE_BYTES / (g->filters * sz);
   if (chunk < 64) chunk = 64;
-  /* Every phase of the stride should fill a few register tiles. */
-  if (g->stride <= INT64_MAX / (2 * CONV1DT_DIRECT_SLACK) &&
-      chunk < 2 * CONV1DT_DIRECT_SLACK * g->stride)
-    chunk = 2 * CONV1DT_DIRECT_SLACK * g->stride;
+  /* Every phase of the stride gets whole register tiles (up to 12 positions channels_last, 24
+   * channels_first), at least two of them. */
+  if (g->stride <= INT64_MAX / (4 * CONV1DT_DIRECT_SLACK)) {
+    const int64_t unit = CONV1DT_DIRECT_SLACK * g->stride;
+    chunk = chunk < 2 * unit ? 2 * unit : chunk / unit * unit;
+  }
   if (chunk > g->out_len) chunk = g->out_len;
   if (chunk < 1) chunk = 1;
 

@@ -14,7 +14,7 @@
 typedef R V __attribute__((vector_size(CONV1DT_DIRECT_VBYTES)));
 #define VL CONV1DT_DIRECT_VL
 
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute) &&                       \
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute) &&                        \
     !defined(CONV1DT_NO_DISPATCH)
 #if __has_attribute(target_clones)
 #define CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
@@ -41,7 +41,7 @@ INLINE V relu_v(V a) {
 }
 
 /* Largest register tile: 12 accumulators plus weights and one broadcast fit 16 registers. */
-#define MR_MAX 12
+#define MR_MAX CONV1DT_DIRECT_MR
 #define NV_MAX 4
 
 /* rows[i * C + c] is input row i; taps[j] = (packed weights of tap k, C rows of ldw; row offset

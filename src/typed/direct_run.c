@@ -83,7 +83,7 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
 
   /* Steps the chunk reads: i*s + k*d in [ua, ub), plus the kernel's overrun past a phase. */
   const int64_t ilo = ceil_div(ua - (g->keff - 1), s);
-  const int64_t ihi = floor_div(ub - 1, s) + 1 + CONV1DT_DIRECT_SLACK;
+  const int64_t ihi = floor_div(ub - 1, s) + 1 + (vcf ? CONV1DT_DIRECT_SLACK : CONV1DT_DIRECT_MR);
   const R *xb = job->x + b * L * C, *src = xb;
   int64_t shift = 0, ldx = vcf ? L : C;
   /* channels_first always reads a copy: channel rows L apart (often a power of two) would fight
