@@ -649,8 +649,9 @@ static void *thread_main(void *arg) {
   return NULL;
 }
 
+/* _i: dtype (even/odd) x forward method (_i / 2) */
 START_TEST(test_concurrent_forward) {
-  const conv1dt_dtype dt = (conv1dt_dtype)_i;
+  const conv1dt_dtype dt = (conv1dt_dtype)(_i % 2);
   const size_t es = ref_dtype_size(dt);
   ref_rng rng;
   ref_rng_seed(&rng, 31337);
@@ -658,6 +659,7 @@ START_TEST(test_concurrent_forward) {
   cfg.strides = 2;
   cfg.padding = CONV1DT_PADDING_SAME;
   cfg.activation = "tanh";
+  cfg.algorithm = (conv1dt_algorithm)(_i / 2);
   const int64_t C = 12, B = 4, L = 40;
   conv1dt_layer *layer = NULL;
   ck_assert_int_eq(conv1dt_create(&cfg, C, dt, &layer), CONV1DT_OK);
@@ -742,7 +744,7 @@ static Suite *forward_suite(void) {
 
   tc = tcase_create("threads");
   tcase_set_timeout(tc, 60);
-  tcase_add_loop_test(tc, test_concurrent_forward, 0, 2);
+  tcase_add_loop_test(tc, test_concurrent_forward, 0, 8); /* 2 dtypes x 4 methods */
   suite_add_tcase(s, tc);
   return s;
 }
