@@ -649,6 +649,46 @@ static void *thread_main(void *arg) {
   return NULL;
 }
 
+/* Random data, sizes where every method uses its threads: repeated calls give the same bits
+ * (_i: dtype x method, as below). */
+START_TEST(test_repeatable_bits) {
+  const conv1dt_dtype dt = (conv1dt_dtype)(_i % 2);
+  const size_t es = ref_dtype_size(dt);
+  ref_rng rng;
+  ref_rng_seed(&rng, 2718 + (uint64_t)_i);
+  conv1dt_config cfg = conv1dt_config_default(64, 8);
+  cfg.strides = 4;
+  cfg.padding = CONV1DT_PADDING_SAME;
+  cfg.activation = "gelu";
+  cfg.algorithm = (conv1dt_algorithm)(_i / 2);
+  const int64_t C = 24, B = 3, L = 1500;
+  for (int fmt = 0; fmt < 2; fmt++) {
+    cfg.data_format = (conv1dt_data_format)fmt;
+    conv1dt_layer *layer = NULL;
+    ck_assert_int_eq(conv1dt_create(&cfg, C, dt, &layer), CONV1DT_OK);
+    double *xd;
+    void *x = ref_random_array(&rng, dt, (size_t)(B * L * C), -1, 1, false, &xd);
+    int64_t shape[3];
+    ck_assert_int_eq(conv1dt_output_shape(layer, B, L, shape), CONV1DT_OK);
+    const size_t bytes = (size_t)(shape[0] * shape[1] * shape[2]) * es;
+    void *y0 = malloc(bytes), *y1 = malloc(bytes);
+    ck_assert(y0 && y1);
+    ck_assert_int_eq(conv1dt_forward(layer, x, B, L, y0, NULL, 0), CONV1DT_OK);
+    for (int rep = 0; rep < 3; rep++) {
+      memset(y1, 0x5a, bytes);
+      ck_assert_int_eq(conv1dt_forward(layer, x, B, L, y1, NULL, 0), CONV1DT_OK);
+      ck_assert_msg(memcmp(y0, y1, bytes) == 0, "method %d, %s: run %d differs", _i / 2,
+                    fmt ? "channels_first" : "channels_last", rep + 1);
+    }
+    free(y0);
+    free(y1);
+    free(x);
+    free(xd);
+    conv1dt_destroy(layer);
+  }
+}
+END_TEST
+
 /* _i: dtype (even/odd) x forward method (_i / 2) */
 START_TEST(test_concurrent_forward) {
   const conv1dt_dtype dt = (conv1dt_dtype)(_i % 2);
@@ -745,6 +785,7 @@ static Suite *forward_suite(void) {
   tc = tcase_create("threads");
   tcase_set_timeout(tc, 60);
   tcase_add_loop_test(tc, test_concurrent_forward, 0, 8); /* 2 dtypes x 4 methods */
+  tcase_add_loop_test(tc, test_repeatable_bits, 0, 8);
   suite_add_tcase(s, tc);
   return s;
 }
