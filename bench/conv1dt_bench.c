@@ -540,6 +540,7 @@ typedef struct {
   double others_busy; /* share of the CPUs other processes used during the case's timings */
   bench_dnn_result dnn;
   double torch_ms;
+  const char *method;  /* conv1dt_forward_algorithm's answer for the timed calls */
   double unlimited_ms; /* --limit-check: the same layer with no workspace limit */
   size_t ws_unlimited; /* its workspace_size */
 } result;
@@ -623,6 +624,7 @@ static void result_init(result *r, const bench_shape *sh, conv1dt_dtype dt,
   r->fmt = fmt;
   r->ms = r->ms_min = r->gemm_ms = r->gflops = r->ratio_gemm = r->bound_ms = r->roof_frac = NAN;
   r->gemm_wx_ms = r->unlimited_ms = NAN;
+  r->method = "";
   r->torch_ms = r->others_busy = NAN;
   memset(&r->dnn, 0, sizeof r->dnn);
   r->dnn.ms = r->dnn.ms_fused = r->dnn.ms_separate = r->dnn.max_rel_err = NAN;
@@ -669,7 +671,11 @@ static int setup_init(bench_setup *c, result *r, int with_gemm) {
   conv1dt_status st = conv1dt_create(&cfg, sh->C, dt, &c->layer);
   if (st == CONV1DT_OK) st = conv1dt_output_shape(c->layer, sh->B, sh->L, shape);
   if (st == CONV1DT_OK) st = conv1dt_workspace_size(c->layer, sh->B, sh->L, &r->ws_bytes);
+  conv1dt_algorithm method = CONV1DT_ALGORITHM_AUTO;
+  if (st == CONV1DT_OK)
+    st = conv1dt_forward_algorithm(c->layer, sh->B, sh->L, r->ws_bytes, &method);
   if (st != CONV1DT_OK) return fail_status(r, st);
+  r->method = conv1dt_algorithm_name(method);
   r->out_len = r->fmt == CONV1DT_CHANNELS_LAST ? shape[1] : shape[2];
   const double B = (double)sh->B, L = (double)sh->L, C = (double)sh->C, F = (double)sh->F,
                K = (double)sh->K;
@@ -1089,9 +1095,10 @@ static const char *dnn_short(const result *r, char *buf, size_t size) {
 #define BUSY_MARK 0.05
 
 static void print_table_head(int with_torch) {
-  printf("%-4s %-3s %-2s %-28s %9s  %7s %9s %6s %8s %9s %6s %7s %9s %7s%s\n", "case", "dt", "fm",
-         "B,L,C,F,K,s,d,padding", "ms", "GFLOP/s", "GEMM ms", "xGEMM", "W.x ms", "bound ms",
-         "roof%", "ws MiB", "oneDNN ms", "xoneDNN", with_torch ? "  torch ms  xtorch" : "");
+  printf("%-4s %-3s %-2s %-28s %-6s %9s  %7s %9s %6s %8s %9s %6s %7s %9s %7s%s\n", "case", "dt",
+         "fm", "B,L,C,F,K,s,d,padding", "method", "ms", "GFLOP/s", "GEMM ms", "xGEMM", "W.x ms",
+         "bound ms", "roof%", "ws MiB", "oneDNN ms", "xoneDNN",
+         with_torch ? "  torch ms  xtorch" : "");
 }
 
 static void print_row(const result *r, int with_torch) {
@@ -1103,8 +1110,10 @@ static void print_row(const result *r, int with_torch) {
            shape, r->error);
     return;
   }
-  printf("%-4s %-3s %-2s %-28s %s%s %s %s %s %s %s %s %s %s %s", r->sh.name, dtype_name(r->dt),
-         format_name(r->fmt), shape, fmt_ms(a, sizeof a, r->ms, 9),
+  /* gemm_accumulate is "accum" here, to keep the table narrow */
+  const char *method = strcmp(r->method, "gemm_accumulate") ? r->method : "accum";
+  printf("%-4s %-3s %-2s %-28s %-6s %s%s %s %s %s %s %s %s %s %s %s", r->sh.name, dtype_name(r->dt),
+         format_name(r->fmt), shape, method, fmt_ms(a, sizeof a, r->ms, 9),
          r->others_busy > BUSY_MARK ? "*" : " ", fmt_num(b, sizeof b, "%*.1f", r->gflops, 7),
          fmt_ms(c, sizeof c, r->gemm_ms, 9), fmt_num(d, sizeof d, "%*.2f", r->ratio_gemm, 6),
          fmt_ms(w, sizeof w, r->gemm_wx_ms, 8), fmt_ms(e, sizeof e, r->bound_ms, 9),
@@ -1177,6 +1186,8 @@ static void json_result(FILE *f, const result *r) {
   json_string_out(f, r->sh.name);
   fprintf(f, ", \"label\": ");
   json_string_out(f, r->label);
+  fprintf(f, ", \"algorithm\": ");
+  json_string_out(f, r->method);
   fprintf(f,
           ", \"dtype\": \"%s\", \"format\": \"%s\", \"B\": %lld, \"L\": %lld, \"C\": %lld, "
           "\"F\": %lld, \"K\": %lld, \"s\": %lld, \"d\": %lld, \"padding\": \"%s\", "
@@ -1309,7 +1320,7 @@ static int write_csv(const char *path, const result *rs, size_t n) {
         "workspace_bytes,ns_per_sample_step,others_cpu_fraction,onednn_status,onednn_ms,"
         "ratio_onednn,onednn_ms_separate_relu,onednn_ms_fused_relu,onednn_max_rel_err,"
         "onednn_reorders_outside_timing,onednn_variant,onednn_impl,onednn_note,pytorch_ms,"
-        "ratio_pytorch,error\n",
+        "ratio_pytorch,error,algorithm\n",
         f);
   for (size_t i = 0; i < n; i++) {
     const result *r = &rs[i];
@@ -1343,6 +1354,7 @@ static int write_csv(const char *path, const result *rs, size_t n) {
     csv_field_num(f, r->torch_ms);
     csv_field_num(f, r->ms / r->torch_ms);
     csv_field_text(f, r->ok ? "" : r->error);
+    csv_field_text(f, r->method);
     fputc('\n', f);
   }
   return fclose(f) == 0;

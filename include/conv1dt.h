@@ -249,13 +249,21 @@ CONV1DT_API conv1dt_status conv1dt_workspace_size(const conv1dt_layer *layer, in
                                                   int64_t steps, size_t *bytes);
 CONV1DT_API conv1dt_status conv1dt_min_workspace_size(const conv1dt_layer *layer, int64_t batch,
                                                       int64_t steps, size_t *bytes);
+/* The method a conv1dt_forward() call on this input runs (never AUTO): with a workspace of
+ * workspace_bytes bytes, or (workspace_bytes 0) with none, under the layer's limit. */
+CONV1DT_API conv1dt_status conv1dt_forward_algorithm(const conv1dt_layer *layer, int64_t batch,
+                                                     int64_t steps, size_t workspace_bytes,
+                                                     conv1dt_algorithm *algorithm);
+/* "auto", "gemm", "direct", "gemm_accumulate"; NULL for a value that is none of them. */
+CONV1DT_API const char *conv1dt_algorithm_name(conv1dt_algorithm algorithm);
 
 /*
  * y = activation(conv1d_transpose(x, kernel) + bias), Keras's forward pass.
  * x and y are of the layer's dtype and shapes (see top). workspace: caller scratch of
  * workspace_bytes bytes (no alignment needed), or NULL to let the call allocate
  * conv1dt_workspace_size() bytes itself. Results do not depend on the workspace size beyond
- * the GEMM's own summation order. Thread-safe on a shared layer.
+ * the summation order of the method in use (conv1dt_forward_algorithm). Thread-safe on a
+ * shared layer.
  * x may be NULL when batch is 0, and y when the output is empty (batch 0 or new_steps 0).
  */
 CONV1DT_API conv1dt_status conv1dt_forward(const conv1dt_layer *layer, const void *x, int64_t batch,

@@ -39,6 +39,21 @@ conv1dt_status conv1dt_min_workspace_size(const conv1dt_layer *layer, int64_t ba
   return conv1dt__plan_min_bytes(&g, layer->elem_size, bytes);
 }
 
+conv1dt_status conv1dt_forward_algorithm(const conv1dt_layer *layer, int64_t batch, int64_t steps,
+                                         size_t workspace_bytes, conv1dt_algorithm *algorithm) {
+  CONV1DT_REQUIRE_PTR(layer, "conv1dt_forward_algorithm");
+  CONV1DT_REQUIRE_PTR(algorithm, "conv1dt_forward_algorithm");
+  conv1dt_geometry g;
+  conv1dt_plan plan;
+  CONV1DT_CHECK(conv1dt__geometry(layer, batch, steps, &g));
+  CONV1DT_CHECK(conv1dt__plan(&g, layer->elem_size,
+                              workspace_bytes ? workspace_bytes : workspace_budget(layer), &plan));
+  *algorithm = plan.direct       ? CONV1DT_ALGORITHM_DIRECT
+               : plan.accumulate ? CONV1DT_ALGORITHM_GEMM_ACCUMULATE
+                                 : CONV1DT_ALGORITHM_GEMM;
+  return CONV1DT_OK;
+}
+
 conv1dt_status conv1dt_preactivation_shape(const conv1dt_layer *layer, int64_t batch, int64_t steps,
                                            int64_t shape[3]) {
   CONV1DT_REQUIRE_PTR(layer, "conv1dt_preactivation_shape");

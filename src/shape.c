@@ -258,15 +258,22 @@ conv1dt_status conv1dt_data_format_from_string(const char *text, conv1dt_data_fo
                        text);
 }
 
+static const char *const algorithm_names[] = {"auto", "gemm", "direct", "gemm_accumulate"};
+
+const char *conv1dt_algorithm_name(conv1dt_algorithm algorithm) {
+  const unsigned a = (unsigned)algorithm;
+  return a < sizeof algorithm_names / sizeof algorithm_names[0] ? algorithm_names[a] : NULL;
+}
+
 conv1dt_status conv1dt_algorithm_from_string(const char *text, conv1dt_algorithm *out) {
-  static const char *const names[] = {"auto", "gemm", "direct", "gemm_accumulate"};
+  const char *const *names = algorithm_names;
   CONV1DT_REQUIRE_PTR(text, "conv1dt_algorithm_from_string");
   CONV1DT_REQUIRE_PTR(out, "conv1dt_algorithm_from_string");
   char folded[32];
   size_t n = 0;
   for (; text[n] && n + 1 < sizeof folded; n++) folded[n] = text[n] == '-' ? '_' : text[n];
   folded[n] = '\0';
-  for (size_t i = 0; !text[n] && i < sizeof names / sizeof names[0]; i++)
+  for (size_t i = 0; !text[n] && i < sizeof algorithm_names / sizeof algorithm_names[0]; i++)
     if (name_equals(folded, names[i])) {
       *out = (conv1dt_algorithm)i;
       return CONV1DT_OK;

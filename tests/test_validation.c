@@ -122,6 +122,57 @@ START_TEST(test_algorithm_names) {
 }
 END_TEST
 
+/* conv1dt_forward_algorithm: never AUTO; the explicit choices hold while their workspace fits,
+ * DIRECT and GEMM_ACCUMULATE fall back to GEMM below it; names round-trip. */
+START_TEST(test_forward_algorithm) {
+  for (int a = 0; a <= 3; ++a) {
+    const char *name = conv1dt_algorithm_name((conv1dt_algorithm)a);
+    ck_assert_ptr_nonnull(name);
+    conv1dt_algorithm back = (conv1dt_algorithm)-1;
+    ck_assert_int_eq(conv1dt_algorithm_from_string(name, &back), CONV1DT_OK);
+    ck_assert_int_eq(back, a);
+  }
+  ck_assert_ptr_null(conv1dt_algorithm_name((conv1dt_algorithm)4));
+  ck_assert_ptr_null(conv1dt_algorithm_name((conv1dt_algorithm)-1));
+  for (int a = 0; a <= 3; ++a) {
+    conv1dt_config cfg = conv1dt_config_default(64, 8);
+    cfg.strides = 4;
+    cfg.algorithm = (conv1dt_algorithm)a;
+    conv1dt_layer *layer = make_layer(cfg, 16, CONV1DT_FLOAT32);
+    conv1dt_algorithm got = CONV1DT_ALGORITHM_AUTO;
+    ck_assert_int_eq(conv1dt_forward_algorithm(layer, 2, 600, 0, &got), CONV1DT_OK);
+    ck_assert_int_ne(got, CONV1DT_ALGORITHM_AUTO);
+    if (a != CONV1DT_ALGORITHM_AUTO) ck_assert_int_eq(got, a);
+    if (a == CONV1DT_ALGORITHM_AUTO) ck_assert_int_eq(got, CONV1DT_ALGORITHM_DIRECT); /* 16 ch */
+    size_t least = 0;
+    ck_assert_int_eq(conv1dt_min_workspace_size(layer, 2, 600, &least), CONV1DT_OK);
+    ck_assert_int_eq(conv1dt_forward_algorithm(layer, 2, 600, least, &got), CONV1DT_OK);
+    EXPECT_ERROR(conv1dt_forward_algorithm(layer, 2, 600, least - 1, &got),
+                 CONV1DT_ERROR_WORKSPACE_TOO_SMALL, NULL);
+    EXPECT_ERROR(conv1dt_forward_algorithm(layer, 2, 0, 0, &got), CONV1DT_ERROR_INVALID_VALUE,
+                 "steps");
+    EXPECT_ERROR(conv1dt_forward_algorithm(layer, 2, 600, 0, NULL), CONV1DT_ERROR_NULL_ARGUMENT,
+                 NULL);
+    conv1dt_destroy(layer);
+  }
+  conv1dt_algorithm got;
+  EXPECT_ERROR(conv1dt_forward_algorithm(NULL, 2, 600, 0, &got), CONV1DT_ERROR_NULL_ARGUMENT, NULL);
+  /* a workspace of the GEMM method's minimum but too small for the direct kernel's tiles */
+  conv1dt_config cfg = conv1dt_config_default(4, 3);
+  cfg.algorithm = CONV1DT_ALGORITHM_DIRECT;
+  conv1dt_layer *layer = make_layer(cfg, 2, CONV1DT_FLOAT64);
+  size_t least = 0;
+  ck_assert_int_eq(conv1dt_min_workspace_size(layer, 1, 50, &least), CONV1DT_OK);
+  for (size_t bytes = least; bytes < least + 4096; bytes += 64) {
+    ck_assert_int_eq(conv1dt_forward_algorithm(layer, 1, 50, bytes, &got), CONV1DT_OK);
+    ck_assert(got == CONV1DT_ALGORITHM_DIRECT || got == CONV1DT_ALGORITHM_GEMM);
+  }
+  ck_assert_int_eq(conv1dt_forward_algorithm(layer, 1, 50, 0, &got), CONV1DT_OK);
+  ck_assert_int_eq(got, CONV1DT_ALGORITHM_DIRECT);
+  conv1dt_destroy(layer);
+}
+END_TEST
+
 START_TEST(test_create_bad_algorithm) {
   static const int bad[] = {4, -1, 100};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
@@ -554,6 +605,7 @@ static Suite *validation_suite(void) {
   tcase_add_test(tc, test_create_invalid_values);
   tcase_add_test(tc, test_create_bad_algorithm);
   tcase_add_test(tc, test_algorithm_names);
+  tcase_add_test(tc, test_forward_algorithm);
   tcase_add_test(tc, test_create_valid_edges);
   tcase_add_loop_test(tc, test_null_arguments, 0, 2);
   tcase_add_loop_test(tc, test_batch_and_steps, 0, 2);

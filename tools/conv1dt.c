@@ -541,8 +541,10 @@ static int cmd_demo(void) {
     conv1dt_destroy(layer);
     return EXIT_FAILURE;
   }
+  conv1dt_algorithm method = CONV1DT_ALGORITHM_AUTO;
+  st = conv1dt_forward_algorithm(layer, B, L, 0, &method);
   double t0 = now_seconds();
-  st = conv1dt_forward(layer, x, B, L, y, NULL, 0);
+  if (st == CONV1DT_OK) st = conv1dt_forward(layer, x, B, L, y, NULL, 0);
   double elapsed = now_seconds() - t0;
   conv1dt_destroy(layer);
   if (st != CONV1DT_OK) {
@@ -568,7 +570,7 @@ static int cmd_demo(void) {
          shape[2]);
   printf("min %.6g  max %.6g  mean %.6g  zeros %.2f%%\n", mn, mx, count ? sum / (double)count : 0.0,
          count ? 100.0 * (double)zeros / (double)count : 0.0);
-  printf("forward pass: %.3f ms\n", elapsed * 1e3);
+  printf("forward pass: %.3f ms (method: %s)\n", elapsed * 1e3, conv1dt_algorithm_name(method));
   return EXIT_SUCCESS;
 }
 
