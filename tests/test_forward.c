@@ -242,6 +242,7 @@ static void check_workspace_case(ref_rng *rng, const ws_case *c, bool integers, 
     const size_t offset = i % 2; /* odd addresses too: no alignment is required */
     unsigned char *buf = malloc(bytes + offset + 1);
     ck_assert_ptr_nonnull(buf);
+    memset(buf, 0xFF, bytes + offset + 1); /* NaN garbage: scratch is never read before written */
     ref_fill_sentinel(c->dt, y, n + 1);
     conv1dt_status st = conv1dt_forward(layer, x, c->B, c->L, y, buf + offset, bytes);
     ++*nruns;

@@ -57,7 +57,11 @@ void X(conv1dt__accumulate_run)(const conv1dt_layer *layer, const conv1dt_geomet
   const R *kernel = layer->kernel;
   conv1dt_team *team = NULL;
   const int threads = conv1dt__default_threads();
-  memset(win, 0, (size_t)(plan->win * F) * sizeof(R));
+  /* A sample's first group of s taps covers every position of its first block: with beta = 0
+   * it replaces zeroing the window (what it leaves out, the tail, is zeroed below). */
+  const int overwrite = d == 1 && K >= s;
+  /* Window slots from `stale` on are zero (none at first: the workspace is uninitialised). */
+  int64_t stale = plan->win;
 
   for (int64_t b = 0; b < g->batch; b++) {
     const R *xb = x + b * L * C;
@@ -65,18 +69,24 @@ void X(conv1dt__accumulate_run)(const conv1dt_layer *layer, const conv1dt_geomet
     R *pre_sample = pre ? pre + b * g->out_len * F : NULL;
     for (int64_t l0 = 0; l0 < L; l0 += plan->rows) {
       const int64_t m = min64(plan->rows, L - l0), u0 = l0 * s, last = l0 + m == L;
-      /* Window rows [0, used) receive this block; [0, tail) came from the previous one. */
+      /* Window rows [0, used) receive this block; [0, tail) came from the previous one; finishing
+       * reads up to u_end (the output_padding steps no input reaches, at the sample's end). */
       const int64_t used = (m - 1) * s + g->keff;
+      const int64_t u_end = last ? g->out_len + crop : (l0 + m) * s;
+      const int64_t dirty = max64(used, u_end - u0);
+      if (l0 == 0) { /* a new sample: slots below `stale` hold the last one's leftovers */
+        const int64_t from = overwrite ? m * s : 0, to = min64(plan->win, max64(dirty, stale));
+        if (to > from) memset(win + from * F, 0, (size_t)((to - from) * F) * sizeof(R));
+      }
       for (int64_t k0 = 0; k0 < K; k0 += group) {
         const int64_t gk = min64(group, K - k0);
+        const int beta = !(l0 == 0 && overwrite && k0 == 0);
         /* win[(l - l0)*s + k*d - ..] += x[l] . W[k]: rows of ld s*F, gk*F wide */
         conv1dt__gemm_R(cf, 1, (int)m, (int)(gk * F), (int)C, cf ? xb + l0 : xb + l0 * C,
-                        (int)(cf ? L : C), kernel + k0 * F * C, (int)C, 1, win + k0 * d * F,
+                        (int)(cf ? L : C), kernel + k0 * F * C, (int)C, (R)beta, win + k0 * d * F,
                         (int)(s * F));
       }
-      /* Final: positions below (l0 + m) * s, or everything at the sample's end (with the
-       * output_padding steps that no input reaches). */
-      const int64_t u_end = last ? g->out_len + crop : (l0 + m) * s;
+      /* Final: positions below (l0 + m) * s, or everything at the sample's end. */
       const int64_t ta = max64(0, u0 - crop), tb = min64(g->out_len, u_end - crop);
       if (ta < tb) {
         finish_job job = {g,        layer->bias, win + (ta + crop - u0) * F, ta, tb - ta,
@@ -90,10 +100,10 @@ void X(conv1dt__accumulate_run)(const conv1dt_layer *layer, const conv1dt_geomet
       }
       /* Slide: the overlap tail [m*s, used) to the front, zeros behind it over everything the
        * block wrote — the GEMMs up to `used`, finishing (which may add the bias in place) up to
-       * u_end; past used < m*s (stride > kernel) only finishing did. */
-      const int64_t dirty = max64(used, u_end - u0);
+       * u_end; past used < m*s (stride > kernel) only finishing did. The next sample clears
+       * for itself. */
       if (last) {
-        memset(win, 0, (size_t)(dirty * F) * sizeof(R));
+        stale = dirty;
       } else {
         const int64_t tail = max64(used - m * s, 0);
         if (tail > 0) memmove(win, win + m * s * F, (size_t)(tail * F) * sizeof(R));
