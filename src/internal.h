@@ -33,6 +33,19 @@ static inline int conv1dt__mul64(int64_t a, int64_t b, int64_t *out) {
 static inline int conv1dt__add64(int64_t a, int64_t b, int64_t *out) {
   return !__builtin_add_overflow(a, b, out);
 }
+static inline int64_t conv1dt__min64(int64_t a, int64_t b) {
+  return a < b ? a : b;
+}
+static inline int64_t conv1dt__max64(int64_t a, int64_t b) {
+  return a > b ? a : b;
+}
+/* Integer division rounding towards -inf / +inf (b > 0). */
+static inline int64_t conv1dt__floor_div(int64_t a, int64_t b) {
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+static inline int64_t conv1dt__ceil_div(int64_t a, int64_t b) {
+  return -conv1dt__floor_div(-a, b);
+}
 
 /* ---- activations (activation_names.c) ------------------------------------------------- */
 typedef enum {
@@ -157,6 +170,9 @@ typedef struct {
   int64_t off;
 } conv1dt_direct_tap;
 #define CONV1DT_WORKSPACE_ALIGN 64
+static inline size_t conv1dt__align(size_t bytes) { /* rounded up to CONV1DT_WORKSPACE_ALIGN */
+  return (bytes + CONV1DT_WORKSPACE_ALIGN - 1) & ~(size_t)(CONV1DT_WORKSPACE_ALIGN - 1);
+}
 /* Blocks aim at a tile of this size, but take at least this many rows. */
 #define CONV1DT_TILE_TARGET_BYTES ((int64_t)1 << 20)
 #define CONV1DT_TILE_MIN_ROWS 1024

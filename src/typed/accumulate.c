@@ -14,13 +14,6 @@
 
 #include <string.h>
 
-static int64_t max64(int64_t a, int64_t b) {
-  return a > b ? a : b;
-}
-static int64_t min64(int64_t a, int64_t b) {
-  return a < b ? a : b;
-}
-
 typedef struct {
   const conv1dt_geometry *g;
   const R *bias;
@@ -33,7 +26,7 @@ static void finish_work(void *arg, int id, int size) {
   const finish_job *job = arg;
   const conv1dt_geometry *g = job->g;
   const int64_t F = g->filters, chunk = (job->n + size - 1) / size;
-  const int64_t a = min64(job->n, id * chunk), b = min64(job->n, a + chunk);
+  const int64_t a = conv1dt__min64(job->n, id * chunk), b = conv1dt__min64(job->n, a + chunk);
   if (a >= b) return;
   R *w = job->win + a * F;
   if (g->channels_first)
@@ -51,7 +44,7 @@ void X(conv1dt__accumulate_run)(const conv1dt_layer *layer, const conv1dt_geomet
                                 const conv1dt_plan *plan, const R *x, R *y, R *pre, R *win) {
   const int64_t L = g->steps, C = g->in_ch, F = g->filters, K = g->ksize, s = g->stride;
   const int64_t d = g->dil, crop = g->crop_left;
-  const int64_t group = d == 1 ? min64(s, K) : 1;
+  const int64_t group = d == 1 ? conv1dt__min64(s, K) : 1;
   const int cf = g->channels_first;
   const int glu_steps = cf && g->act == CONV1DT_ACT_GLU; /* pairs steps in order: one thread */
   const R *kernel = layer->kernel;
@@ -68,18 +61,19 @@ void X(conv1dt__accumulate_run)(const conv1dt_layer *layer, const conv1dt_geomet
     R *y_sample = y + b * (cf ? F : g->out_len) * g->out_last;
     R *pre_sample = pre ? pre + b * g->out_len * F : NULL;
     for (int64_t l0 = 0; l0 < L; l0 += plan->rows) {
-      const int64_t m = min64(plan->rows, L - l0), u0 = l0 * s, last = l0 + m == L;
+      const int64_t m = conv1dt__min64(plan->rows, L - l0), u0 = l0 * s, last = l0 + m == L;
       /* Window rows [0, used) receive this block; [0, tail) came from the previous one; finishing
        * reads up to u_end (the output_padding steps no input reaches, at the sample's end). */
       const int64_t used = (m - 1) * s + g->keff;
       const int64_t u_end = last ? g->out_len + crop : (l0 + m) * s;
-      const int64_t dirty = max64(used, u_end - u0);
+      const int64_t dirty = conv1dt__max64(used, u_end - u0);
       if (l0 == 0) { /* a new sample: slots below `stale` hold the last one's leftovers */
-        const int64_t from = overwrite ? m * s : 0, to = min64(plan->win, max64(dirty, stale));
+        const int64_t from = overwrite ? m * s : 0,
+                      to = conv1dt__min64(plan->win, conv1dt__max64(dirty, stale));
         if (to > from) memset(win + from * F, 0, (size_t)((to - from) * F) * sizeof(R));
       }
       for (int64_t k0 = 0; k0 < K; k0 += group) {
-        const int64_t gk = min64(group, K - k0);
+        const int64_t gk = conv1dt__min64(group, K - k0);
         const int beta = !(l0 == 0 && overwrite && k0 == 0);
         /* win[(l - l0)*s + k*d - ..] += x[l] . W[k]: rows of ld s*F, gk*F wide */
         conv1dt__gemm_R(cf, 1, (int)m, (int)(gk * F), (int)C, cf ? xb + l0 : xb + l0 * C,
@@ -87,7 +81,8 @@ void X(conv1dt__accumulate_run)(const conv1dt_layer *layer, const conv1dt_geomet
                         (int)(s * F));
       }
       /* Final: positions below (l0 + m) * s, or everything at the sample's end. */
-      const int64_t ta = max64(0, u0 - crop), tb = min64(g->out_len, u_end - crop);
+      const int64_t ta = conv1dt__max64(0, u0 - crop),
+                    tb = conv1dt__min64(g->out_len, u_end - crop);
       if (ta < tb) {
         finish_job job = {g,        layer->bias, win + (ta + crop - u0) * F, ta, tb - ta,
                           y_sample, pre_sample};
@@ -105,7 +100,7 @@ void X(conv1dt__accumulate_run)(const conv1dt_layer *layer, const conv1dt_geomet
       if (last) {
         stale = dirty;
       } else {
-        const int64_t tail = max64(used - m * s, 0);
+        const int64_t tail = conv1dt__max64(used - m * s, 0);
         if (tail > 0) memmove(win, win + m * s * F, (size_t)(tail * F) * sizeof(R));
         memset(win + tail * F, 0, (size_t)((dirty - tail) * F) * sizeof(R));
       }

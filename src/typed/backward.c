@@ -11,12 +11,6 @@
 
 #include <string.h>
 
-static int64_t min64(int64_t a, int64_t b) {
-  return a < b ? a : b;
-}
-static int64_t max64(int64_t a, int64_t b) {
-  return a > b ? a : b;
-}
 static int64_t clamp64(int64_t v, int64_t lo, int64_t hi) {
   return v < lo ? lo : (v > hi ? hi : v);
 }
@@ -61,8 +55,8 @@ static span segment_span(const conv1dt_geometry *g, int64_t l0, int64_t l1, int6
   sp.lo = clamp64(l0 * g->stride - g->crop_left, 0, T);
   sp.hi = clamp64((l1 - 1) * g->stride + g->keff - g->crop_left, 0, T);
   if (sp.hi < sp.lo) sp.hi = sp.lo;
-  sp.t0 = sp.hi > sp.lo ? min64(sp.lo, done) : done;
-  sp.t1 = max64(done, l1 == g->steps ? T : sp.hi);
+  sp.t0 = sp.hi > sp.lo ? conv1dt__min64(sp.lo, done) : done;
+  sp.t1 = conv1dt__max64(done, l1 == g->steps ? T : sp.hi);
   return sp;
 }
 
@@ -75,9 +69,9 @@ static void run_channels_last(const conv1dt_layer *layer, const conv1dt_geometry
   const R *kernel = layer->kernel;
   int64_t done = 0; /* positions of the current sample whose dz went into dbias */
   for (int64_t r0 = 0; r0 < total; r0 += plan->rows) {
-    const int64_t m = min64(plan->rows, total - r0);
+    const int64_t m = conv1dt__min64(plan->rows, total - r0);
     for (int64_t r = r0; r < r0 + m;) {
-      const int64_t b = r / L, l0 = r % L, l1 = min64(L, l0 + (r0 + m - r));
+      const int64_t b = r / L, l0 = r % L, l1 = conv1dt__min64(L, l0 + (r0 + m - r));
       if (l0 == 0) done = 0;
       const span sp = segment_span(g, l0, l1, done);
       /* sp.t1 - sp.t0 <= plan->win by the plan */
@@ -140,7 +134,7 @@ static void run_channels_first(const conv1dt_layer *layer, const conv1dt_geometr
         X(conv1dt__act_grad_stats)(g->act, zb + f * T, db + f * Ty, T, w->stats + 3 * f);
     int64_t done = 0;
     for (int64_t l0 = 0; l0 < L; l0 += plan->rows) {
-      const int64_t m = min64(plan->rows, L - l0);
+      const int64_t m = conv1dt__min64(plan->rows, L - l0);
       const span sp = segment_span(g, l0, l0 + m, done);
       /* sp.t1 - sp.t0 <= win by the plan */
       const int64_t n = sp.t1 - sp.t0;

@@ -4,13 +4,6 @@
  * positions outside [0, out_len) are the crop and the caller never asks for them. */
 #include "typed.h"
 
-static int64_t floor_div(int64_t a, int64_t b) {
-  return a >= 0 ? a / b : -((-a + b - 1) / b);
-}
-static int64_t ceil_div(int64_t a, int64_t b) {
-  return -floor_div(-a, b);
-}
-
 /* Tile row i is input step l0 + i, K*F long in (k, f) order (both data formats: channels_first
  * gets this layout from a transposed GEMM); the window is position-major (filters contiguous),
  * so each (l, k) adds one contiguous run of F. For a given position the contributions arrive in
@@ -22,8 +15,8 @@ int64_t X(conv1dt__scatter)(const conv1dt_geometry *g, const R *col, int64_t l0,
   for (int64_t l = l0; l < l1; l++) {
     const int64_t base = l * s - g->crop_left; /* position of k = 0 */
     /* pa <= base + k*d < pb */
-    int64_t k_lo = base >= pa ? 0 : ceil_div(pa - base, d);
-    int64_t k_hi = floor_div(pb - 1 - base, d) + 1;
+    int64_t k_lo = base >= pa ? 0 : conv1dt__ceil_div(pa - base, d);
+    int64_t k_hi = conv1dt__floor_div(pb - 1 - base, d) + 1;
     if (k_hi > g->ksize) k_hi = g->ksize;
     if (k_lo >= k_hi) continue;
     const R *c = col + (l - l0) * KF;
@@ -48,7 +41,7 @@ int64_t X(conv1dt__scatter_fm)(const conv1dt_geometry *g, const R *col, int64_t 
   int64_t top = 0;
   for (int64_t k = g->ksize - 1; k >= 0; k--) {
     const int64_t off = k * d - g->crop_left; /* p = l*s + off */
-    int64_t lo = ceil_div(pa - off, s), hi = floor_div(pb - 1 - off, s) + 1;
+    int64_t lo = conv1dt__ceil_div(pa - off, s), hi = conv1dt__floor_div(pb - 1 - off, s) + 1;
     if (lo < l0) lo = l0;
     if (hi > l0 + m) hi = l0 + m;
     if (lo >= hi) continue;

@@ -1,24 +1,13 @@
-/* The direct path's driver: cut every sample's output
- * into chunks of plan->chunk positions. A chunk copies the input steps it reads into a small
- * panel (zero outside the sample; channels_last reads x in place away from the edges), runs
- * the kernel phase by phase into a tile (position-major channels_last, filter-major
- * channels_first, so neither transposes anything), and finishes the tile (activation, y, pre) with
- * the GEMM path's finalize. Threads own whole chunks, so each output element has one owner and the
- * sums are the same for any thread count. */
+/* The direct method's driver: every sample's output is cut into chunks of plan->chunk
+ * positions. A chunk copies the input steps it reads into a small panel (zero outside the
+ * sample; channels_last reads x in place away from the edges), runs the kernel phase by phase
+ * into y itself (linear, relu) or a tile that finalize.c finishes (position-major channels_last,
+ * filter-major channels_first, so neither transposes). Threads own whole chunks, so each output
+ * element has one owner and the sums are the same for any thread count. */
 #include "typed.h"
 
 #include <stdatomic.h>
 #include <string.h>
-
-static int64_t floor_div(int64_t a, int64_t b) {
-  return a >= 0 ? a / b : -((-a + b - 1) / b);
-}
-static int64_t ceil_div(int64_t a, int64_t b) {
-  return -floor_div(-a, b);
-}
-static int64_t min64(int64_t a, int64_t b) {
-  return a < b ? a : b;
-}
 
 typedef struct {
   const conv1dt_geometry *g;
@@ -33,10 +22,6 @@ typedef struct {
   int steps_kernel;     /* channels_first: the kernel with steps along the vectors */
   _Atomic int64_t next; /* the next unit (chunk, or sample when by_sample) to take */
 } direct_job;
-
-static size_t aligned(size_t bytes) {
-  return (bytes + CONV1DT_WORKSPACE_ALIGN - 1) & ~(size_t)(CONV1DT_WORKSPACE_ALIGN - 1);
-}
 
 /* Input steps [ilo, ihi) of one sample into the panel, zero outside [0, L): channels_last as
  * rows of C, channels_first as C rows of ihi - ilo steps, or (rows_of_c) transposed to rows of
@@ -66,7 +51,7 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
   const conv1dt_geometry *g = job->g;
   const conv1dt_plan *plan = job->plan;
   const int64_t L = g->steps, C = g->in_ch, F = g->filters, s = g->stride, d = g->dil;
-  const int64_t t0 = chunk * plan->chunk, t1 = min64(g->out_len, t0 + plan->chunk);
+  const int64_t t0 = chunk * plan->chunk, t1 = conv1dt__min64(g->out_len, t0 + plan->chunk);
   const int64_t ua = t0 + g->crop_left, ub = t1 + g->crop_left; /* uncropped positions */
   /* vcf: channels_first through the steps-along-vectors kernel (else its panel is transposed
    * and the filters-along-vectors kernel runs, as for channels_last) */
@@ -77,13 +62,15 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
    * rows channels_last: the tile's layouts), or the tile, finished below. */
   R *out = job->to_y ? job->y + (vcf ? b * F * g->out_len + t0 : (b * g->out_len + t0) * F) : tile;
   const int64_t ldo = vcf ? (job->to_y ? g->out_len : plan->chunk) : 0;
-  R *panel = (R *)(scratch + aligned((size_t)(plan->chunk * F) * sizeof(R)));
+  R *panel = (R *)(scratch + conv1dt__align((size_t)(plan->chunk * F) * sizeof(R)));
   conv1dt_direct_tap *taps =
-      (conv1dt_direct_tap *)((char *)panel + aligned((size_t)(plan->panel_rows * C) * sizeof(R)));
+      (conv1dt_direct_tap *)((char *)panel +
+                             conv1dt__align((size_t)(plan->panel_rows * C) * sizeof(R)));
 
   /* Steps the chunk reads: i*s + k*d in [ua, ub), plus the kernel's overrun past a phase. */
-  const int64_t ilo = ceil_div(ua - (g->keff - 1), s);
-  const int64_t ihi = floor_div(ub - 1, s) + 1 + (vcf ? CONV1DT_DIRECT_SLACK : CONV1DT_DIRECT_MR);
+  const int64_t ilo = conv1dt__ceil_div(ua - (g->keff - 1), s);
+  const int64_t ihi =
+      conv1dt__floor_div(ub - 1, s) + 1 + (vcf ? CONV1DT_DIRECT_SLACK : CONV1DT_DIRECT_MR);
   const R *xb = job->x + b * L * C, *src = xb;
   int64_t shift = 0, ldx = vcf ? L : C;
   /* channels_first always reads a copy: channel rows L apart (often a power of two) would fight
@@ -97,7 +84,7 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
 
   /* Phase r: positions u = r + n*s, taps k with k*d = r (mod s), steps i = n + (r - k*d)/s. */
   for (int64_t r = 0; r < s; r++) {
-    const int64_t n_lo = ceil_div(ua - r, s), n_hi = ceil_div(ub - r, s);
+    const int64_t n_lo = conv1dt__ceil_div(ua - r, s), n_hi = conv1dt__ceil_div(ub - r, s);
     if (n_lo >= n_hi) continue;
     int ntaps = 0;
     for (int64_t k = 0; k < g->ksize; k++) {
@@ -127,8 +114,8 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
 
 static void share(int64_t n, int id, int size, int64_t *a, int64_t *b) {
   const int64_t chunk = (n + size - 1) / size;
-  *a = min64(n, id * chunk);
-  *b = min64(n, *a + chunk);
+  *a = conv1dt__min64(n, id * chunk);
+  *b = conv1dt__min64(n, *a + chunk);
 }
 
 /* Threads take chunks (whole samples for by_sample) one at a time from a shared counter, so a

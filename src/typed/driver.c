@@ -15,16 +15,9 @@
  * the bench suite: C, D, E ran 5-15 % faster alone). */
 #define CONV1DT_PARALLEL_MIN_TILE (1 << 20)
 
-static int64_t min64(int64_t a, int64_t b) {
-  return a < b ? a : b;
-}
-static int64_t max64(int64_t a, int64_t b) {
-  return a > b ? a : b;
-}
-
 /* Output positions below this are final once input rows < l1 are in (all, at a sample's end). */
 static int64_t final_end(const conv1dt_geometry *g, int64_t l1) {
-  return l1 == g->steps ? g->out_len : min64(g->out_len, l1 * g->stride - g->crop_left);
+  return l1 == g->steps ? g->out_len : conv1dt__min64(g->out_len, l1 * g->stride - g->crop_left);
 }
 
 /* One segment: input rows [l0, l1) of one sample, already multiplied into the tile `col`. */
@@ -46,8 +39,8 @@ typedef struct {
 
 static void share(int64_t lo, int64_t hi, int id, int size, int64_t *a, int64_t *b) {
   const int64_t chunk = (hi - lo + size - 1) / size;
-  *a = min64(hi, lo + id * chunk);
-  *b = min64(hi, *a + chunk);
+  *a = conv1dt__min64(hi, lo + id * chunk);
+  *b = conv1dt__min64(hi, *a + chunk);
 }
 
 static void segment_work(void *arg, int id, int size) {
@@ -58,7 +51,7 @@ static void segment_work(void *arg, int id, int size) {
   share(sg->lo, sg->hi, id, size, &pa, &pb);
   sg->top[id] = 0;
   if (pa >= pb) return;
-  const int64_t fa = max64(pa, sg->w0), fb = min64(pb, sg->end);
+  const int64_t fa = conv1dt__max64(pa, sg->w0), fb = conv1dt__min64(pb, sg->end);
   if (sg->fm) {
     sg->top[id] =
         X(conv1dt__scatter_fm)(g, sg->col, sg->l0, sg->m, pa, pb, sg->w0, sg->acc, sg->win);
@@ -97,8 +90,8 @@ static int64_t run_segment(segment *sg, int64_t hwm, conv1dt_team **team, int th
   const int64_t s = g->stride;
   /* Positions touched: from the window start to the last contribution or the finish line. */
   sg->lo = sg->w0;
-  sg->hi = min64(g->out_len, (sg->l1 - 1) * s + (g->keff - 1) - g->crop_left + 1);
-  sg->hi = max64(sg->hi, sg->end);
+  sg->hi = conv1dt__min64(g->out_len, (sg->l1 - 1) * s + (g->keff - 1) - g->crop_left + 1);
+  sg->hi = conv1dt__max64(sg->hi, sg->end);
   const int glu_steps = g->channels_first && g->act == CONV1DT_ACT_GLU;
   sg->finish = !glu_steps;
   if (sg->hi > sg->lo) {
@@ -108,7 +101,7 @@ static int64_t run_segment(segment *sg, int64_t hwm, conv1dt_team **team, int th
       t = *team;
     }
     conv1dt__team_run(t, segment_work, sg);
-    for (int i = 0; i < conv1dt__team_size(t); i++) hwm = max64(hwm, sg->top[i]);
+    for (int i = 0; i < conv1dt__team_size(t); i++) hwm = conv1dt__max64(hwm, sg->top[i]);
   }
   if (sg->end <= sg->w0) return hwm;
   const int64_t n = sg->end - sg->w0;
@@ -118,7 +111,7 @@ static int64_t run_segment(segment *sg, int64_t hwm, conv1dt_team **team, int th
   else if (glu_steps)
       X(conv1dt__finalize_first)(g, sg->bias, sg->acc, sg->w0, n, sg->y_sample, sg->pre_sample);
   /* [0, n) is finished and zero; move the unfinished tail to the front, clear what it left. */
-  const int64_t tail = hwm > n ? hwm - n : 0, stale = max64(tail, n);
+  const int64_t tail = hwm > n ? hwm - n : 0, stale = conv1dt__max64(tail, n);
   /* Position-major: one run of F per position; filter-major: F rows of `win` positions. */
   const int64_t rows = sg->fm ? g->filters : 1, ld = sg->fm ? sg->win : 0;
   const int64_t width = sg->fm ? 1 : g->filters;
@@ -137,9 +130,7 @@ void X(conv1dt__run)(const conv1dt_layer *layer, const conv1dt_geometry *g,
   const R *kernel = layer->kernel;
   R *col = work;
   /* The accumulator starts on the next aligned address after the column tile. */
-  size_t col_bytes = plan->col_elems * sizeof(R);
-  col_bytes = (col_bytes + CONV1DT_WORKSPACE_ALIGN - 1) & ~(size_t)(CONV1DT_WORKSPACE_ALIGN - 1);
-  R *acc = (R *)((char *)work + col_bytes);
+  R *acc = (R *)((char *)work + conv1dt__align(plan->col_elems * sizeof(R)));
   memset(acc, 0, plan->acc_elems * sizeof(R));
 
   const int threads = plan->rows * KF >= CONV1DT_PARALLEL_MIN_TILE ? conv1dt__default_threads() : 1;
@@ -157,12 +148,12 @@ void X(conv1dt__run)(const conv1dt_layer *layer, const conv1dt_geometry *g,
     const int64_t total = g->batch * L;
     int64_t hwm = 0;
     for (int64_t r0 = 0; r0 < total; r0 += plan->rows) {
-      const int64_t m = min64(plan->rows, total - r0);
+      const int64_t m = conv1dt__min64(plan->rows, total - r0);
       /* col[m x KF] = x[m x C] * W^T with W the (K*F) x C view of the Keras kernel. */
       conv1dt__gemm_R(0, 1, (int)m, (int)KF, (int)C, x + r0 * C, (int)C, kernel, (int)C, 0, col,
                       (int)KF);
       for (int64_t r = r0; r < r0 + m;) {
-        const int64_t b = r / L, l0 = r % L, l1 = min64(L, l0 + (r0 + m - r));
+        const int64_t b = r / L, l0 = r % L, l1 = conv1dt__min64(L, l0 + (r0 + m - r));
         if (l0 == 0) sg.w0 = 0; /* a new sample: the window is all zero here */
         sg.col = col + (r - r0) * KF;
         sg.l0 = l0;
@@ -182,7 +173,7 @@ void X(conv1dt__run)(const conv1dt_layer *layer, const conv1dt_geometry *g,
       sg.w0 = 0;
       int64_t hwm = 0;
       for (int64_t l0 = 0; l0 < L; l0 += plan->rows) {
-        const int64_t m = min64(plan->rows, L - l0);
+        const int64_t m = conv1dt__min64(plan->rows, L - l0);
         if (sg.fm) /* col[KF x m] = W[KF x C] * x_b[C x m], columns l0.. of the sample */
           conv1dt__gemm_R(0, 0, (int)KF, (int)m, (int)C, kernel, (int)C, xb + l0, (int)L, 0, col,
                           (int)m);
