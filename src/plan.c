@@ -17,6 +17,10 @@
 /* ...and a forward call uses threads only from this many multiply-adds on. */
 #define CONV1DT_DIRECT_PARALLEL_MACS ((double)(1 << 21))
 
+static int64_t round_up(int64_t v, int64_t a) {
+  return (v + a - 1) / a * a;
+}
+
 int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels, size_t elem_size,
                            int channels_first) {
   if (algorithm == CONV1DT_ALGORITHM_DIRECT) return 1;
@@ -39,8 +43,8 @@ static int64_t thread_bytes(const conv1dt_geometry *g, int64_t sz, int64_t chunk
       !conv1dt__mul64(g->ksize, (int64_t)sizeof(conv1dt_direct_tap), &taps) ||
       tile > INT64_MAX / 4 || panel > INT64_MAX / 4 || taps > INT64_MAX / 4)
     return 0;
-  total = (int64_t)(conv1dt__align((size_t)tile) + conv1dt__align((size_t)panel) +
-                    conv1dt__align((size_t)taps));
+  total = round_up(tile, CONV1DT_WORKSPACE_ALIGN) + round_up(panel, CONV1DT_WORKSPACE_ALIGN) +
+          round_up(taps, CONV1DT_WORKSPACE_ALIGN);
   *panel_rows = rows;
   return total;
 }
