@@ -1485,6 +1485,7 @@ int main(int argc, char **argv) {
       100 * m.others_busy, m.load,
       m.others_busy > 0.05 ? ": the machine was shared, the timings are disturbed" : "");
   printf("# BLAS: %s; threads %d\n", m.blas, m.blas_threads);
+  printf("# conv1dt direct kernel: %s\n", conv1dt_kernel_isa());
   printf("# %s\n", m.onednn);
   printf("# OPENBLAS_CORETYPE=%s\n", m.coretype[0] ? m.coretype : "(unset)");
   if (o.pytorch_path)

@@ -369,6 +369,10 @@ CONV1DT_API conv1dt_status conv1dt_activation_check(const char *name, const char
  * and its thread count (0 when the vendor does not say). Writes a NUL-terminated string. */
 CONV1DT_API conv1dt_status conv1dt_blas_info(char *buffer, size_t size, int *threads);
 
+/* The instruction set the direct kernel runs here: "x86-64-v3 (AVX2, FMA)" or "x86-64 baseline
+ * (SSE2)" (chosen when the library loads), or "portable C (...)" in builds without dispatch. */
+CONV1DT_API const char *conv1dt_kernel_isa(void);
+
 /* "0.1.0" and CONV1DT_VERSION_NUMBER of the library actually linked. */
 CONV1DT_API const char *conv1dt_version_string(void);
 CONV1DT_API int conv1dt_version_number(void);

@@ -159,6 +159,14 @@ conv1dt_status conv1dt__plan_min_bytes(const conv1dt_geometry *g, size_t elem_si
 /* Whether a layer asks for the direct kernel (explicitly, or AUTO for its channel count). */
 int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels, size_t elem_size,
                            int channels_first);
+/* The direct kernel is compiled per ISA (GCC/Clang target_clones on x86-64, picked when the
+ * library loads) unless the build says CONV1DT_NO_DISPATCH (cmake -DCONV1DT_DISPATCH=OFF). */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute) &&                        \
+    !defined(CONV1DT_NO_DISPATCH)
+#if __has_attribute(target_clones)
+#define CONV1DT_DISPATCH 1
+#endif
+#endif
 /* The direct kernel's vectors (bytes), and how far past a phase's last position its register
  * tiles read input (12 rows channels_last, 3 vectors of steps channels_first). */
 #define CONV1DT_DIRECT_VBYTES 32

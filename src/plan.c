@@ -176,3 +176,19 @@ conv1dt_status conv1dt__plan_min_bytes(const conv1dt_geometry *g, size_t elem_si
   }
   return CONV1DT_OK;
 }
+
+const char *conv1dt_kernel_isa(void) {
+#ifdef CONV1DT_DISPATCH
+  /* What target_clones' resolver decides: its x86-64-v3 clone where the CPU has that level. */
+  __builtin_cpu_init();
+#if defined(__clang__) || __GNUC__ < 12
+  const int v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                 __builtin_cpu_supports("bmi2");
+#else
+  const int v3 = __builtin_cpu_supports("x86-64-v3");
+#endif
+  return v3 ? "x86-64-v3 (AVX2, FMA)" : "x86-64 baseline (SSE2)";
+#else
+  return "portable C (built without run-time dispatch)";
+#endif
+}

@@ -162,6 +162,10 @@ START_TEST(test_info) {
   ck_assert_msg(blas != NULL, "no BLAS line in: %s", r.out);
   ck_assert_uint_gt(strcspn(blas + 6, "\n"), 0);
   ck_assert_ptr_nonnull(strstr(r.out, "threads"));
+  /* which ISA the direct kernel runs: the library's answer, verbatim */
+  char line[160];
+  snprintf(line, sizeof line, "direct kernel: %s\n", conv1dt_kernel_isa());
+  ck_assert_msg(strstr(r.out, line) != NULL, "no '%s' in: %s", line, r.out);
   free_result(&r);
 }
 END_TEST

@@ -577,6 +577,7 @@ static int cmd_demo(void) {
 static int cmd_info(void) {
   printf("conv1dt %s (version number %d)\n", conv1dt_version_string(), conv1dt_version_number());
   if (!print_blas()) return EXIT_FAILURE;
+  printf("direct kernel: %s\n", conv1dt_kernel_isa());
   printf("dtypes: float32, float64\n");
   return EXIT_SUCCESS;
 }

@@ -14,13 +14,9 @@
 typedef R V __attribute__((vector_size(CONV1DT_DIRECT_VBYTES)));
 #define VL CONV1DT_DIRECT_VL
 
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute) &&                        \
-    !defined(CONV1DT_NO_DISPATCH)
-#if __has_attribute(target_clones)
+#ifdef CONV1DT_DISPATCH /* see conv1dt_kernel_isa() in plan.c for the same choice */
 #define CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#endif
-#endif
-#ifndef CLONES
+#else
 #define CLONES
 #endif
 #define INLINE static inline __attribute__((always_inline))
