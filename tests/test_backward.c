@@ -255,6 +255,8 @@ static void sweep_one(ref_rng *rng, sweep_stats *st, conv1dt_dtype dt, conv1dt_d
   c.cfg = conv1dt_config_default(ref_rng_int(rng, 1, 8), K);
   c.cfg.strides = s;
   c.cfg.dilation_rate = d;
+  /* forward_train's pre-activations through every forward method */
+  c.cfg.algorithm = (conv1dt_algorithm)ref_rng_int(rng, 0, 3);
   c.cfg.output_padding =
       ref_rng_int(rng, 0, 2) ? CONV1DT_OUTPUT_PADDING_NONE : ref_rng_int(rng, 0, s - 1);
   c.cfg.padding = ref_rng_int(rng, 0, 1) ? CONV1DT_PADDING_SAME : CONV1DT_PADDING_VALID;
