@@ -4,6 +4,7 @@
 
 #include "conv1dt.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -102,6 +103,12 @@ struct conv1dt_layer {
    * whenever the weights change. */
   void *packed;
   int64_t ldw;
+  /* The direct method's team of threads, kept between calls (team.c): the only state of a
+   * layer that forward calls change, and only under pool_lock. */
+  struct conv1dt_team *pool;
+  pthread_mutex_t pool_lock;
+  long pool_pid; /* the process that made the pool (fork() leaves its threads behind) */
+  int pool_ok;   /* pool_lock initialised */
 };
 void conv1dt__repack(conv1dt_layer *layer);
 
@@ -117,7 +124,6 @@ typedef struct {
   conv1dt_act act;
   conv1dt_algorithm algorithm; /* the layer's request */
   int direct_ready;            /* the layer holds packed weights for the direct kernel */
-  size_t elem_size;
 } conv1dt_geometry;
 
 /* Plan of one forward call: the method, its block sizes and where the scratch arrays sit in the
@@ -157,8 +163,7 @@ conv1dt_status conv1dt__plan(const conv1dt_geometry *g, size_t elem_size, size_t
                              conv1dt_plan *plan);
 conv1dt_status conv1dt__plan_min_bytes(const conv1dt_geometry *g, size_t elem_size, size_t *bytes);
 /* Whether a layer asks for the direct kernel (explicitly, or AUTO for its channel count). */
-int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels, size_t elem_size,
-                           int channels_first);
+int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels);
 /* The direct kernel is compiled per ISA (GCC/Clang target_clones on x86-64, picked when the
  * library loads) unless the build says CONV1DT_NO_DISPATCH (cmake -DCONV1DT_DISPATCH=OFF). */
 #if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute) &&                        \
@@ -256,6 +261,12 @@ conv1dt_team *conv1dt__team_create(int size);
 void conv1dt__team_run(conv1dt_team *team, conv1dt_job fn, void *arg); /* team may be NULL */
 int conv1dt__team_size(const conv1dt_team *team);                      /* 1 for NULL */
 void conv1dt__team_destroy(conv1dt_team *team);                        /* NULL accepted */
+/* The layer's team when free (its workers spin briefly between jobs: for the direct method,
+ * which runs no BLAS), else a new per-call team; *own says which. NULL for size <= 1. */
+conv1dt_team *conv1dt__team_acquire(const conv1dt_layer *layer, int size, int *own);
+void conv1dt__team_release(const conv1dt_layer *layer, conv1dt_team *team, int own);
+void conv1dt__pool_init(conv1dt_layer *layer);    /* at create */
+void conv1dt__pool_destroy(conv1dt_layer *layer); /* at destroy */
 
 /* ---- typed entry points (src/typed/, compiled once per precision) ------------------------ */
 #define CONV1DT_DECLARE_TYPED(R, S)                                                                \

@@ -96,6 +96,7 @@ conv1dt_status conv1dt_create(const conv1dt_config *cfg, int64_t in_channels, co
 
   conv1dt_layer *layer = calloc(1, sizeof *layer);
   if (!layer) return conv1dt__fail(CONV1DT_ERROR_OUT_OF_MEMORY, "conv1dt_create: out of memory");
+  conv1dt__pool_init(layer);
   layer->cfg = *cfg;
   layer->cfg.activation = canonical;
   layer->in_channels = in_channels;
@@ -109,8 +110,7 @@ conv1dt_status conv1dt_create(const conv1dt_config *cfg, int64_t in_channels, co
   if (cfg->use_bias) layer->bias = malloc((size_t)cfg->filters * layer->elem_size);
   /* The direct kernel's copy, filters padded to whole vectors. A size that overflows leaves
    * it out, and the layer computes with the GEMM path (see conv1dt__geometry). */
-  int direct = conv1dt__direct_wanted(cfg->algorithm, in_channels, layer->elem_size,
-                                      cfg->data_format == CONV1DT_CHANNELS_FIRST);
+  int direct = conv1dt__direct_wanted(cfg->algorithm, in_channels);
   if (direct) {
     const int64_t vl = (int64_t)(CONV1DT_DIRECT_VBYTES / layer->elem_size);
     int64_t n;
@@ -137,6 +137,7 @@ conv1dt_status conv1dt_create(const conv1dt_config *cfg, int64_t in_channels, co
 
 void conv1dt_destroy(conv1dt_layer *layer) {
   if (!layer) return;
+  conv1dt__pool_destroy(layer);
   free(layer->kernel);
   free(layer->bias);
   free(layer->packed);

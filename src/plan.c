@@ -14,21 +14,20 @@
 #define CONV1DT_DIRECT_AUTO_MAX_CH 128
 /* Tiles aim at this many bytes (L1-resident with the panel beside them)... */
 #define CONV1DT_DIRECT_TILE_BYTES 16384
-/* ...and a forward call uses threads only from this many multiply-adds on. */
-#define CONV1DT_DIRECT_PARALLEL_MACS ((double)(1 << 21))
+/* ...and a forward call uses threads from this many multiply-adds on (the layer keeps its
+ * team between calls, so sharing costs a microsecond or so, not a thread start). */
+#define CONV1DT_DIRECT_PARALLEL_MACS ((double)(1 << 17))
 
 static int64_t round_up(int64_t v, int64_t a) {
   return (v + a - 1) / a * a;
 }
 
-int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels, size_t elem_size,
-                           int channels_first) {
+int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels) {
   if (algorithm == CONV1DT_ALGORITHM_DIRECT) return 1;
   if (algorithm != CONV1DT_ALGORITHM_AUTO) return 0;
-  /* double channels_last: 4 filters a vector, twice the tiles per filter; at 128 channels the
-   * GEMM method was ahead (bench case A: 0.6-0.8x the direct kernel's time), at 64 behind */
-  if (elem_size == sizeof(double) && !channels_first)
-    return in_channels <= CONV1DT_DIRECT_AUTO_MAX_CH / 2;
+  /* One rule for both dtypes and formats: with the layer's team kept between calls, double
+   * channels_last at 128 channels also ran in 0.90-0.92x the GEMM method's time (bench case A
+   * and a 128-channel case C). */
   return in_channels <= CONV1DT_DIRECT_AUTO_MAX_CH;
 }
 
@@ -142,8 +141,7 @@ static int plan_accumulate(const conv1dt_geometry *g, size_t elem_size, size_t b
 }
 
 static int use_direct(const conv1dt_geometry *g) {
-  return g->direct_ready &&
-         conv1dt__direct_wanted(g->algorithm, g->in_ch, g->elem_size, g->channels_first);
+  return g->direct_ready && conv1dt__direct_wanted(g->algorithm, g->in_ch);
 }
 
 conv1dt_status conv1dt__plan(const conv1dt_geometry *g, size_t elem_size, size_t budget,

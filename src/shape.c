@@ -140,7 +140,6 @@ conv1dt_status conv1dt__geometry(const conv1dt_layer *layer, int64_t batch, int6
   if (g->algorithm == CONV1DT_ALGORITHM_DIRECT && !layer->packed)
     g->algorithm = CONV1DT_ALGORITHM_GEMM;
   g->direct_ready = layer->packed != NULL;
-  g->elem_size = layer->elem_size;
 
   int64_t xe, ye, tmp;
   if (!output_geometry(cfg, layer->keff, steps, &g->out_len, &g->crop_left) ||

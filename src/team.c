@@ -1,21 +1,34 @@
-/* A team of threads for one forward call: the caller plus `size - 1` workers that sleep on a
+/* A team of threads: the caller plus `size - 1` workers that run one job at a time.
+ *
+ * Per-call teams (conv1dt__team_create) serve the GEMM methods: their workers sleep on a
  * condition variable between jobs, so they never compete with the BLAS's own threads during a
- * GEMM. Created per call (no global state), only when a call has enough work to share. */
+ * GEMM. The direct method, which calls no BLAS, borrows a team kept by the layer instead
+ * (conv1dt__team_acquire): its workers spin for a short while after each job before they
+ * sleep, so back-to-back calls hand work over in a microsecond or so instead of paying a
+ * thread start (~35 us here, more than a small layer's whole call). The layer's team is
+ * guarded by a mutex: a concurrent call that finds it busy makes a team of its own, so the
+ * layer stays safe to share between threads. No global state. */
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
+
+/* How long a spinning team's workers wait for the next job before they sleep. */
+#define CONV1DT_SPIN_NS 200000L
 
 struct conv1dt_team {
   int size;
+  int spin; /* spin CONV1DT_SPIN_NS after each job before sleeping */
   pthread_mutex_t lock;
   pthread_cond_t start, done;
-  unsigned long generation; /* bumped for every job */
-  int pending;              /* workers still running the current job */
-  int stop;
-  conv1dt_job fn;
+  _Atomic unsigned long generation; /* bumped for every job (under lock) */
+  _Atomic int pending;              /* workers still running the current job */
+  int stop;                         /* under lock */
+  conv1dt_job fn;                   /* written before generation is bumped */
   void *arg;
   pthread_t threads[CONV1DT_MAX_THREADS];
   struct conv1dt_worker {
@@ -24,26 +37,48 @@ struct conv1dt_team {
   } workers[CONV1DT_MAX_THREADS];
 };
 
+static long long now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 static void *worker_main(void *p) {
   struct conv1dt_worker *w = p;
   conv1dt_team *team = w->team;
   unsigned long seen = 0;
   for (;;) {
+    if (team->spin) { /* a short spin catches the next call of a run of small ones */
+      const long long deadline = now_ns() + CONV1DT_SPIN_NS;
+      for (int i = 0; atomic_load_explicit(&team->generation, memory_order_acquire) == seen; i++) {
+        cpu_relax();
+        if ((i & 63) == 63 && now_ns() > deadline) break;
+      }
+    }
     pthread_mutex_lock(&team->lock);
-    while (team->generation == seen && !team->stop) pthread_cond_wait(&team->start, &team->lock);
+    while (atomic_load_explicit(&team->generation, memory_order_acquire) == seen && !team->stop)
+      pthread_cond_wait(&team->start, &team->lock);
     if (team->stop) {
       pthread_mutex_unlock(&team->lock);
       return NULL;
     }
-    seen = team->generation;
+    seen = atomic_load_explicit(&team->generation, memory_order_acquire);
     conv1dt_job fn = team->fn;
     void *arg = team->arg;
     const int size = team->size;
     pthread_mutex_unlock(&team->lock);
     fn(arg, w->id, size);
-    pthread_mutex_lock(&team->lock);
-    if (--team->pending == 0) pthread_cond_signal(&team->done);
-    pthread_mutex_unlock(&team->lock);
+    if (atomic_fetch_sub_explicit(&team->pending, 1, memory_order_acq_rel) == 1) {
+      pthread_mutex_lock(&team->lock); /* the caller may be about to wait */
+      pthread_cond_signal(&team->done);
+      pthread_mutex_unlock(&team->lock);
+    }
   }
 }
 
@@ -56,7 +91,7 @@ int conv1dt__default_threads(void) {
   return n > CONV1DT_MAX_THREADS ? CONV1DT_MAX_THREADS : n;
 }
 
-conv1dt_team *conv1dt__team_create(int size) {
+static conv1dt_team *team_new(int size, int spin) {
   if (size > CONV1DT_MAX_THREADS) size = CONV1DT_MAX_THREADS;
   if (size <= 1) return NULL;
   conv1dt_team *team = calloc(1, sizeof *team);
@@ -64,6 +99,9 @@ conv1dt_team *conv1dt__team_create(int size) {
   if (pthread_mutex_init(&team->lock, NULL)) goto fail_lock;
   if (pthread_cond_init(&team->start, NULL)) goto fail_start;
   if (pthread_cond_init(&team->done, NULL)) goto fail_done;
+  atomic_init(&team->generation, 0);
+  atomic_init(&team->pending, 0);
+  team->spin = spin;
   team->size = 1;
   for (int i = 1; i < size; i++) {
     team->workers[i].team = team;
@@ -83,21 +121,30 @@ fail_lock:
   return NULL;
 }
 
+conv1dt_team *conv1dt__team_create(int size) {
+  return team_new(size, 0);
+}
+
 void conv1dt__team_run(conv1dt_team *team, conv1dt_job fn, void *arg) {
   if (!team) {
     fn(arg, 0, 1);
     return;
   }
-  pthread_mutex_lock(&team->lock);
   team->fn = fn;
   team->arg = arg;
-  team->pending = team->size - 1;
-  team->generation++;
+  atomic_store_explicit(&team->pending, team->size - 1, memory_order_relaxed);
+  pthread_mutex_lock(&team->lock);
+  atomic_fetch_add_explicit(&team->generation, 1, memory_order_release);
   pthread_cond_broadcast(&team->start);
   pthread_mutex_unlock(&team->lock);
   fn(arg, 0, team->size);
+  if (team->spin) /* the workers are as quick: wait for them awake */
+    for (int i = 0; atomic_load_explicit(&team->pending, memory_order_acquire) > 0 && i < 100000;
+         i++)
+      cpu_relax();
   pthread_mutex_lock(&team->lock);
-  while (team->pending > 0) pthread_cond_wait(&team->done, &team->lock);
+  while (atomic_load_explicit(&team->pending, memory_order_acquire) > 0)
+    pthread_cond_wait(&team->done, &team->lock);
   pthread_mutex_unlock(&team->lock);
 }
 
@@ -116,4 +163,50 @@ void conv1dt__team_destroy(conv1dt_team *team) {
   pthread_cond_destroy(&team->start);
   pthread_mutex_destroy(&team->lock);
   free(team);
+}
+
+/* ---- the layer's team (conv1dt_layer.pool, created on first use) ------------------------- */
+
+conv1dt_team *conv1dt__team_acquire(const conv1dt_layer *layer, int size, int *own) {
+  conv1dt_layer *l = (conv1dt_layer *)layer; /* only its pool fields, under pool_lock */
+  *own = 1;
+  if (size <= 1) return NULL;
+  if (l->pool_ok && pthread_mutex_trylock(&l->pool_lock) == 0) {
+    /* A child after fork() inherits the pointer but not the threads: never touch them. */
+    if (l->pool && (l->pool_pid != (long)getpid() || conv1dt__team_size(l->pool) != size)) {
+      if (l->pool_pid == (long)getpid()) conv1dt__team_destroy(l->pool);
+      l->pool = NULL;
+    }
+    if (!l->pool) {
+      l->pool = team_new(size, 1);
+      l->pool_pid = (long)getpid();
+    }
+    if (l->pool) {
+      *own = 0;
+      return l->pool; /* pool_lock stays held until conv1dt__team_release */
+    }
+    pthread_mutex_unlock(&l->pool_lock);
+  }
+  return team_new(size, 0); /* busy (a concurrent call) or no pool: a team of its own */
+}
+
+void conv1dt__team_release(const conv1dt_layer *layer, conv1dt_team *team, int own) {
+  if (own) {
+    conv1dt__team_destroy(team);
+    return;
+  }
+  pthread_mutex_unlock(&((conv1dt_layer *)layer)->pool_lock);
+}
+
+void conv1dt__pool_init(conv1dt_layer *layer) {
+  layer->pool = NULL;
+  layer->pool_ok = pthread_mutex_init(&layer->pool_lock, NULL) == 0;
+}
+
+void conv1dt__pool_destroy(conv1dt_layer *layer) {
+  if (!layer->pool_ok) return;
+  if (layer->pool && layer->pool_pid == (long)getpid()) conv1dt__team_destroy(layer->pool);
+  layer->pool = NULL;
+  pthread_mutex_destroy(&layer->pool_lock);
+  layer->pool_ok = 0;
 }

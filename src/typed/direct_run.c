@@ -182,10 +182,11 @@ void X(conv1dt__direct_run)(const conv1dt_layer *layer, const conv1dt_geometry *
   job.to_y = !pre && (g->act == CONV1DT_ACT_LINEAR || g->act == CONV1DT_ACT_RELU) &&
              (!g->channels_first || job.steps_kernel);
   job.by_sample = g->channels_first && g->act == CONV1DT_ACT_GLU;
-  conv1dt_team *team = plan->threads > 1 ? conv1dt__team_create(plan->threads) : NULL;
+  int own = 1;
+  conv1dt_team *team = conv1dt__team_acquire(layer, plan->threads, &own);
   conv1dt__team_run(team, direct_work, &job);
   if (g->channels_first && (g->act == CONV1DT_ACT_SOFTMAX || g->act == CONV1DT_ACT_LOG_SOFTMAX ||
                             g->act == CONV1DT_ACT_SPARSEMAX))
     conv1dt__team_run(team, rows_work, &job);
-  conv1dt__team_destroy(team);
+  conv1dt__team_release(layer, team, own);
 }
