@@ -62,20 +62,23 @@ void X(conv1dt__finalize_last)(const conv1dt_geometry *g, const R *bias, R *acc,
 
 /* Positions run across the window's rows but along y's rows: go through a small transposed
  * tile (FT filters x PT positions, L1-sized) so that the activation runs over one contiguous
- * array and every write to y (and pre) is a run of PT steps — a cache line in float. */
-#define PT 16
-#define FT 64
+ * array and every write to y (and pre) is a run of PT steps. Filters are the outer loop: y is
+ * written as FT streams at a time, each along its row (all F rows at once, 32 KiB apart here,
+ * overran the L1 sets and the prefetchers: case G channels_first spent 10 % in these stores),
+ * and the window is read as one stream of stride F. */
+#define PT 32
+#define FT 16
 
 void X(conv1dt__finalize_first)(const conv1dt_geometry *g, const R *bias, R *acc, int64_t t0,
                                 int64_t n, R *y_sample, R *pre_sample) {
   const int64_t F = g->filters, T = g->out_len;
   R pre_tile[FT * PT], out_tile[FT * PT];
-  for (int64_t i0 = 0; i0 < n; i0 += PT) {
-    const int64_t nb = n - i0 < PT ? n - i0 : PT, t = t0 + i0;
-    for (int64_t f0 = 0; f0 < F; f0 += FT) {
+  for (int64_t f0 = 0; f0 < F; f0 += FT)
+    for (int64_t i0 = 0; i0 < n; i0 += PT) {
+      const int64_t nb = n - i0 < PT ? n - i0 : PT, t = t0 + i0;
       const int64_t fn = F - f0 < FT ? F - f0 : FT;
-      /* Transpose (and bias) positions i0.. x filters f0.. into pre_tile[f][i]: strided loads
-       * from the L1-resident window rows, contiguous stores. */
+      /* Transpose (and bias) positions i0.. x filters f0.. into pre_tile[f][i]: loads of stride
+       * F from the window, contiguous stores. */
       for (int64_t f = 0; f < fn; f++) {
         const R *a = acc + i0 * F + f0 + f;
         const R b = bias ? bias[f0 + f] : RC(0.0);
@@ -105,7 +108,6 @@ void X(conv1dt__finalize_first)(const conv1dt_geometry *g, const R *bias, R *acc
         for (int64_t f = 0; f < fn; f++)
           memcpy(y_sample + (f0 + f) * T + t, src + f * PT, (size_t)nb * sizeof(R));
     }
-  }
   memset(acc, 0, (size_t)(n * F) * sizeof(R));
 }
 
