@@ -66,8 +66,10 @@ typedef enum { CONV1DT_CHANNELS_LAST = 0, CONV1DT_CHANNELS_FIRST = 1 } conv1dt_d
  * steps into a column tile, then the col2im overlap-add. GEMM_ACCUMULATE: one BLAS GEMM per
  * group of taps accumulating straight into the output window (the overlap-add happens inside
  * the GEMMs; no column tile). DIRECT: the same sums gathered per output position by the
- * library's own vectorised kernel, no BLAS — what thin GEMMs (few input channels) need. A
- * workspace too small for DIRECT or GEMM_ACCUMULATE falls back to GEMM. */
+ * library's own vectorised kernel, no BLAS — what thin GEMMs (few input channels) need; its
+ * worker threads stay with the layer between calls (spinning 200 us after each, then asleep)
+ * until conv1dt_destroy. A workspace too small for DIRECT or GEMM_ACCUMULATE falls back to
+ * GEMM. */
 typedef enum {
   CONV1DT_ALGORITHM_AUTO = 0,
   CONV1DT_ALGORITHM_GEMM = 1,
