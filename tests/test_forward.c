@@ -3,6 +3,7 @@
  * argument, workspace (block size) independence, default weights, weight round trips, empty
  * outputs and concurrent use of one layer.
  */
+#define _POSIX_C_SOURCE 200809L /* fork, waitpid */
 #include <check.h>
 #include <inttypes.h>
 #include <math.h>
@@ -10,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "check_run.h"
 #include "conv1dt.h"
@@ -690,6 +694,51 @@ START_TEST(test_repeatable_bits) {
 }
 END_TEST
 
+/* The direct method keeps its threads in the layer: a child process after fork() inherits the
+ * layer but not those threads, and must compute with threads of its own (and so must the parent
+ * afterwards), with the same bits. */
+START_TEST(test_forward_after_fork) {
+  conv1dt_config cfg = conv1dt_config_default(24, 5);
+  cfg.strides = 2;
+  cfg.activation = "relu";
+  cfg.algorithm = CONV1DT_ALGORITHM_DIRECT;
+  const int64_t C = 16, B = 4, L = 600;
+  conv1dt_layer *layer = NULL;
+  ck_assert_int_eq(conv1dt_create(&cfg, C, CONV1DT_FLOAT32, &layer), CONV1DT_OK);
+  ref_rng rng;
+  ref_rng_seed(&rng, 99);
+  double *xd;
+  float *x = ref_random_array(&rng, CONV1DT_FLOAT32, (size_t)(B * L * C), -1, 1, false, &xd);
+  int64_t shape[3];
+  ck_assert_int_eq(conv1dt_output_shape(layer, B, L, shape), CONV1DT_OK);
+  const size_t n = (size_t)(shape[0] * shape[1] * shape[2]);
+  float *y0 = malloc(n * sizeof *y0), *y1 = malloc(n * sizeof *y1);
+  ck_assert(y0 && y1);
+  ck_assert_int_eq(conv1dt_forward(layer, x, B, L, y0, NULL, 0), CONV1DT_OK); /* team kept */
+  fflush(NULL);
+  const pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) { /* the child: no ck_assert here, only an exit status */
+    int bad = conv1dt_forward(layer, x, B, L, y1, NULL, 0) != CONV1DT_OK ||
+              memcmp(y0, y1, n * sizeof *y1) != 0;
+    bad |= conv1dt_forward(layer, x, B, L, y1, NULL, 0) != CONV1DT_OK ||
+           memcmp(y0, y1, n * sizeof *y1) != 0;
+    conv1dt_destroy(layer);
+    _exit(bad ? 3 : 0);
+  }
+  int status = 0;
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+  ck_assert_int_eq(conv1dt_forward(layer, x, B, L, y1, NULL, 0), CONV1DT_OK);
+  ck_assert(memcmp(y0, y1, n * sizeof *y1) == 0);
+  conv1dt_destroy(layer);
+  free(x);
+  free(xd);
+  free(y0);
+  free(y1);
+}
+END_TEST
+
 /* _i: dtype (even/odd) x forward method (_i / 2) */
 START_TEST(test_concurrent_forward) {
   const conv1dt_dtype dt = (conv1dt_dtype)(_i % 2);
@@ -787,6 +836,7 @@ static Suite *forward_suite(void) {
   tcase_set_timeout(tc, 60);
   tcase_add_loop_test(tc, test_concurrent_forward, 0, 8); /* 2 dtypes x 4 methods */
   tcase_add_loop_test(tc, test_repeatable_bits, 0, 8);
+  tcase_add_test(tc, test_forward_after_fork);
   suite_add_tcase(s, tc);
   return s;
 }
