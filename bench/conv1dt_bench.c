@@ -739,6 +739,22 @@ static void set_layer_times(result *r, series *tl) {
   r->ok = 1;
 }
 
+/* After the BLAS's workers have parked: `block` timed layer runs into t (while *grown), their
+ * total time added to *spent. Returns the first failing status. */
+static conv1dt_status time_layer_block(const bench_setup *c, const bench_shape *sh, size_t ws_bytes,
+                                       int64_t block, series *t, int *grown, double *spent) {
+  bench_let_blas_park();
+  for (int64_t i = 0; i < block && *grown; i++) {
+    const double t0 = bench_now();
+    const conv1dt_status st = conv1dt_forward(c->layer, c->x, sh->B, sh->L, c->y, c->ws, ws_bytes);
+    const double dt = bench_now() - t0;
+    if (st != CONV1DT_OK) return st;
+    *grown = series_add(t, dt);
+    *spent += dt;
+  }
+  return CONV1DT_OK;
+}
+
 static void run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_format fmt,
                      const options *o, int with_dnn, result *r) {
   result_init(r, sh, dt, fmt);
@@ -788,24 +804,12 @@ static void run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_forma
       grown = series_add(&tg, t2 - t1) && (!with_wx || series_add(&tw, t3 - t2));
       elapsed += t2 - t1; /* the budget counts layer + GEMM, as for channels_last */
     }
-    bench_let_blas_park();
     double layer_time = 0;
-    for (int64_t i = 0; i < block && grown && st == CONV1DT_OK; i++) {
-      const double t0 = bench_now();
-      st = conv1dt_forward(c.layer, c.x, sh->B, sh->L, c.y, c.ws, r->ws_bytes);
-      const double t1 = bench_now();
-      if (st != CONV1DT_OK) break;
-      grown = series_add(&tl, t1 - t0);
-      layer_time += t1 - t0;
-    }
+    st = time_layer_block(&c, sh, r->ws_bytes, block, &tl, &grown, &layer_time);
     elapsed += layer_time;
     if (o->limit_check && st == CONV1DT_OK) { /* the twin, in the same state as the layer */
-      bench_let_blas_park();
-      for (int64_t i = 0; i < block && grown && st == CONV1DT_OK; i++) {
-        const double t0 = bench_now();
-        st = conv1dt_forward(cu.layer, cu.x, sh->B, sh->L, cu.y, cu.ws, ru.ws_bytes);
-        grown = st == CONV1DT_OK && series_add(&tu, bench_now() - t0);
-      }
+      double twin_time = 0;
+      st = time_layer_block(&cu, sh, ru.ws_bytes, block, &tu, &grown, &twin_time);
     }
     const double per_run = layer_time / (double)block;
     if (per_run > 0 && layer_time < target) {

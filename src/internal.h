@@ -47,6 +47,13 @@ static inline int64_t conv1dt__floor_div(int64_t a, int64_t b) {
 static inline int64_t conv1dt__ceil_div(int64_t a, int64_t b) {
   return -conv1dt__floor_div(-a, b);
 }
+/* Member id's contiguous share [*a, *b) of [lo, hi) split among `size` team members. */
+static inline void conv1dt__share(int64_t lo, int64_t hi, int id, int size, int64_t *a,
+                                  int64_t *b) {
+  const int64_t chunk = (hi - lo + size - 1) / size;
+  *a = conv1dt__min64(hi, lo + id * chunk);
+  *b = conv1dt__min64(hi, *a + chunk);
+}
 
 /* ---- activations (activation_names.c) ------------------------------------------------- */
 typedef enum {

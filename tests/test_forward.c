@@ -344,37 +344,31 @@ static void check_workspace_case(ref_rng *rng, const ws_case *c, bool integers, 
   free(bdbl);
 }
 
-START_TEST(test_workspace_independence_exact) {
-  static const char *const acts[] = {NULL, "relu", "linear", "sigmoid", "tanh", "softmax", "glu"};
+/* `count` random layers, activations cycling through acts, each through check_workspace_case. */
+static void run_ws_cases(const char *name, uint64_t seed, int count, const char *const *acts,
+                         int nacts, bool integers) {
   ref_rng rng;
-  ref_rng_seed(&rng, 4242);
+  ref_rng_seed(&rng, seed);
   size_t nfail = 0, nruns = 0, ncases = 0;
   char first[MSG_SIZE] = "";
-  for (int i = 0; i < 28; ++i) {
-    ws_case c = random_ws_case(&rng, acts[i % 7]);
-    check_workspace_case(&rng, &c, true, &nfail, &nruns, first, sizeof first);
+  for (int i = 0; i < count; ++i) {
+    ws_case c = random_ws_case(&rng, acts[i % nacts]);
+    check_workspace_case(&rng, &c, integers, &nfail, &nruns, first, sizeof first);
     ++ncases;
   }
-  printf("test_workspace_independence_exact: %zu layers, %zu forward calls, %zu failed\n", ncases,
-         nruns, nfail);
+  printf("%s: %zu layers, %zu forward calls, %zu failed\n", name, ncases, nruns, nfail);
   ck_assert_msg(nfail == 0, "%zu of %zu layers failed; first:\n%s", nfail, ncases, first);
+}
+
+START_TEST(test_workspace_independence_exact) {
+  static const char *const acts[] = {NULL, "relu", "linear", "sigmoid", "tanh", "softmax", "glu"};
+  run_ws_cases("test_workspace_independence_exact", 4242, 28, acts, 7, true);
 }
 END_TEST
 
 START_TEST(test_workspace_independence_random) {
   static const char *const acts[] = {NULL, "gelu", "softmax", "sparsemax", "exponential"};
-  ref_rng rng;
-  ref_rng_seed(&rng, 4343);
-  size_t nfail = 0, nruns = 0, ncases = 0;
-  char first[MSG_SIZE] = "";
-  for (int i = 0; i < 15; ++i) {
-    ws_case c = random_ws_case(&rng, acts[i % 5]);
-    check_workspace_case(&rng, &c, false, &nfail, &nruns, first, sizeof first);
-    ++ncases;
-  }
-  printf("test_workspace_independence_random: %zu layers, %zu forward calls, %zu failed\n", ncases,
-         nruns, nfail);
-  ck_assert_msg(nfail == 0, "%zu of %zu layers failed; first:\n%s", nfail, ncases, first);
+  run_ws_cases("test_workspace_independence_random", 4343, 15, acts, 5, false);
 }
 END_TEST
 

@@ -25,8 +25,9 @@ typedef struct {
 static void finish_work(void *arg, int id, int size) {
   const finish_job *job = arg;
   const conv1dt_geometry *g = job->g;
-  const int64_t F = g->filters, chunk = (job->n + size - 1) / size;
-  const int64_t a = conv1dt__min64(job->n, id * chunk), b = conv1dt__min64(job->n, a + chunk);
+  const int64_t F = g->filters;
+  int64_t a, b;
+  conv1dt__share(0, job->n, id, size, &a, &b);
   if (a >= b) return;
   R *w = job->win + a * F;
   if (g->channels_first)

@@ -112,12 +112,6 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
                                  job->pre ? job->pre + (b * g->out_len + t0) * F : NULL, 0);
 }
 
-static void share(int64_t n, int id, int size, int64_t *a, int64_t *b) {
-  const int64_t chunk = (n + size - 1) / size;
-  *a = conv1dt__min64(n, id * chunk);
-  *b = conv1dt__min64(n, *a + chunk);
-}
-
 /* Threads take chunks (whole samples for by_sample) one at a time from a shared counter, so a
  * descheduled thread delays the call by one chunk, not by its static share. Which thread runs
  * a chunk changes nothing in its sums. */
@@ -141,7 +135,7 @@ static void rows_work(void *arg, int id, int size) {
   const direct_job *job = arg;
   const conv1dt_geometry *g = job->g;
   int64_t a, b;
-  share(g->batch, id, size, &a, &b);
+  conv1dt__share(0, g->batch, id, size, &a, &b);
   for (int64_t s = a; s < b; s++)
     X(conv1dt__finish_rows_first)(g, job->y + s * g->filters * g->out_last, 0, g->filters);
 }

@@ -37,18 +37,12 @@ typedef struct {
   int64_t top[CONV1DT_MAX_THREADS];
 } segment;
 
-static void share(int64_t lo, int64_t hi, int id, int size, int64_t *a, int64_t *b) {
-  const int64_t chunk = (hi - lo + size - 1) / size;
-  *a = conv1dt__min64(hi, lo + id * chunk);
-  *b = conv1dt__min64(hi, *a + chunk);
-}
-
 static void segment_work(void *arg, int id, int size) {
   segment *sg = arg;
   const conv1dt_geometry *g = sg->g;
   const int64_t F = g->filters;
   int64_t pa, pb;
-  share(sg->lo, sg->hi, id, size, &pa, &pb);
+  conv1dt__share(sg->lo, sg->hi, id, size, &pa, &pb);
   sg->top[id] = 0;
   if (pa >= pb) return;
   const int64_t fa = conv1dt__max64(pa, sg->w0), fb = conv1dt__min64(pb, sg->end);
@@ -78,7 +72,7 @@ typedef struct {
 static void rows_work(void *arg, int id, int size) {
   rows_job *job = arg;
   int64_t f0, f1;
-  share(0, job->g->filters, id, size, &f0, &f1);
+  conv1dt__share(0, job->g->filters, id, size, &f0, &f1);
   X(conv1dt__finish_rows_first)(job->g, job->y_sample, f0, f1);
 }
 
