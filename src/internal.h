@@ -110,6 +110,9 @@ struct conv1dt_layer {
    * whenever the weights change. */
   void *packed;
   int64_t ldw;
+  /* For the GEMM methods (NULL when the layer uses the direct kernel): the kernel as C rows of
+   * kernel_size * filters (typed/pack.c), the layout the BLAS packs fastest. */
+  void *gemm_w;
   /* The direct method's team of threads, kept between calls (team.c): the only state of a
    * layer that forward calls change, and only under pool_lock. */
   struct conv1dt_team *pool;
@@ -281,7 +284,8 @@ void conv1dt__pool_destroy(conv1dt_layer *layer); /* at destroy */
                         const conv1dt_plan *plan, const R *x, R *y, R *pre, R *work);              \
   void conv1dt__direct_run_##S(const conv1dt_layer *layer, const conv1dt_geometry *g,              \
                                const conv1dt_plan *plan, const R *x, R *y, R *pre, void *work);    \
-  void conv1dt__pack_##S(const conv1dt_layer *layer, R *packed);                                   \
+  void conv1dt__pack_direct_##S(const conv1dt_layer *layer, R *packed);                            \
+  void conv1dt__pack_gemm_##S(const conv1dt_layer *layer, R *kt);                                  \
   void conv1dt__accumulate_run_##S(const conv1dt_layer *layer, const conv1dt_geometry *g,          \
                                    const conv1dt_plan *plan, const R *x, R *y, R *pre, R *win);
 CONV1DT_DECLARE_TYPED(float, f32)

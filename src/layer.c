@@ -72,11 +72,19 @@ static conv1dt_status draw_weights(conv1dt_layer *layer) {
 }
 
 void conv1dt__repack(conv1dt_layer *layer) {
-  if (!layer->packed) return;
-  if (layer->dtype == CONV1DT_FLOAT32)
-    conv1dt__pack_f32(layer, layer->packed);
-  else
-    conv1dt__pack_f64(layer, layer->packed);
+  const int f32 = layer->dtype == CONV1DT_FLOAT32;
+  if (layer->packed) {
+    if (f32)
+      conv1dt__pack_direct_f32(layer, layer->packed);
+    else
+      conv1dt__pack_direct_f64(layer, layer->packed);
+  }
+  if (layer->gemm_w) {
+    if (f32)
+      conv1dt__pack_gemm_f32(layer, layer->gemm_w);
+    else
+      conv1dt__pack_gemm_f64(layer, layer->gemm_w);
+  }
 }
 
 conv1dt_status conv1dt_reset_weights(conv1dt_layer *layer) {
@@ -120,7 +128,11 @@ conv1dt_status conv1dt_create(const conv1dt_config *cfg, int64_t in_channels, co
              (uint64_t)n <= SIZE_MAX;
     if (direct) layer->packed = malloc((size_t)(n / 8) * layer->elem_size);
   }
-  if (!layer->kernel || (cfg->use_bias && !layer->bias) || (direct && !layer->packed)) {
+  /* The GEMM methods' copy (as large as the kernel). Layers with the direct kernel fall back to
+   * the GEMMs only for tiny workspaces, and then read the kernel as it is. */
+  if (!direct) layer->gemm_w = malloc(kernel_elems * layer->elem_size);
+  if (!layer->kernel || (cfg->use_bias && !layer->bias) || (direct && !layer->packed) ||
+      (!direct && !layer->gemm_w)) {
     conv1dt_destroy(layer);
     return conv1dt__fail(CONV1DT_ERROR_OUT_OF_MEMORY,
                          "conv1dt_create: out of memory for a kernel of %zu elements",
@@ -141,6 +153,7 @@ void conv1dt_destroy(conv1dt_layer *layer) {
   free(layer->kernel);
   free(layer->bias);
   free(layer->packed);
+  free(layer->gemm_w);
   free(layer);
 }
 

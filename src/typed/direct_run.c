@@ -107,7 +107,7 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
    job->pre ? job->pre + b * F * g->out_len : NULL, 0);
   else if (g->channels_first)
       X(conv1dt__finalize_first)(g, NULL, tile, t0, n, job->y + b * F * g->out_last,
-                                 job->pre ? job->pre + b * F * g->out_len : NULL);
+                                 job->pre ? job->pre + b * F * g->out_len : NULL, 0);
   else X(conv1dt__finalize_last)(g, NULL, tile, n, job->y + (b * g->out_len + t0) * g->out_last,
                                  job->pre ? job->pre + (b * g->out_len + t0) * F : NULL, 0);
 }
@@ -138,20 +138,6 @@ static void rows_work(void *arg, int id, int size) {
   conv1dt__share(0, g->batch, id, size, &a, &b);
   for (int64_t s = a; s < b; s++)
     X(conv1dt__finish_rows_first)(g, job->y + s * g->filters * g->out_last, 0, g->filters);
-}
-
-void X(conv1dt__pack)(const conv1dt_layer *layer, R *packed) {
-  const int64_t C = layer->in_channels, F = layer->cfg.filters, K = layer->cfg.kernel_size;
-  const int64_t ldw = layer->ldw;
-  const R *kernel = layer->kernel, *bias = layer->bias;
-  for (int64_t k = 0; k < K; k++)
-    for (int64_t c = 0; c < C; c++) {
-      R *row = packed + (k * C + c) * ldw;
-      for (int64_t f = 0; f < F; f++) row[f] = kernel[(k * F + f) * C + c];
-      for (int64_t f = F; f < ldw; f++) row[f] = 0;
-    }
-  R *brow = packed + K * C * ldw;
-  for (int64_t f = 0; f < ldw; f++) brow[f] = bias && f < F ? bias[f] : 0;
 }
 
 void X(conv1dt__direct_run)(const conv1dt_layer *layer, const conv1dt_geometry *g,

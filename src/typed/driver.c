@@ -57,7 +57,7 @@ static void segment_work(void *arg, int id, int size) {
   if (!sg->finish || fa >= fb) return;
   R *a = sg->acc + (fa - sg->w0) * F;
   if (g->channels_first)
-    X(conv1dt__finalize_first)(g, sg->bias, a, fa, fb - fa, sg->y_sample, sg->pre_sample);
+    X(conv1dt__finalize_first)(g, sg->bias, a, fa, fb - fa, sg->y_sample, sg->pre_sample, 1);
   else
     X(conv1dt__finalize_last)
   (g, sg->bias, a, fb - fa, sg->y_sample + fa * g->out_last,
@@ -103,7 +103,7 @@ static int64_t run_segment(segment *sg, int64_t hwm, conv1dt_team **team, int th
     X(conv1dt__finalize_fm)
   (g, sg->bias, sg->acc, sg->win, sg->w0, n, sg->y_sample, sg->pre_sample, 1);
   else if (glu_steps)
-      X(conv1dt__finalize_first)(g, sg->bias, sg->acc, sg->w0, n, sg->y_sample, sg->pre_sample);
+      X(conv1dt__finalize_first)(g, sg->bias, sg->acc, sg->w0, n, sg->y_sample, sg->pre_sample, 1);
   /* [0, n) is finished and zero; move the unfinished tail to the front, clear what it left. */
   const int64_t tail = hwm > n ? hwm - n : 0, stale = conv1dt__max64(tail, n);
   /* Position-major: one run of F per position; filter-major: F rows of `win` positions. */
@@ -122,6 +122,7 @@ void X(conv1dt__run)(const conv1dt_layer *layer, const conv1dt_geometry *g,
                      const conv1dt_plan *plan, const R *x, R *y, R *pre, R *work) {
   const int64_t L = g->steps, C = g->in_ch, F = g->filters, KF = g->ksize * F;
   const R *kernel = layer->kernel;
+  const X(conv1dt_weights) wt = X(conv1dt__weights)(layer, 0);
   R *col = work;
   /* The accumulator starts on the next aligned address after the column tile. */
   R *acc = (R *)((char *)work + conv1dt__align(plan->col_elems * sizeof(R)));
@@ -144,7 +145,7 @@ void X(conv1dt__run)(const conv1dt_layer *layer, const conv1dt_geometry *g,
     for (int64_t r0 = 0; r0 < total; r0 += plan->rows) {
       const int64_t m = conv1dt__min64(plan->rows, total - r0);
       /* col[m x KF] = x[m x C] * W^T with W the (K*F) x C view of the Keras kernel. */
-      conv1dt__gemm_R(0, 1, (int)m, (int)KF, (int)C, x + r0 * C, (int)C, kernel, (int)C, 0, col,
+      conv1dt__gemm_R(0, wt.trans, (int)m, (int)KF, (int)C, x + r0 * C, (int)C, wt.w, wt.ld, 0, col,
                       (int)KF);
       for (int64_t r = r0; r < r0 + m;) {
         const int64_t b = r / L, l0 = r % L, l1 = conv1dt__min64(L, l0 + (r0 + m - r));
@@ -173,8 +174,8 @@ void X(conv1dt__run)(const conv1dt_layer *layer, const conv1dt_geometry *g,
                           (int)m);
         else /* col[m x KF] = x_b^T * W^T: the transposed operand reads x_b in place, and the
               * tile gets the channels_last layout */
-          conv1dt__gemm_R(1, 1, (int)m, (int)KF, (int)C, xb + l0, (int)L, kernel, (int)C, 0, col,
-                          (int)KF);
+          conv1dt__gemm_R(1, wt.trans, (int)m, (int)KF, (int)C, xb + l0, (int)L, wt.w, wt.ld, 0,
+                          col, (int)KF);
         sg.m = m;
         sg.l0 = l0;
         sg.l1 = l0 + m;

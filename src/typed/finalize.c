@@ -60,34 +60,30 @@ void X(conv1dt__finalize_last)(const conv1dt_geometry *g, const R *bias, R *acc,
   if (clear) memset(acc, 0, (size_t)(n * F) * sizeof(R));
 }
 
-/* Positions run across the window's rows but along y's rows: go through a small transposed
- * tile (FT filters x PT positions, L1-sized) so that the activation runs over one contiguous
- * array and every write to y (and pre) is a run of PT steps. Filters are the outer loop: y is
- * written as FT streams at a time, each along its row (all F rows at once, 32 KiB apart here,
- * overran the L1 sets and the prefetchers: case G channels_first spent 10 % in these stores),
- * and the window is read as one stream of stride F. */
+/* Positions run across the window's rows but along y's rows: transpose.c turns them. Linear
+ * and relu without pre go straight into y; the other activations go through a small transposed
+ * tile (FT filters x PT positions, L1-sized) so that they run over one contiguous array and
+ * every write to y (and pre) is a run of PT steps. Filters are the outer loop: y is written as
+ * FT streams at a time, each along its row. */
 #define PT 32
 #define FT 16
 
 void X(conv1dt__finalize_first)(const conv1dt_geometry *g, const R *bias, R *acc, int64_t t0,
-                                int64_t n, R *y_sample, R *pre_sample) {
+                                int64_t n, R *y_sample, R *pre_sample, int clear) {
   const int64_t F = g->filters, T = g->out_len;
+  if (!pre_sample && (g->act == CONV1DT_ACT_LINEAR || g->act == CONV1DT_ACT_RELU)) {
+    X(conv1dt__transpose_act)(acc, F, n, F, bias, g->act == CONV1DT_ACT_RELU, y_sample + t0, T);
+    if (clear) memset(acc, 0, (size_t)(n * F) * sizeof(R));
+    return;
+  }
   R pre_tile[FT * PT], out_tile[FT * PT];
   for (int64_t f0 = 0; f0 < F; f0 += FT)
     for (int64_t i0 = 0; i0 < n; i0 += PT) {
       const int64_t nb = n - i0 < PT ? n - i0 : PT, t = t0 + i0;
       const int64_t fn = F - f0 < FT ? F - f0 : FT;
-      /* Transpose (and bias) positions i0.. x filters f0.. into pre_tile[f][i]: loads of stride
-       * F from the window, contiguous stores. */
-      for (int64_t f = 0; f < fn; f++) {
-        const R *a = acc + i0 * F + f0 + f;
-        const R b = bias ? bias[f0 + f] : RC(0.0);
-        R *restrict dst = pre_tile + f * PT;
-        if (nb == PT)
-          for (int64_t i = 0; i < PT; i++) dst[i] = a[i * F] + b;
-        else
-          for (int64_t i = 0; i < nb; i++) dst[i] = a[i * F] + b;
-      }
+      /* pre_tile[f][i] = window position i0 + i, filter f0 + f, plus bias */
+      X(conv1dt__transpose_act)
+      (acc + i0 * F + f0, F, nb, fn, bias ? bias + f0 : NULL, 0, pre_tile, PT);
       if (pre_sample)
         for (int64_t f = 0; f < fn; f++)
           memcpy(pre_sample + (f0 + f) * T + t, pre_tile + f * PT, (size_t)nb * sizeof(R));
@@ -108,7 +104,7 @@ void X(conv1dt__finalize_first)(const conv1dt_geometry *g, const R *bias, R *acc
         for (int64_t f = 0; f < fn; f++)
           memcpy(y_sample + (f0 + f) * T + t, src + f * PT, (size_t)nb * sizeof(R));
     }
-  memset(acc, 0, (size_t)(n * F) * sizeof(R));
+  if (clear) memset(acc, 0, (size_t)(n * F) * sizeof(R));
 }
 
 void X(conv1dt__finalize_fm)(const conv1dt_geometry *g, const R *bias, R *acc, int64_t win,

@@ -15,12 +15,16 @@ int64_t X(conv1dt__scatter)(const conv1dt_geometry *g, const R *col, int64_t l0,
 /* finalize.c: bias + activation for n finished positions starting at position t0, whose window
  * rows start at acc, into y (channels_last rows; channels_first columns, written transposed);
  * pre (may be NULL) receives the pre-activation values, bias included. The window rows are
- * left zero (finalize_first always, the others when `clear`: the direct path overwrites its
- * tiles). */
+ * left zero when `clear` (the direct path overwrites its tiles, the accumulate path zeroes what
+ * it needs itself). */
 void X(conv1dt__finalize_last)(const conv1dt_geometry *g, const R *bias, R *acc, int64_t n,
                                R *y_rows, R *pre_rows, int clear);
 void X(conv1dt__finalize_first)(const conv1dt_geometry *g, const R *bias, R *acc, int64_t t0,
-                                int64_t n, R *y_sample, R *pre_sample);
+                                int64_t n, R *y_sample, R *pre_sample, int clear);
+/* transpose.c: dst[c * ldd + r] = act(src[r * lds + c] + bias[c]) for r < rows, c < cols, act
+ * linear or (relu) relu; bias may be NULL. */
+void X(conv1dt__transpose_act)(const R *src, int64_t lds, int64_t rows, int64_t cols, const R *bias,
+                               int relu, R *dst, int64_t ldd);
 /* The filter-major variants for channels_first with few filters (plan->filter_major): the
  * tile is (k, f) rows of m steps, the window F rows of `win` positions; acc points at the
  * window column of position t0 (finalize) or at the window (scatter). */
@@ -52,8 +56,8 @@ void X(conv1dt__act_grad_span)(conv1dt_act act, const R st[3], const R *z, const
 
 /* direct.c: one phase of the direct kernel. Positions n in [n_lo, n_hi) of the phase (output
  * rows out + (n - n_lo) * ldo, F filters) = bias + sum over taps j and channels c of
- * rows[(n + taps[j].off) * C + c] * w_j[c * ldw + f], then relu when asked. Reads bias[0 .. ldw) and input rows up
- * to CONV1DT_DIRECT_SLACK past the last position's. */
+ * rows[(n + taps[j].off) * C + c] * w_j[c * ldw + f], then relu when asked. Reads bias[0 .. ldw)
+ * and input rows up to CONV1DT_DIRECT_SLACK past the last position's. */
 #define CONV1DT_DIRECT_VL (CONV1DT_DIRECT_VBYTES / (int)sizeof(R))
 void X(conv1dt__direct_phase)(const R *rows, int64_t C, const conv1dt_direct_tap *taps, int ntaps,
                               int64_t n_lo, int64_t n_hi, int64_t F, int64_t ldw, const R *bias,
@@ -71,5 +75,26 @@ void X(conv1dt__direct_phase_t)(const R *xc, int64_t ldx, int64_t C, const conv1
 #else
 #define conv1dt__gemm_R conv1dt__gemm_f64
 #endif
+
+/* The GEMMs' weight operand: taps k0.. as C rows (op(B) is C x n for n of the K*F columns from
+ * tap k0's on), from the layer's untransposed copy when it has one (pack.c). */
+typedef struct {
+  const R *w;
+  int trans, ld;
+} X(conv1dt_weights);
+static inline X(conv1dt_weights) X(conv1dt__weights)(const conv1dt_layer *layer, int64_t k0) {
+  const int64_t F = layer->cfg.filters, C = layer->in_channels;
+  X(conv1dt_weights) op;
+  if (layer->gemm_w) {
+    op.w = (const R *)layer->gemm_w + k0 * F;
+    op.trans = 0;
+    op.ld = (int)(layer->cfg.kernel_size * F);
+  } else {
+    op.w = (const R *)layer->kernel + k0 * F * C;
+    op.trans = 1;
+    op.ld = (int)C;
+  }
+  return op;
+}
 
 #endif /* CONV1DT_TYPED_H */
