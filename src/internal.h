@@ -146,6 +146,10 @@ typedef struct {
   size_t col_elems; /* GEMM: rows * kernel_size * filters */
   size_t acc_elems; /* GEMM: win * filters */
   int filter_major; /* GEMM: channels_first with few filters: W * x_b tiles, filter-major window */
+  /* accumulate with short samples: `span` (>= 2) samples share each GEMM, sample j's outputs
+   * in window slot j of `slot` input steps (win = span * slot * stride positions), its input
+   * rows in a panel after the window (span * slot rows of in_ch) */
+  int64_t span, slot;
   /* direct: `threads` threads, each with a tile of `chunk` output positions, an input panel
    * and a tap list in its own thread_bytes (a multiple of CONV1DT_WORKSPACE_ALIGN). */
   int threads;

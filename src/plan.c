@@ -120,8 +120,41 @@ static int accumulate_sizes(const conv1dt_geometry *g, int64_t sz, int64_t *per_
          *fixed < INT64_MAX / 4;
 }
 
+/* Samples shorter than this many steps share their GEMMs, as many as make a GEMM this tall
+ * (bench case F, 256 steps, f32: 8 samples a GEMM). */
+#define CONV1DT_ACCUMULATE_SHARE_ROWS 2048
+
+/* The shared-GEMM plan (plan->span >= 2) that fits `budget`, or 0. */
+static int plan_shared(const conv1dt_geometry *g, int64_t sz, size_t budget, conv1dt_plan *plan) {
+  const int64_t L = g->steps, s = g->stride;
+  if (g->batch < 2 || L >= CONV1DT_ACCUMULATE_SHARE_ROWS) return 0;
+  /* A slot holds every position the sample's GEMMs write, and every one finishing reads. */
+  const int64_t reach = conv1dt__max64((L - 1) * s + g->keff, g->out_len + g->crop_left);
+  const int64_t slot = conv1dt__ceil_div(reach, s);
+  int64_t win_row, per_sample, panel_row, span;
+  if (!conv1dt__mul64(s * g->filters, sz, &win_row) || !conv1dt__mul64(g->in_ch, sz, &panel_row) ||
+      !conv1dt__add64(win_row, panel_row, &per_sample) ||
+      !conv1dt__mul64(per_sample, slot, &per_sample) || budget < 2 * CONV1DT_WORKSPACE_ALIGN)
+    return 0;
+  span = conv1dt__ceil_div(CONV1DT_ACCUMULATE_SHARE_ROWS, slot);
+  span = conv1dt__min64(span, g->batch);
+  span =
+      conv1dt__min64(span, (int64_t)((budget - 2 * CONV1DT_WORKSPACE_ALIGN) / (size_t)per_sample));
+  if (span < 2) return 0;
+  memset(plan, 0, sizeof *plan);
+  plan->accumulate = 1;
+  plan->span = span;
+  plan->slot = slot;
+  plan->rows = g->steps;
+  plan->win = span * slot * s;
+  plan->bytes = conv1dt__align((size_t)(span * slot * win_row)) +
+                (size_t)(span * slot * panel_row) + CONV1DT_WORKSPACE_ALIGN;
+  return 1;
+}
+
 static int plan_accumulate(const conv1dt_geometry *g, size_t elem_size, size_t budget,
                            conv1dt_plan *plan) {
+  if (plan_shared(g, (int64_t)elem_size, budget, plan)) return 1;
   int64_t per_row, fixed;
   if (!accumulate_sizes(g, (int64_t)elem_size, &per_row, &fixed) ||
       (uint64_t)(fixed + per_row) > budget)

@@ -7,9 +7,18 @@
  * no column tile is written and read back, no scatter pass. (With dilation > 1 the stride is
  * 1 and every tap is its own group.)
  *
- * The window holds uncropped positions [u0, u0 + plan->win) of one sample; after a block of
- * input steps [l0, l1), positions below l1*s are final and get bias + activation into y (via
- * finalize.c, cropped to the layer's output); the overlap tail slides to the front. */
+ * Long samples stream: the window holds uncropped positions [u0, u0 + plan->win) of one
+ * sample; after a block of input steps [l0, l1), positions below l1*s are final and get bias +
+ * activation into y (via finalize.c, cropped to the layer's output); the overlap tail slides
+ * to the front.
+ *
+ * Short samples share their GEMMs (plan->span samples a block): each GEMM then packs the tap
+ * group's weights once for all of them, which per-sample GEMMs did again for every sample
+ * (bench case F, 256 steps: 1.09-1.15x -> 0.96-1.01x the bare GEMM's time, GEMMs alone).
+ * Sample j's input rows go to panel rows j*slot.. with zero rows up to the next slot, so its
+ * outputs land in window slot j without touching its neighbours' (channels_first transposes
+ * its samples into the panel on the way; channels_last reads x in place when no gap is
+ * needed). */
 #include "typed.h"
 
 #include <string.h>
@@ -30,31 +39,105 @@ static void finish_work(void *arg, int id, int size) {
   conv1dt__share(0, job->n, id, size, &a, &b);
   if (a >= b) return;
   R *w = job->win + a * F;
-  if (g->channels_first)
-    X(conv1dt__finalize_first)
-    (g, job->bias, w, job->ta + a, b - a, job->y_sample, job->pre_sample, 0);
-  else
-    X(conv1dt__finalize_last)
-  (g, job->bias, w, b - a, job->y_sample + (job->ta + a) * g->out_last,
-   job->pre_sample ? job->pre_sample + (job->ta + a) * F : NULL, 0);
+  if (g->channels_first) X(conv1dt__finalize_first)
+  (g, job->bias, w, job->ta + a, b - a, job->y_sample, job->pre_sample, 0);
+  else X(conv1dt__finalize_last)(g, job->bias, w, b - a,
+                                 job->y_sample + (job->ta + a) * g->out_last,
+                                 job->pre_sample ? job->pre_sample + (job->ta + a) * F : NULL, 0);
 }
 
 /* Finishing is shared by the team only when there is enough of it (elements). */
 #define CONV1DT_ACCUMULATE_SHARE_MIN (1 << 18)
 
+typedef struct {
+  const conv1dt_layer *layer;
+  const conv1dt_geometry *g;
+  int threads;
+  int glu_steps;      /* channels_first glu pairs steps in order: one thread */
+  conv1dt_team *team; /* made on first use */
+} finisher;
+
+/* Output positions [ta, tb) of one sample, whose window rows start at w (position ta). */
+static void finish(finisher *fin, R *w, int64_t ta, int64_t tb, R *y_sample, R *pre_sample) {
+  if (ta >= tb) return;
+  finish_job job = {fin->g, fin->layer->bias, w, ta, tb - ta, y_sample, pre_sample};
+  conv1dt_team *t = NULL;
+  if (!fin->glu_steps && fin->threads > 1 &&
+      (tb - ta) * fin->g->filters >= CONV1DT_ACCUMULATE_SHARE_MIN) {
+    if (!fin->team) fin->team = conv1dt__team_create(fin->threads);
+    t = fin->team;
+  }
+  conv1dt__team_run(t, finish_work, &job);
+}
+
+/* channels_first softmax-type activations run along the finished rows of a sample. */
+static void finish_rows(const conv1dt_geometry *g, R *y_sample) {
+  if (g->channels_first && (g->act == CONV1DT_ACT_SOFTMAX || g->act == CONV1DT_ACT_LOG_SOFTMAX ||
+                            g->act == CONV1DT_ACT_SPARSEMAX))
+    X(conv1dt__finish_rows_first)(g, y_sample, 0, g->filters);
+}
+
+/* win[(i*s + k*d) * F + f] += a[i] . W[k][f] for rows i < m of a (lda, transposed when
+ * trans_a) and every tap k: one GEMM per tap group, rows of ld s*F. */
+static void gemm_groups(const conv1dt_layer *layer, const conv1dt_geometry *g, int trans_a,
+                        int64_t m, const R *a, int64_t lda, R *win) {
+  const int64_t F = g->filters, K = g->ksize, s = g->stride, d = g->dil;
+  const int64_t group = d == 1 ? conv1dt__min64(s, K) : 1;
+  for (int64_t k0 = 0; k0 < K; k0 += group) {
+    const int64_t gk = conv1dt__min64(group, K - k0);
+    const X(conv1dt_weights) wt = X(conv1dt__weights)(layer, k0);
+    conv1dt__gemm_R(trans_a, wt.trans, (int)m, (int)(gk * F), (int)g->in_ch, a, (int)lda, wt.w,
+                    wt.ld, 1, win + k0 * d * F, (int)(s * F));
+  }
+}
+
+/* plan->span samples a block, each in a window slot of plan->slot input steps. */
+static void run_shared(finisher *fin, const conv1dt_plan *plan, const R *x, R *y, R *pre, R *win) {
+  const conv1dt_geometry *g = fin->g;
+  const int64_t L = g->steps, C = g->in_ch, F = g->filters, s = g->stride, slot = plan->slot;
+  const int cf = g->channels_first;
+  R *panel = (R *)((char *)win + conv1dt__align((size_t)(plan->win * F) * sizeof(R)));
+  for (int64_t b0 = 0; b0 < g->batch; b0 += plan->span) {
+    const int64_t nb = conv1dt__min64(plan->span, g->batch - b0);
+    const R *a = x + b0 * L * C;
+    if (cf || slot > L) {
+      for (int64_t j = 0; j < nb; j++) {
+        R *rows = panel + j * slot * C;
+        if (cf) /* rows[l * C + c] = x_b[c * L + l] */
+          X(conv1dt__transpose_act)(a + j * C * L, L, C, L, NULL, 0, rows, C);
+        else
+          memcpy(rows, a + j * L * C, (size_t)(L * C) * sizeof(R));
+        if (j + 1 < nb) memset(rows + L * C, 0, (size_t)((slot - L) * C) * sizeof(R));
+      }
+      a = panel;
+    }
+    memset(win, 0, (size_t)(nb * slot * s * F) * sizeof(R));
+    gemm_groups(fin->layer, g, 0, (nb - 1) * slot + L, a, C, win);
+    for (int64_t j = 0; j < nb; j++) {
+      const int64_t b = b0 + j;
+      R *y_sample = y + b * (cf ? F : g->out_len) * g->out_last;
+      finish(fin, win + (j * slot * s + g->crop_left) * F, 0, g->out_len, y_sample,
+             pre ? pre + b * g->out_len * F : NULL);
+      finish_rows(g, y_sample);
+    }
+  }
+}
+
 void X(conv1dt__accumulate_run)(const conv1dt_layer *layer, const conv1dt_geometry *g,
                                 const conv1dt_plan *plan, const R *x, R *y, R *pre, R *win) {
-  const int64_t L = g->steps, C = g->in_ch, F = g->filters, K = g->ksize, s = g->stride;
-  const int64_t d = g->dil, crop = g->crop_left;
-  const int64_t group = d == 1 ? conv1dt__min64(s, K) : 1;
+  const int64_t L = g->steps, C = g->in_ch, F = g->filters, s = g->stride;
+  const int64_t crop = g->crop_left;
   const int cf = g->channels_first;
-  const int glu_steps = cf && g->act == CONV1DT_ACT_GLU; /* pairs steps in order: one thread */
-  conv1dt_team *team = NULL;
-  const int threads = conv1dt__default_threads();
+  finisher fin = {layer, g, conv1dt__default_threads(), cf && g->act == CONV1DT_ACT_GLU, NULL};
+  if (plan->span > 1) {
+    run_shared(&fin, plan, x, y, pre, win);
+    conv1dt__team_destroy(fin.team);
+    return;
+  }
   /* Every GEMM accumulates (beta = 1) into a window zeroed here: OpenBLAS runs beta = 0 as a
    * separate zeroing pass of its own that measured slower than memset (case G: 1.18-1.20x ->
-   * 1.10-1.16x the bare GEMM channels_first). */
-  /* Window slots from `stale` on are zero (none at first: the workspace is uninitialised). */
+   * 1.10-1.16x the bare GEMM channels_first). Window slots from `stale` on are zero (none at
+   * first: the workspace is uninitialised). */
   int64_t stale = plan->win;
 
   for (int64_t b = 0; b < g->batch; b++) {
@@ -72,26 +155,12 @@ void X(conv1dt__accumulate_run)(const conv1dt_layer *layer, const conv1dt_geomet
         const int64_t to = conv1dt__min64(plan->win, conv1dt__max64(dirty, stale));
         memset(win, 0, (size_t)(to * F) * sizeof(R));
       }
-      for (int64_t k0 = 0; k0 < K; k0 += group) {
-        const int64_t gk = conv1dt__min64(group, K - k0);
-        /* win[(l - l0)*s + k*d - ..] += x[l] . W[k]: rows of ld s*F, gk*F wide */
-        const X(conv1dt_weights) wt = X(conv1dt__weights)(layer, k0);
-        conv1dt__gemm_R(cf, wt.trans, (int)m, (int)(gk * F), (int)C, cf ? xb + l0 : xb + l0 * C,
-                        (int)(cf ? L : C), wt.w, wt.ld, 1, win + k0 * d * F, (int)(s * F));
-      }
+      /* win[(l - l0)*s + k*d - ..] += x[l] . W[k] */
+      gemm_groups(layer, g, cf, m, cf ? xb + l0 : xb + l0 * C, cf ? L : C, win);
       /* Final: positions below (l0 + m) * s, or everything at the sample's end. */
       const int64_t ta = conv1dt__max64(0, u0 - crop),
                     tb = conv1dt__min64(g->out_len, u_end - crop);
-      if (ta < tb) {
-        finish_job job = {g,        layer->bias, win + (ta + crop - u0) * F, ta, tb - ta,
-                          y_sample, pre_sample};
-        conv1dt_team *t = NULL;
-        if (!glu_steps && threads > 1 && (tb - ta) * F >= CONV1DT_ACCUMULATE_SHARE_MIN) {
-          if (!team) team = conv1dt__team_create(threads);
-          t = team;
-        }
-        conv1dt__team_run(t, finish_work, &job);
-      }
+      finish(&fin, win + (ta + crop - u0) * F, ta, tb, y_sample, pre_sample);
       /* Slide: the overlap tail [m*s, used) to the front, zeros behind it over everything the
        * block wrote — the GEMMs up to `used`, finishing (which may add the bias in place) up to
        * u_end; past used < m*s (stride > kernel) only finishing did. The next sample clears
@@ -104,9 +173,7 @@ void X(conv1dt__accumulate_run)(const conv1dt_layer *layer, const conv1dt_geomet
         memset(win + tail * F, 0, (size_t)((dirty - tail) * F) * sizeof(R));
       }
     }
-    if (cf && (g->act == CONV1DT_ACT_SOFTMAX || g->act == CONV1DT_ACT_LOG_SOFTMAX ||
-               g->act == CONV1DT_ACT_SPARSEMAX))
-      X(conv1dt__finish_rows_first)(g, y_sample, 0, F);
+    finish_rows(g, y_sample);
   }
-  conv1dt__team_destroy(team);
+  conv1dt__team_destroy(fin.team);
 }
