@@ -404,6 +404,39 @@ START_TEST(test_workspace_independence_threaded) {
 }
 END_TEST
 
+/* GEMM_ACCUMULATE's shared GEMMs: samples shorter than 2048 steps share each GEMM, as many as
+ * make 2048 rows, each in its own window slot. Batches of several such blocks (the last one
+ * short), kernels shorter than the stride (no gap rows: channels_last reads x in place) and
+ * longer, output_padding, both formats; workspaces from the minimum up (check_workspace_case)
+ * also cut the blocks down to two samples and to the per-sample stream. */
+START_TEST(test_accumulate_shared_blocks) {
+  static const char *const acts[] = {NULL, "relu", "tanh", "softmax"};
+  ref_rng rng;
+  ref_rng_seed(&rng, 4545);
+  size_t nfail = 0, nruns = 0, ncases = 0;
+  char first[MSG_SIZE] = "";
+  for (int i = 0; i < 8; ++i) {
+    ws_case c = random_ws_case(&rng, acts[i % 4]);
+    c.cfg.algorithm = CONV1DT_ALGORITHM_GEMM_ACCUMULATE;
+    c.cfg.dilation_rate = 1;
+    c.cfg.strides = ref_rng_int(&rng, 2, 5);
+    c.cfg.kernel_size = i % 2 ? ref_rng_int(&rng, 1, c.cfg.strides)
+                              : ref_rng_int(&rng, c.cfg.strides + 1, 3 * c.cfg.strides);
+    c.cfg.output_padding = i % 4 < 2 ? -1 : ref_rng_int(&rng, 0, c.cfg.strides - 1);
+    c.cfg.data_format = (conv1dt_data_format)(i / 4);
+    c.L = ref_rng_int(&rng, 200, 700);
+    const int64_t span = (2048 + c.L) / (c.L + 1); /* about the samples a block holds */
+    c.B = ref_rng_int(&rng, span + 1, 2 * span + 1);
+    c.C = ref_rng_int(&rng, 1, 6);
+    check_workspace_case(&rng, &c, true, &nfail, &nruns, first, sizeof first);
+    ++ncases;
+  }
+  printf("test_accumulate_shared_blocks: %zu layers, %zu forward calls, %zu failed\n", ncases,
+         nruns, nfail);
+  ck_assert_msg(nfail == 0, "%zu of %zu layers failed; first:\n%s", nfail, ncases, first);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ weights */
 
 static void *get_kernel(const conv1dt_layer *layer, conv1dt_dtype dt, size_t n) {
@@ -813,6 +846,7 @@ static Suite *forward_suite(void) {
   tcase_add_test(tc, test_workspace_independence_exact);
   tcase_add_test(tc, test_workspace_independence_random);
   tcase_add_test(tc, test_workspace_independence_threaded);
+  tcase_add_test(tc, test_accumulate_shared_blocks);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("weights");
