@@ -90,14 +90,30 @@ static int plan_direct(const conv1dt_geometry *g, size_t elem_size, size_t budge
   return 0;
 }
 
-/* GEMM_ACCUMULATE under AUTO: when each tap group's GEMM is wide (group * F columns) and the
- * samples long: its GEMMs stay within one sample, so each packs the group's weights again,
- * where the column-tile GEMM of channels_last spans samples (bench case F, 256 steps: 1.05x
- * slower channels_last, 0.93x channels_first; B, 512 steps: 0.92x and 0.89x; G: 0.72-0.79x). */
+/* Samples shorter than this many steps share their GEMMs, as many as make a GEMM this tall
+ * (bench case F, 256 steps, f32: 8 samples a GEMM)... */
+#define CONV1DT_ACCUMULATE_SHARE_ROWS 2048
+/* ...unless the zero rows between them would add more than 1/32 to the GEMMs' work. */
+#define CONV1DT_ACCUMULATE_SHARE_WASTE 32
+
+/* Input steps of a sample's window slot when samples can share GEMMs, else 0. A slot holds
+ * every position the sample's GEMMs write, and every one finishing reads. */
+static int64_t shared_slot(const conv1dt_geometry *g) {
+  const int64_t L = g->steps, s = g->stride;
+  if (g->batch < 2 || L >= CONV1DT_ACCUMULATE_SHARE_ROWS) return 0;
+  const int64_t reach = conv1dt__max64((L - 1) * s + g->keff, g->out_len + g->crop_left);
+  const int64_t slot = conv1dt__ceil_div(reach, s);
+  return (slot - L) * CONV1DT_ACCUMULATE_SHARE_WASTE > slot ? 0 : slot;
+}
+
+/* GEMM_ACCUMULATE under AUTO: when each tap group's GEMM is wide (group * F columns) and tall:
+ * samples that share GEMMs, or long ones (bench cases B, F and G: 0.72-0.96x the column-tile
+ * method's time, except F float32 channels_last, where they tie). */
 #define CONV1DT_ACCUMULATE_AUTO_MIN_N 128
 #define CONV1DT_ACCUMULATE_AUTO_MIN_STEPS_LAST 512
 #define CONV1DT_ACCUMULATE_AUTO_MIN_STEPS_FIRST 64
-/* The window aims at this size (it is written by every tap group's GEMM and read once). */
+/* The streaming window aims at this size (it is written by every tap group's GEMM and read
+ * once). */
 #define CONV1DT_ACCUMULATE_WINDOW_BYTES ((int64_t)4 << 20)
 #define CONV1DT_ACCUMULATE_MIN_ROWS 256
 
@@ -107,8 +123,9 @@ static int accumulate_wanted(const conv1dt_geometry *g) {
   if (g->algorithm != CONV1DT_ALGORITHM_AUTO) return 0;
   const int64_t group = g->dil == 1 ? (g->stride < g->ksize ? g->stride : g->ksize) : 1;
   return group * g->filters >= CONV1DT_ACCUMULATE_AUTO_MIN_N &&
-         g->steps >= (g->channels_first ? CONV1DT_ACCUMULATE_AUTO_MIN_STEPS_FIRST
-                                        : CONV1DT_ACCUMULATE_AUTO_MIN_STEPS_LAST);
+         (shared_slot(g) ||
+          g->steps >= (g->channels_first ? CONV1DT_ACCUMULATE_AUTO_MIN_STEPS_FIRST
+                                         : CONV1DT_ACCUMULATE_AUTO_MIN_STEPS_LAST));
 }
 
 /* Window bytes: per input step s*F, plus keff*F of overlap tail; 0 on overflow. */
@@ -120,19 +137,12 @@ static int accumulate_sizes(const conv1dt_geometry *g, int64_t sz, int64_t *per_
          *fixed < INT64_MAX / 4;
 }
 
-/* Samples shorter than this many steps share their GEMMs, as many as make a GEMM this tall
- * (bench case F, 256 steps, f32: 8 samples a GEMM). */
-#define CONV1DT_ACCUMULATE_SHARE_ROWS 2048
-
 /* The shared-GEMM plan (plan->span >= 2) that fits `budget`, or 0. */
 static int plan_shared(const conv1dt_geometry *g, int64_t sz, size_t budget, conv1dt_plan *plan) {
-  const int64_t L = g->steps, s = g->stride;
-  if (g->batch < 2 || L >= CONV1DT_ACCUMULATE_SHARE_ROWS) return 0;
-  /* A slot holds every position the sample's GEMMs write, and every one finishing reads. */
-  const int64_t reach = conv1dt__max64((L - 1) * s + g->keff, g->out_len + g->crop_left);
-  const int64_t slot = conv1dt__ceil_div(reach, s);
+  const int64_t s = g->stride, slot = shared_slot(g);
   int64_t win_row, per_sample, panel_row, span;
-  if (!conv1dt__mul64(s * g->filters, sz, &win_row) || !conv1dt__mul64(g->in_ch, sz, &panel_row) ||
+  if (!slot || !conv1dt__mul64(s * g->filters, sz, &win_row) ||
+      !conv1dt__mul64(g->in_ch, sz, &panel_row) ||
       !conv1dt__add64(win_row, panel_row, &per_sample) ||
       !conv1dt__mul64(per_sample, slot, &per_sample) || budget < 2 * CONV1DT_WORKSPACE_ALIGN)
     return 0;
