@@ -38,14 +38,24 @@ static void *sym(const char *name) {
     memcpy(&var, &p_, sizeof var);                                                                 \
   } while (0)
 
+/* The vendor's thread-count query, looked up once per process: every forward call asks for
+ * it, and a dlsym that misses (two of the three, for any vendor) cost ~2 % of a 10 us call.
+ * Written once under pthread_once and only read after, like the ifunc resolvers' choice; the
+ * BLAS that provides cblas_sgemm is loaded before this library, so the answer cannot change. */
+static int_fn threads_query;
+static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
+static void find_threads_query(void) {
+  static const char *const names[] = {"openblas_get_num_threads", "bli_thread_get_num_threads",
+                                      "MKL_Get_Max_Threads"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0] && !threads_query; i++) {
+    void *p = sym(names[i]);
+    memcpy(&threads_query, &p, sizeof threads_query);
+  }
+}
+
 int conv1dt__blas_threads(void) {
-  LOOKUP(int_fn, openblas_threads, "openblas_get_num_threads");
-  LOOKUP(int_fn, blis_threads, "bli_thread_get_num_threads");
-  LOOKUP(int_fn, mkl_threads, "MKL_Get_Max_Threads");
-  if (openblas_threads) return openblas_threads();
-  if (blis_threads) return blis_threads();
-  if (mkl_threads) return mkl_threads();
-  return 0;
+  pthread_once(&threads_once, find_threads_query);
+  return threads_query ? threads_query() : 0;
 }
 
 conv1dt_status conv1dt_blas_info(char *buffer, size_t size, int *threads) {
