@@ -31,9 +31,9 @@ static void gather(const conv1dt_geometry *g, const R *xb, int64_t ilo, int64_t 
   const int64_t L = g->steps, C = g->in_ch, n = ihi - ilo;
   const int64_t a = ilo < 0 ? 0 : (ilo > L ? L : ilo), b = ihi > L ? L : (ihi < a ? a : ihi);
   if (rows_of_c && g->channels_first) {
-    memset(panel, 0, (size_t)(n * C) * sizeof(R));
-    for (int64_t c = 0; c < C; c++)
-      for (int64_t i = a; i < b; i++) panel[(i - ilo) * C + c] = xb[c * L + i];
+    memset(panel, 0, (size_t)((a - ilo) * C) * sizeof(R));
+    X(conv1dt__transpose_act)(xb + a, L, C, b - a, NULL, 0, panel + (a - ilo) * C, C);
+    memset(panel + (b - ilo) * C, 0, (size_t)((ihi - b) * C) * sizeof(R));
     return;
   }
   const int64_t rows = g->channels_first ? C : 1, w = g->channels_first ? 1 : C;
