@@ -55,7 +55,13 @@ typedef struct {
   char impl[64];        /* oneDNN's implementation name of that variant's deconvolution */
   int reorders_outside; /* the winner uses oneDNN-chosen src/dst formats (reorders untimed) */
   double max_rel_err;   /* worst max|dnn - conv1dt| / max|conv1dt| over the variants tried */
+  double ratio_paired;  /* median over alternating rounds of the layer's block median / the
+                         * best variant's (NaN when not measured) */
+  int rounds;           /* rounds behind ratio_paired */
 } bench_dnn_result;
+
+/* One timed call of the layer under test: its wall time in seconds (negative on failure). */
+typedef double (*bench_layer_fn)(void *ctx);
 
 /* The one-line description of the oneDNN linked ("oneDNN 2.6.3 (OMP, isa avx2)"), or
  * "not built". */
@@ -63,10 +69,12 @@ void bench_dnn_describe(char *buf, size_t size);
 
 /* Runs oneDNN's deconvolution + relu on the same data as the layer and times it. x, kernel
  * (K, F, C, Keras's layout) and bias are in the layer's dtype and data format; y_ref is
- * conv1dt's output (out_len steps, crop_left as in docs/SEMANTICS.md). */
+ * conv1dt's output (out_len steps, crop_left as in docs/SEMANTICS.md). Then, when `layer` is
+ * given, the best variant and the layer run in alternating blocks (each after the BLAS's
+ * workers have parked) for ratio_paired. */
 void bench_dnn_run(const bench_shape *sh, conv1dt_dtype dtype, conv1dt_data_format format,
                    int64_t out_len, int64_t crop_left, const void *x, const void *kernel,
                    const void *bias, const void *y_ref, const bench_reps *reps,
-                   bench_dnn_result *res);
+                   bench_layer_fn layer, void *layer_ctx, bench_dnn_result *res);
 
 #endif /* CONV1DT_BENCH_H */

@@ -233,13 +233,87 @@ static double rel_error(const float *y, const float *ref, size_t n) {
 
 #define DNN_F32_TOLERANCE 1e-4
 
+/* Median of a block of runs: `n` calls of oneDNN's plan (layer == NULL) or of the layer, after
+ * the BLAS's workers have parked. Negative on failure. */
+static double timed_block(const dnn_plan *p, const dnn_case *c, bench_layer_fn layer, void *ctx,
+                          double *t, int n, double *spent) {
+  bench_let_blas_park();
+  for (int i = 0; i < n; i++) {
+    double dt;
+    if (layer) {
+      dt = layer(ctx);
+      if (dt < 0) return -1;
+    } else {
+      const double t0 = bench_now();
+      if (plan_run(p, c) != dnnl_success) return -1;
+      dt = bench_now() - t0;
+    }
+    t[i] = dt;
+    *spent += dt;
+  }
+  return bench_median(t, (size_t)n);
+}
+
+/* The best variant and the layer in alternating blocks, as the layer and the bare GEMM are:
+ * the VM's speed drifts by tens of percent over seconds, and a ratio of medians taken at
+ * different times carries that drift (a 1.18x "loss" to oneDNN once, in a run whose first
+ * seconds were 30 % slow). Blocks grow to a quarter of the time budget. */
+static dnnl_status_t paired_rounds(dnn_case *c, int any, int fused, const bench_reps *reps,
+                                   bench_layer_fn layer, void *ctx, bench_dnn_result *res) {
+  dnn_plan p;
+  int duplicate = 0;
+  dnnl_status_t st = plan_create(c, any, fused, &p, &duplicate);
+  if (st != dnnl_success) return st;
+  enum { MAX_ROUNDS = 4096 };
+  double *ratios = malloc(MAX_ROUNDS * sizeof *ratios), *t = NULL;
+  int rounds = 0, block = 1, cap = 0;
+  double elapsed = 0, target = reps->min_time / 4;
+  if (target < 0.02) target = 0.02;
+  st = ratios ? plan_run(&p, c) : dnnl_out_of_memory; /* warm-up of the new plan */
+  while (st == dnnl_success && rounds < MAX_ROUNDS && bench_more(reps, rounds, elapsed)) {
+    if (block > cap) {
+      double *grown = realloc(t, (size_t)block * sizeof *t);
+      if (!grown) {
+        st = dnnl_out_of_memory;
+        break;
+      }
+      t = grown;
+      cap = block;
+    }
+    double dnn_time = 0, layer_time = 0;
+    const double d = timed_block(&p, c, NULL, NULL, t, block, &dnn_time);
+    const double l = d < 0 ? -1 : timed_block(&p, c, layer, ctx, t, block, &layer_time);
+    if (d < 0 || l < 0) {
+      st = dnnl_runtime_error;
+      failed_call = d < 0 ? "dnnl_primitive_execute (paired rounds)" : "conv1dt_forward";
+      break;
+    }
+    ratios[rounds++] = l / d;
+    elapsed += dnn_time + layer_time;
+    const double per_run = (dnn_time + layer_time) / block;
+    if (per_run > 0 && dnn_time + layer_time < target) {
+      const double want = target / per_run;
+      block = want > 1e6 ? 1000000 : (int)want + 1;
+    }
+  }
+  if (st == dnnl_success && rounds) {
+    res->ratio_paired = bench_median(ratios, (size_t)rounds);
+    res->rounds = rounds;
+  }
+  free(t);
+  free(ratios);
+  plan_destroy(&p);
+  return st;
+}
+
 void bench_dnn_run(const bench_shape *sh, conv1dt_dtype dtype, conv1dt_data_format format,
                    int64_t out_len, int64_t crop_left, const void *x, const void *kernel,
                    const void *bias, const void *y_ref, const bench_reps *reps,
-                   bench_dnn_result *res) {
+                   bench_layer_fn layer, void *layer_ctx, bench_dnn_result *res) {
   memset(res, 0, sizeof *res);
   res->ms = res->ms_fused = res->ms_separate = NAN;
-  res->max_rel_err = NAN;
+  res->max_rel_err = res->ratio_paired = NAN;
+  int best_any = -1, best_fused = -1;
   if (dtype != CONV1DT_FLOAT32) {
     res->status = BENCH_DNN_UNSUPPORTED;
     snprintf(res->note, sizeof res->note, "oneDNN %d.x has no f64 data type", DNNL_VERSION_MAJOR);
@@ -358,8 +432,14 @@ void bench_dnn_run(const bench_shape *sh, conv1dt_dtype dtype, conv1dt_data_form
       snprintf(res->variant, sizeof res->variant, "%s relu; %s", fused ? "fused" : "separate",
                p.formats);
       snprintf(res->impl, sizeof res->impl, "%s", p.impl);
+      best_any = any;
+      best_fused = fused;
     }
     plan_destroy(&p);
+  }
+  if (agreed && layer) {
+    st = paired_rounds(&c, best_any, best_fused, reps, layer, layer_ctx, res);
+    if (st != dnnl_success) goto done;
   }
   res->max_rel_err = tried ? worst : NAN;
   if (agreed) {
@@ -397,11 +477,11 @@ void bench_dnn_describe(char *buf, size_t size) {
 void bench_dnn_run(const bench_shape *sh, conv1dt_dtype dtype, conv1dt_data_format format,
                    int64_t out_len, int64_t crop_left, const void *x, const void *kernel,
                    const void *bias, const void *y_ref, const bench_reps *reps,
-                   bench_dnn_result *res) {
+                   bench_layer_fn layer, void *layer_ctx, bench_dnn_result *res) {
   (void)sh, (void)dtype, (void)format, (void)out_len, (void)crop_left, (void)x, (void)kernel;
-  (void)bias, (void)y_ref, (void)reps;
+  (void)bias, (void)y_ref, (void)reps, (void)layer, (void)layer_ctx;
   memset(res, 0, sizeof *res);
-  res->ms = res->ms_fused = res->ms_separate = res->max_rel_err = NAN;
+  res->ms = res->ms_fused = res->ms_separate = res->max_rel_err = res->ratio_paired = NAN;
   res->status = BENCH_DNN_UNSUPPORTED;
   snprintf(res->note, sizeof res->note, "oneDNN %d.x API not supported by the bench",
            DNNL_VERSION_MAJOR);
