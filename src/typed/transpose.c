@@ -76,8 +76,9 @@ static void scalar_part(const R *src, int64_t lds, int64_t r0, int64_t r1, int64
 /* Two vectors of columns at a time, down all the rows: each window line is used up at once
  * (none waits in L1 for a second visit, which power-of-two row strides made unreliable), and y
  * is written as 2*VL streams, each along its row. */
-CLONES void X(conv1dt__transpose_act)(const R *src, int64_t lds, int64_t rows, int64_t cols,
-                                      const R *bias, int relu, R *dst, int64_t ldd) {
+/* Static: GCC gives target_clones' resolver default visibility, which would export it. */
+CLONES static void transpose(const R *src, int64_t lds, int64_t rows, int64_t cols, const R *bias,
+                             int relu, R *dst, int64_t ldd) {
   const int64_t rv = rows / VL * VL;
   int64_t c0 = 0;
   for (; c0 + 2 * VL <= cols; c0 += 2 * VL) {
@@ -94,4 +95,9 @@ CLONES void X(conv1dt__transpose_act)(const R *src, int64_t lds, int64_t rows, i
     scalar_part(src, lds, rv, rows, c0, VL, bias, relu, dst, ldd);
   }
   scalar_part(src, lds, 0, rows, c0, cols - c0, bias, relu, dst, ldd);
+}
+
+void X(conv1dt__transpose_act)(const R *src, int64_t lds, int64_t rows, int64_t cols, const R *bias,
+                               int relu, R *dst, int64_t ldd) {
+  transpose(src, lds, rows, cols, bias, relu, dst, ldd);
 }
