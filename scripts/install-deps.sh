@@ -3,12 +3,18 @@
 # Runs apt-get as root (directly, or through sudo for a normal user).
 #   bash scripts/install-deps.sh           # build + test dependencies
 #   bash scripts/install-deps.sh --extra   # also python3-numpy (for shared/tools/check-cli)
+#   bash scripts/install-deps.sh --vendors # also Netlib's reference BLAS and BLIS (CI runs the
+#                                          # suite on each, swapped in at run time)
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libopenblas-dev check libjson-c-dev)
-if [ "${1:-}" = "--extra" ]; then
-  pkgs+=(python3-numpy)
-fi
+for arg in "$@"; do
+  case "$arg" in
+  --extra) pkgs+=(python3-numpy) ;;
+  --vendors) pkgs+=(libblas-dev libblis-dev) ;;
+  *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -5,6 +5,7 @@
 #include <cblas.h>
 #include <dlfcn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static enum CBLAS_TRANSPOSE op(int trans) {
@@ -76,10 +77,21 @@ conv1dt_status conv1dt_blas_info(char *buffer, size_t size, int *threads) {
     char v[200];
     mkl_version(v, (int)sizeof v);
     snprintf(text, sizeof text, "%s", v);
-  } else if (sym("ATL_xerbla") || sym("ATL_buildinfo")) {
-    snprintf(text, sizeof text, "ATLAS");
-  } else if (sym("cblas_sgemm") && sym("xerbla_")) {
-    snprintf(text, sizeof text, "reference BLAS (Netlib) or unknown CBLAS");
+  } else {
+    /* No vendor query (Netlib's reference BLAS, ATLAS, or a vendor's libblas.so.3 that hides
+     * its own symbols, as Debian's BLIS does): name the file that provides cblas_sgemm, with
+     * symlinks resolved, which is update-alternatives' or LD_LIBRARY_PATH's choice. */
+    char where[200] = "";
+    Dl_info info;
+    void *p = sym("cblas_sgemm");
+    if (p && dladdr(p, &info) && info.dli_fname) {
+      char *real = realpath(info.dli_fname, NULL);
+      snprintf(where, sizeof where, " in %s", real ? real : info.dli_fname);
+      free(real);
+    }
+    snprintf(text, sizeof text, "%s%s",
+             sym("ATL_xerbla") || sym("ATL_buildinfo") ? "ATLAS" : "CBLAS of unknown vendor",
+             where);
   }
   size_t len = strlen(text);
   if (len + 1 > size)
