@@ -191,6 +191,8 @@ int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels);
 #define CONV1DT_DIRECT_VBYTES 32
 #define CONV1DT_DIRECT_SLACK 24 /* the most of either */
 #define CONV1DT_DIRECT_MR 12    /* channels_last's tallest tile */
+/* Elements of a direct-method thread's output tile (plan.c checks it for overflow). */
+#define CONV1DT_DIRECT_TILE_ELEMS(chunk, stride, filters) (((chunk) + (stride)) * (filters))
 /* One tap of a phase: its packed weights (in_ch rows of ldw) and its input row offset. */
 typedef struct {
   const void *w;

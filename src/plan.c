@@ -37,8 +37,11 @@ static int64_t thread_bytes(const conv1dt_geometry *g, int64_t sz, int64_t chunk
   int64_t rows, tile, panel, taps, total;
   if (!conv1dt__add64(chunk, g->keff, &rows)) return 0;
   rows = rows / g->stride + 4 + CONV1DT_DIRECT_SLACK;
-  if (!conv1dt__mul64(chunk, g->filters, &tile) || !conv1dt__mul64(tile, sz, &tile) ||
-      !conv1dt__mul64(rows, g->in_ch, &panel) || !conv1dt__mul64(panel, sz, &panel) ||
+  /* The tile: chunk positions of F filters, or stride planes of up to chunk/stride + 1 each
+   * (channels_first's planar tiles, direct_run.c): CONV1DT_DIRECT_TILE_ELEMS. */
+  if (!conv1dt__add64(chunk, g->stride, &tile) || !conv1dt__mul64(tile, g->filters, &tile) ||
+      !conv1dt__mul64(tile, sz, &tile) || !conv1dt__mul64(rows, g->in_ch, &panel) ||
+      !conv1dt__mul64(panel, sz, &panel) ||
       !conv1dt__mul64(g->ksize, (int64_t)sizeof(conv1dt_direct_tap), &taps) ||
       tile > INT64_MAX / 4 || panel > INT64_MAX / 4 || taps > INT64_MAX / 4)
     return 0;

@@ -1,5 +1,6 @@
-/* Transposing finish for channels_first outputs: position-major window rows (filters
- * contiguous) into filter-major output rows (steps contiguous), bias and relu on the way.
+/* Layout changes for channels_first outputs, vectorised. Transposing: position-major window
+ * rows (filters contiguous) into filter-major output rows (steps contiguous), bias and relu on
+ * the way. Interleaving: the direct kernel's per-phase planes into output rows (below).
  * Register blocks of VL x VL are transposed with shuffles, so both sides move whole vectors;
  * a strided scalar copy ran at a third of memory speed (case G channels_first). Compiled per
  * ISA like the direct kernel.
@@ -100,4 +101,47 @@ CLONES static void transpose(const R *src, int64_t lds, int64_t rows, int64_t co
 void X(conv1dt__transpose_act)(const R *src, int64_t lds, int64_t rows, int64_t cols, const R *bias,
                                int relu, R *dst, int64_t ldd) {
   transpose(src, lds, rows, cols, bias, relu, dst, ldd);
+}
+
+/* Interleaving two vectors: their first halves element by element, then their second halves. */
+#if CONV1DT_PRECISION == 32
+#define ILO(a, b) SH(a, b, 0, 8, 1, 9, 2, 10, 3, 11)
+#define IHI(a, b) SH(a, b, 4, 12, 5, 13, 6, 14, 7, 15)
+#else
+#define ILO(a, b) SH(a, b, 0, 4, 1, 5)
+#define IHI(a, b) SH(a, b, 2, 6, 3, 7)
+#endif
+
+/* Per row f < rows: dst[f * ldd + j * s + q] = src[f * lds + q * ldp + j] for j * s + q < n.
+ * Strides 2 and 4 with shuffles (2 and 4 planes into whole vectors), others element by
+ * element: the direct kernel's scattered stores cost as much (case E channels_first). */
+CLONES static void interleave(const R *src, int64_t ldp, int64_t lds, int64_t s, int64_t n,
+                              int64_t rows, R *dst, int64_t ldd) {
+  const int64_t jv = s == 2 || s == 4 ? n / (s * VL) * VL : 0; /* plane entries in vectors */
+  for (int64_t f = 0; f < rows; f++) {
+    const R *p = src + f * lds;
+    R *o = dst + f * ldd;
+    if (s == 2)
+      for (int64_t j = 0; j < jv; j += VL) {
+        const V a = vload(p + j), b = vload(p + ldp + j);
+        vstore(o + 2 * j, ILO(a, b));
+        vstore(o + 2 * j + VL, IHI(a, b));
+      }
+    else if (s == 4)
+      for (int64_t j = 0; j < jv; j += VL) {
+        const V a = vload(p + j), b = vload(p + ldp + j), c = vload(p + 2 * ldp + j),
+                d = vload(p + 3 * ldp + j);
+        const V ac0 = ILO(a, c), ac1 = IHI(a, c), bd0 = ILO(b, d), bd1 = IHI(b, d);
+        vstore(o + 4 * j, ILO(ac0, bd0));
+        vstore(o + 4 * j + VL, IHI(ac0, bd0));
+        vstore(o + 4 * j + 2 * VL, ILO(ac1, bd1));
+        vstore(o + 4 * j + 3 * VL, IHI(ac1, bd1));
+      }
+    for (int64_t i = jv * s; i < n; i++) o[i] = p[(i % s) * ldp + i / s];
+  }
+}
+
+void X(conv1dt__interleave)(const R *src, int64_t ldp, int64_t lds, int64_t s, int64_t n,
+                            int64_t rows, R *dst, int64_t ldd) {
+  interleave(src, ldp, lds, s, n, rows, dst, ldd);
 }
