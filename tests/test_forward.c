@@ -345,14 +345,18 @@ static void check_workspace_case(ref_rng *rng, const ws_case *c, bool integers, 
 }
 
 /* `count` random layers, activations cycling through acts, each through check_workspace_case. */
+/* Case i's shape after random_ws_case (NULL: as drawn). */
+typedef void (*ws_adjust)(ref_rng *rng, ws_case *c, int i);
+
 static void run_ws_cases(const char *name, uint64_t seed, int count, const char *const *acts,
-                         int nacts, bool integers) {
+                         int nacts, bool integers, ws_adjust adjust) {
   ref_rng rng;
   ref_rng_seed(&rng, seed);
   size_t nfail = 0, nruns = 0, ncases = 0;
   char first[MSG_SIZE] = "";
   for (int i = 0; i < count; ++i) {
     ws_case c = random_ws_case(&rng, acts[i % nacts]);
+    if (adjust) adjust(&rng, &c, i);
     check_workspace_case(&rng, &c, integers, &nfail, &nruns, first, sizeof first);
     ++ncases;
   }
@@ -362,13 +366,13 @@ static void run_ws_cases(const char *name, uint64_t seed, int count, const char 
 
 START_TEST(test_workspace_independence_exact) {
   static const char *const acts[] = {NULL, "relu", "linear", "sigmoid", "tanh", "softmax", "glu"};
-  run_ws_cases("test_workspace_independence_exact", 4242, 28, acts, 7, true);
+  run_ws_cases("test_workspace_independence_exact", 4242, 28, acts, 7, true, NULL);
 }
 END_TEST
 
 START_TEST(test_workspace_independence_random) {
   static const char *const acts[] = {NULL, "gelu", "softmax", "sparsemax", "exponential"};
-  run_ws_cases("test_workspace_independence_random", 4343, 15, acts, 5, false);
+  run_ws_cases("test_workspace_independence_random", 4343, 15, acts, 5, false, NULL);
 }
 END_TEST
 
@@ -376,31 +380,23 @@ END_TEST
  * each tile's scatter and finish (by output positions), or the direct kernel's chunks; a tiny
  * workspace runs everything on one thread. With integer data both must equal each other and the
  * reference exactly. */
+static void threaded_shape(ref_rng *rng, ws_case *c, int i) {
+  /* K*F = 1024 per row, 1024+ rows per tile; channels_first takes its filter-major path
+   * below 128 filters and its transposed one from 128 on. */
+  c->cfg.filters = i % 2 ? 128 : 64;
+  c->cfg.kernel_size = i % 2 ? 8 : 16;
+  c->C = ref_rng_int(rng, 1, 3);
+  c->B = ref_rng_int(rng, 1, 2);
+  c->L = ref_rng_int(rng, 1100, 1300);
+  c->cfg.algorithm = (conv1dt_algorithm)(1 + i % 3); /* GEMM, DIRECT, GEMM_ACCUMULATE */
+  if (c->cfg.data_format == CONV1DT_CHANNELS_FIRST && c->cfg.activation &&
+      strcmp(c->cfg.activation, "glu") == 0)
+    c->cfg.data_format = CONV1DT_CHANNELS_LAST;
+}
+
 START_TEST(test_workspace_independence_threaded) {
   static const char *const acts[] = {NULL, "relu", "softmax", "glu"};
-  ref_rng rng;
-  ref_rng_seed(&rng, 4444);
-  size_t nfail = 0, nruns = 0, ncases = 0;
-  char first[MSG_SIZE] = "";
-  for (int i = 0; i < 12; ++i) {
-    ws_case c = random_ws_case(&rng, acts[i % 4]);
-    /* K*F = 1024 per row, 1024+ rows per tile; channels_first takes its filter-major path
-     * below 128 filters and its transposed one from 128 on. */
-    c.cfg.filters = i % 2 ? 128 : 64;
-    c.cfg.kernel_size = i % 2 ? 8 : 16;
-    c.C = ref_rng_int(&rng, 1, 3);
-    c.B = ref_rng_int(&rng, 1, 2);
-    c.L = ref_rng_int(&rng, 1100, 1300);
-    c.cfg.algorithm = (conv1dt_algorithm)(1 + i % 3); /* GEMM, DIRECT, GEMM_ACCUMULATE */
-    if (c.cfg.data_format == CONV1DT_CHANNELS_FIRST && acts[i % 4] &&
-        strcmp(acts[i % 4], "glu") == 0)
-      c.cfg.data_format = CONV1DT_CHANNELS_LAST;
-    check_workspace_case(&rng, &c, true, &nfail, &nruns, first, sizeof first);
-    ++ncases;
-  }
-  printf("test_workspace_independence_threaded: %zu layers, %zu forward calls, %zu failed\n",
-         ncases, nruns, nfail);
-  ck_assert_msg(nfail == 0, "%zu of %zu layers failed; first:\n%s", nfail, ncases, first);
+  run_ws_cases("test_workspace_independence_threaded", 4444, 12, acts, 4, true, threaded_shape);
 }
 END_TEST
 
@@ -409,31 +405,23 @@ END_TEST
  * short), kernels shorter than the stride (no gap rows: channels_last reads x in place) and
  * longer, output_padding, both formats; workspaces from the minimum up (check_workspace_case)
  * also cut the blocks down to two samples and to the per-sample stream. */
+static void shared_shape(ref_rng *rng, ws_case *c, int i) {
+  c->cfg.algorithm = CONV1DT_ALGORITHM_GEMM_ACCUMULATE;
+  c->cfg.dilation_rate = 1;
+  c->cfg.strides = ref_rng_int(rng, 2, 5);
+  c->cfg.kernel_size = i % 2 ? ref_rng_int(rng, 1, c->cfg.strides)
+                             : ref_rng_int(rng, c->cfg.strides + 1, 3 * c->cfg.strides);
+  c->cfg.output_padding = i % 4 < 2 ? -1 : ref_rng_int(rng, 0, c->cfg.strides - 1);
+  c->cfg.data_format = (conv1dt_data_format)(i / 4);
+  c->L = ref_rng_int(rng, 200, 700);
+  const int64_t span = (2048 + c->L) / (c->L + 1); /* about the samples a block holds */
+  c->B = ref_rng_int(rng, span + 1, 2 * span + 1);
+  c->C = ref_rng_int(rng, 1, 6);
+}
+
 START_TEST(test_accumulate_shared_blocks) {
   static const char *const acts[] = {NULL, "relu", "tanh", "softmax"};
-  ref_rng rng;
-  ref_rng_seed(&rng, 4545);
-  size_t nfail = 0, nruns = 0, ncases = 0;
-  char first[MSG_SIZE] = "";
-  for (int i = 0; i < 8; ++i) {
-    ws_case c = random_ws_case(&rng, acts[i % 4]);
-    c.cfg.algorithm = CONV1DT_ALGORITHM_GEMM_ACCUMULATE;
-    c.cfg.dilation_rate = 1;
-    c.cfg.strides = ref_rng_int(&rng, 2, 5);
-    c.cfg.kernel_size = i % 2 ? ref_rng_int(&rng, 1, c.cfg.strides)
-                              : ref_rng_int(&rng, c.cfg.strides + 1, 3 * c.cfg.strides);
-    c.cfg.output_padding = i % 4 < 2 ? -1 : ref_rng_int(&rng, 0, c.cfg.strides - 1);
-    c.cfg.data_format = (conv1dt_data_format)(i / 4);
-    c.L = ref_rng_int(&rng, 200, 700);
-    const int64_t span = (2048 + c.L) / (c.L + 1); /* about the samples a block holds */
-    c.B = ref_rng_int(&rng, span + 1, 2 * span + 1);
-    c.C = ref_rng_int(&rng, 1, 6);
-    check_workspace_case(&rng, &c, true, &nfail, &nruns, first, sizeof first);
-    ++ncases;
-  }
-  printf("test_accumulate_shared_blocks: %zu layers, %zu forward calls, %zu failed\n", ncases,
-         nruns, nfail);
-  ck_assert_msg(nfail == 0, "%zu of %zu layers failed; first:\n%s", nfail, ncases, first);
+  run_ws_cases("test_accumulate_shared_blocks", 4545, 8, acts, 4, true, shared_shape);
 }
 END_TEST
 
