@@ -30,5 +30,9 @@ if [ "$(id -u)" -ne 0 ]; then
   sudo=sudo
 fi
 echo "install-deps: installing ${missing[*]}"
-$sudo apt-get update -q
+# Package lists fetched within the hour are fresh enough: a second call (CI's --vendors) does
+# not fetch them again.
+if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -60 2>/dev/null | head -1)" ]; then
+  $sudo apt-get update -q
+fi
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
