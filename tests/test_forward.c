@@ -403,8 +403,9 @@ END_TEST
 /* GEMM_ACCUMULATE's shared GEMMs: samples shorter than 2048 steps share each GEMM, as many as
  * make 2048 rows, each in its own window slot. Batches of several such blocks (the last one
  * short), kernels shorter than the stride (no gap rows: channels_last reads x in place) and
- * longer, output_padding, both formats; workspaces from the minimum up (check_workspace_case)
- * also cut the blocks down to two samples and to the per-sample stream. */
+ * longer, output_padding, both formats, blocks finished a whole sample per thread (64
+ * filters); workspaces from the minimum up (check_workspace_case) also cut the blocks down to
+ * two samples and to the per-sample stream. */
 static void shared_shape(ref_rng *rng, ws_case *c, int i) {
   c->cfg.algorithm = CONV1DT_ALGORITHM_GEMM_ACCUMULATE;
   c->cfg.dilation_rate = 1;
@@ -414,6 +415,10 @@ static void shared_shape(ref_rng *rng, ws_case *c, int i) {
   c->cfg.output_padding = i % 4 < 2 ? -1 : ref_rng_int(rng, 0, c->cfg.strides - 1);
   c->cfg.data_format = (conv1dt_data_format)(i / 4);
   c->L = ref_rng_int(rng, 200, 700);
+  if (i % 4 == 3) { /* samples too small to share out one by one, a block worth sharing */
+    c->cfg.filters = 64;
+    c->L = ref_rng_int(rng, 300, 400);
+  }
   const int64_t span = (2048 + c->L) / (c->L + 1); /* about the samples a block holds */
   c->B = ref_rng_int(rng, span + 1, 2 * span + 1);
   c->C = ref_rng_int(rng, 1, 6);
