@@ -150,6 +150,9 @@ typedef struct {
    * in window slot j of `slot` input steps (win = span * slot * stride positions), its input
    * rows in a panel after the window (span * slot rows of in_ch) */
   int64_t span, slot;
+  /* accumulate, channels_first, one sample at a time: `planes` = 1 puts each tap's GEMM
+   * W_k * x_b into stride plane (k*d mod s), s planes of F rows of `slot` positions */
+  int planes;
   /* direct: `threads` threads, each with a tile of `chunk` output positions, an input panel
    * and a tap list in its own thread_bytes (a multiple of CONV1DT_WORKSPACE_ALIGN). */
   int threads;

@@ -217,6 +217,26 @@ static size_t check_backward(bcase *c, ref_rng *rng, sweep_stats *st, char *msg,
   return problems;
 }
 
+/* conv1dt_forward_train's y against the reference forward (the activation included). */
+static size_t check_train_y(const bcase *c, char *msg, size_t size) {
+  ref_output ref;
+  if (ref_forward(&c->cfg, c->C, c->dt, c->xd, c->B, c->L, c->kd, c->bd, &ref) != REF_OK) {
+    tn_appendf(msg, size, "reference forward failed\n");
+    return 1;
+  }
+  size_t bad = 0;
+  if (ref.count != c->ny) {
+    tn_appendf(msg, size, "forward_train: y has %zu values, the reference %zu\n", c->ny, ref.count);
+    bad = 1;
+  } else {
+    char cmp[512] = "";
+    bad = ref_compare(c->dt, c->y, ref.y, ref.tol, c->ny, cmp, sizeof cmp);
+    if (bad) tn_appendf(msg, size, "forward_train y: %s\n", cmp);
+  }
+  ref_output_free(&ref);
+  return bad;
+}
+
 /* conv1dt_forward_train's pre against the reference forward without activation. */
 static size_t check_pre(const bcase *c, char *msg, size_t size) {
   conv1dt_config lin = c->cfg;
@@ -301,7 +321,7 @@ static void sweep_one(ref_rng *rng, sweep_stats *st, conv1dt_dtype dt, conv1dt_d
   }
   st->configs++;
   st->per_dtype_format[dt][df]++;
-  size_t bad = check_pre(&c, msg, sizeof msg);
+  size_t bad = check_pre(&c, msg, sizeof msg) + check_train_y(&c, msg, sizeof msg);
   bad += check_backward(&c, rng, st, msg, sizeof msg);
   if (bad) {
     st->failed++;

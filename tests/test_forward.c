@@ -430,6 +430,28 @@ START_TEST(test_accumulate_shared_blocks) {
 }
 END_TEST
 
+/* GEMM_ACCUMULATE's stride planes: channels_first samples that share no GEMM (one sample)
+ * go through one GEMM per group of taps into s planes, interleaved into y with bias and the
+ * activation. Strides 1-6 (shuffles for 2 and 4, element by element otherwise), dilation
+ * (stride 1: a GEMM per tap), output_padding, both paddings (crops of any phase), activations
+ * written directly (linear, relu) and through a buffer (tanh, gelu). */
+static void planes_shape(ref_rng *rng, ws_case *c, int i) {
+  c->cfg.algorithm = CONV1DT_ALGORITHM_GEMM_ACCUMULATE;
+  c->cfg.data_format = CONV1DT_CHANNELS_FIRST;
+  c->cfg.strides = 1 + i % 6;
+  c->cfg.dilation_rate = c->cfg.strides == 1 ? ref_rng_int(rng, 1, 3) : 1;
+  c->cfg.output_padding =
+      i % 3 == 0 || c->cfg.dilation_rate > 1 ? -1 : ref_rng_int(rng, 0, c->cfg.strides - 1);
+  c->B = 1;
+  c->L = ref_rng_int(rng, 40, 300);
+}
+
+START_TEST(test_accumulate_planes) {
+  static const char *const acts[] = {NULL, "relu", "tanh", "gelu"};
+  run_ws_cases("test_accumulate_planes", 4646, 12, acts, 4, true, planes_shape);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ weights */
 
 static void *get_kernel(const conv1dt_layer *layer, conv1dt_dtype dt, size_t n) {
@@ -840,6 +862,7 @@ static Suite *forward_suite(void) {
   tcase_add_test(tc, test_workspace_independence_random);
   tcase_add_test(tc, test_workspace_independence_threaded);
   tcase_add_test(tc, test_accumulate_shared_blocks);
+  tcase_add_test(tc, test_accumulate_planes);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("weights");

@@ -166,14 +166,97 @@ static void run_shared(finisher *fin, const conv1dt_plan *plan, const R *x, R *y
   }
 }
 
+/* Planes: output rows [f0, f1) of one sample from its stride planes (plane r, row f at
+ * planes + (r * F + f) * slot holds uncropped positions u = r + i * s at i). */
+typedef struct {
+  const conv1dt_geometry *g;
+  const R *bias, *planes;
+  int64_t slot;
+  R *y_sample, *pre_sample;
+} planes_job;
+
+static void planes_work(void *arg, int id, int size) {
+  const planes_job *job = arg;
+  const conv1dt_geometry *g = job->g;
+  const int64_t F = g->filters, s = g->stride, T = g->out_len, crop = g->crop_left;
+  const int fast = !job->pre_sample && (g->act == CONV1DT_ACT_LINEAR || g->act == CONV1DT_ACT_RELU);
+  const int relu = fast && g->act == CONV1DT_ACT_RELU;
+  /* the leading positions up to the first multiple of s, then whole rounds of the planes */
+  const int64_t head = conv1dt__min64(T, (s - crop % s) % s);
+  int64_t f0, f1;
+  conv1dt__share(0, F, id, size, &f0, &f1);
+  for (int64_t f = f0; f < f1; f++) {
+    R *row = fast              ? job->y_sample + f * T
+             : job->pre_sample ? job->pre_sample + f * T
+                               : job->y_sample + f * T;
+    const R b = job->bias ? job->bias[f] : RC(0.0);
+    for (int64_t t = 0; t < head; t++) {
+      const int64_t u = crop + t;
+      const R v = job->planes[((u % s) * F + f) * job->slot + u / s];
+      row[t] = job->bias ? v + b : v;
+      if (relu && row[t] < 0) row[t] = RC(0.0);
+    }
+    X(conv1dt__interleave)
+    (job->planes + f * job->slot + (crop + head) / s, F * job->slot, job->slot, s, T - head, 1,
+     job->bias ? job->bias + f : NULL, relu, row + head, T);
+    if (fast) continue;
+    if (job->pre_sample) {
+      X(conv1dt__activate)(g->act, job->y_sample + f * T, row, T, NULL, 0);
+    } else { /* through a small buffer: activate reads and writes distinct arrays */
+      R buf[256];
+      for (int64_t t = 0; t < T; t += 256) {
+        const int64_t n = conv1dt__min64(256, T - t);
+        memcpy(buf, row + t, (size_t)n * sizeof(R));
+        X(conv1dt__activate)(g->act, row + t, buf, n, NULL, 0);
+      }
+    }
+  }
+}
+
+/* channels_first, one sample at a time: tap k's product W_k * x_b (F x L, both operands as
+ * they are) adds into stride plane (k*d mod s) at column (k*d div s); then the planes are
+ * interleaved into y's rows with bias and activation. */
+static void run_planes(finisher *fin, const conv1dt_plan *plan, const R *x, R *y, R *pre,
+                       R *planes) {
+  const conv1dt_geometry *g = fin->g;
+  const int64_t L = g->steps, C = g->in_ch, F = g->filters, K = g->ksize, s = g->stride;
+  const int64_t d = g->dil, slot = plan->slot;
+  const R *kernel = fin->layer->kernel;
+  for (int64_t b = 0; b < g->batch; b++) {
+    memset(planes, 0, (size_t)(s * F * slot) * sizeof(R));
+    /* With dilation 1, taps k0 .. k0 + s - 1 (k0 a multiple of s) land in planes 0 .. s - 1 at
+     * the same column k0 / s, and planes are F rows of `slot` apart: the group's rows (k, f) of
+     * the Keras kernel form one GEMM whose output rows are `slot` apart too, so x_b is packed
+     * once per group, not once per tap. With dilation > 1 (stride 1) each tap is a group. */
+    const int64_t group = d == 1 ? s : 1;
+    for (int64_t k0 = 0; k0 < K; k0 += group) {
+      const int64_t gk = conv1dt__min64(group, K - k0);
+      conv1dt__gemm_R(0, 0, (int)(gk * F), (int)L, (int)C, kernel + k0 * F * C, (int)C,
+                      x + b * C * L, (int)L, 1, planes + ((k0 * d) % s) * F * slot + (k0 * d) / s,
+                      (int)slot);
+    }
+    planes_job job = {g,    fin->layer->bias,       planes,
+                      slot, y + b * F * g->out_len, pre ? pre + b * F * g->out_len : NULL};
+    conv1dt_team *t = NULL;
+    if (fin->threads > 1 && F * g->out_len >= CONV1DT_ACCUMULATE_SHARE_MIN) {
+      if (!fin->team) fin->team = conv1dt__team_create(fin->threads);
+      t = fin->team;
+    }
+    conv1dt__team_run(t, planes_work, &job);
+  }
+}
+
 void X(conv1dt__accumulate_run)(const conv1dt_layer *layer, const conv1dt_geometry *g,
                                 const conv1dt_plan *plan, const R *x, R *y, R *pre, R *win) {
   const int64_t L = g->steps, C = g->in_ch, F = g->filters, s = g->stride;
   const int64_t crop = g->crop_left;
   const int cf = g->channels_first;
   finisher fin = {layer, g, conv1dt__default_threads(), cf && g->act == CONV1DT_ACT_GLU, NULL};
-  if (plan->span > 1) {
-    run_shared(&fin, plan, x, y, pre, win);
+  if (plan->span > 1 || plan->planes) {
+    if (plan->planes)
+      run_planes(&fin, plan, x, y, pre, win);
+    else
+      run_shared(&fin, plan, x, y, pre, win);
     conv1dt__team_destroy(fin.team);
     return;
   }

@@ -112,8 +112,8 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
     else X(conv1dt__direct_phase)(src, C, taps, ntaps, n_lo, n_hi, F, job->ldw, job->bias,
                                   out + p0 * F, s * F, relu);
   }
-  if (planar)
-    X(conv1dt__interleave)(tile, mp, s * mp, s, n, F, job->y + b * F * g->out_len + t0, g->out_len);
+  if (planar) X(conv1dt__interleave)
+  (tile, mp, s * mp, s, n, F, NULL, 0, job->y + b * F * g->out_len + t0, g->out_len);
   if (job->to_y) return;
 
   if (vcf) X(conv1dt__finalize_fm)

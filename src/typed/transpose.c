@@ -112,36 +112,45 @@ void X(conv1dt__transpose_act)(const R *src, int64_t lds, int64_t rows, int64_t 
 #define IHI(a, b) SH(a, b, 2, 6, 3, 7)
 #endif
 
-/* Per row f < rows: dst[f * ldd + j * s + q] = src[f * lds + q * ldp + j] for j * s + q < n.
- * Strides 2 and 4 with shuffles (2 and 4 planes into whole vectors), others element by
- * element: the direct kernel's scattered stores cost as much (case E channels_first). */
+/* Per row f < rows: dst[f * ldd + j * s + q] = act(src[f * lds + q * ldp + j] + bias[f]) for
+ * j * s + q < n (act: relu or none; bias may be NULL). Strides 2 and 4 with shuffles (2 and 4
+ * planes into whole vectors), others element by element: the direct kernel's scattered stores
+ * cost as much (case E channels_first). */
 CLONES static void interleave(const R *src, int64_t ldp, int64_t lds, int64_t s, int64_t n,
-                              int64_t rows, R *dst, int64_t ldd) {
+                              int64_t rows, const R *bias, int relu, R *dst, int64_t ldd) {
   const int64_t jv = s == 2 || s == 4 ? n / (s * VL) * VL : 0; /* plane entries in vectors */
   for (int64_t f = 0; f < rows; f++) {
     const R *p = src + f * lds;
     R *o = dst + f * ldd;
+    const R bs = bias ? bias[f] : RC(0.0);
+    const V b = bs - (V){0};
+/* no bias: nothing added, so that -0 stays -0 */
+#define OUT(i, v) vstore(o + (i), relu ? relu_v(bias ? (v) + b : (v)) : bias ? (v) + b : (v))
     if (s == 2)
       for (int64_t j = 0; j < jv; j += VL) {
-        const V a = vload(p + j), b = vload(p + ldp + j);
-        vstore(o + 2 * j, ILO(a, b));
-        vstore(o + 2 * j + VL, IHI(a, b));
+        const V a = vload(p + j), c = vload(p + ldp + j);
+        OUT(2 * j, ILO(a, c));
+        OUT(2 * j + VL, IHI(a, c));
       }
     else if (s == 4)
       for (int64_t j = 0; j < jv; j += VL) {
-        const V a = vload(p + j), b = vload(p + ldp + j), c = vload(p + 2 * ldp + j),
+        const V a = vload(p + j), c1 = vload(p + ldp + j), c = vload(p + 2 * ldp + j),
                 d = vload(p + 3 * ldp + j);
-        const V ac0 = ILO(a, c), ac1 = IHI(a, c), bd0 = ILO(b, d), bd1 = IHI(b, d);
-        vstore(o + 4 * j, ILO(ac0, bd0));
-        vstore(o + 4 * j + VL, IHI(ac0, bd0));
-        vstore(o + 4 * j + 2 * VL, ILO(ac1, bd1));
-        vstore(o + 4 * j + 3 * VL, IHI(ac1, bd1));
+        const V ac0 = ILO(a, c), ac1 = IHI(a, c), bd0 = ILO(c1, d), bd1 = IHI(c1, d);
+        OUT(4 * j, ILO(ac0, bd0));
+        OUT(4 * j + VL, IHI(ac0, bd0));
+        OUT(4 * j + 2 * VL, ILO(ac1, bd1));
+        OUT(4 * j + 3 * VL, IHI(ac1, bd1));
       }
-    for (int64_t i = jv * s; i < n; i++) o[i] = p[(i % s) * ldp + i / s];
+#undef OUT
+    for (int64_t i = jv * s; i < n; i++) {
+      const R v = p[(i % s) * ldp + i / s];
+      o[i] = act_scalar(bias ? v + bs : v, relu);
+    }
   }
 }
 
 void X(conv1dt__interleave)(const R *src, int64_t ldp, int64_t lds, int64_t s, int64_t n,
-                            int64_t rows, R *dst, int64_t ldd) {
-  interleave(src, ldp, lds, s, n, rows, dst, ldd);
+                            int64_t rows, const R *bias, int relu, R *dst, int64_t ldd) {
+  interleave(src, ldp, lds, s, n, rows, bias, relu, dst, ldd);
 }

@@ -26,9 +26,10 @@ void X(conv1dt__finalize_first)(const conv1dt_geometry *g, const R *bias, R *acc
 void X(conv1dt__transpose_act)(const R *src, int64_t lds, int64_t rows, int64_t cols, const R *bias,
                                int relu, R *dst, int64_t ldd);
 /* transpose.c: rows of s planes (plane q at src + f * lds + q * ldp) interleaved into dst rows:
- * dst[f * ldd + j * s + q] = plane q's element j, for the first n elements of each row. */
+ * dst[f * ldd + j * s + q] = act(plane q's element j + bias[f]), for the first n elements of
+ * each row; act relu or none, bias may be NULL. */
 void X(conv1dt__interleave)(const R *src, int64_t ldp, int64_t lds, int64_t s, int64_t n,
-                            int64_t rows, R *dst, int64_t ldd);
+                            int64_t rows, const R *bias, int relu, R *dst, int64_t ldd);
 /* The filter-major variants for channels_first with few filters (plan->filter_major): the
  * tile is (k, f) rows of m steps, the window F rows of `win` positions; acc points at the
  * window column of position t0 (finalize) or at the window (scatter). */
