@@ -217,47 +217,36 @@ static size_t check_backward(bcase *c, ref_rng *rng, sweep_stats *st, char *msg,
   return problems;
 }
 
-/* conv1dt_forward_train's y against the reference forward (the activation included). */
-static size_t check_train_y(const bcase *c, char *msg, size_t size) {
+/* `got` (n values of `shape`, from conv1dt_forward_train) against the reference forward of
+ * `cfg`. */
+static size_t check_vs_ref(const bcase *c, const conv1dt_config *cfg, const void *got, size_t n,
+                           const int64_t shape[3], const char *what, char *msg, size_t size) {
   ref_output ref;
-  if (ref_forward(&c->cfg, c->C, c->dt, c->xd, c->B, c->L, c->kd, c->bd, &ref) != REF_OK) {
+  if (ref_forward(cfg, c->C, c->dt, c->xd, c->B, c->L, c->kd, c->bd, &ref) != REF_OK) {
     tn_appendf(msg, size, "reference forward failed\n");
     return 1;
   }
   size_t bad = 0;
-  if (ref.count != c->ny) {
-    tn_appendf(msg, size, "forward_train: y has %zu values, the reference %zu\n", c->ny, ref.count);
+  if (ref.count != n || memcmp(ref.shape, shape, sizeof ref.shape) != 0) {
+    tn_appendf(msg, size, "%s: shape (%" PRId64 ", %" PRId64 ", %" PRId64 ") is wrong\n", what,
+               shape[0], shape[1], shape[2]);
     bad = 1;
   } else {
     char cmp[512] = "";
-    bad = ref_compare(c->dt, c->y, ref.y, ref.tol, c->ny, cmp, sizeof cmp);
-    if (bad) tn_appendf(msg, size, "forward_train y: %s\n", cmp);
+    bad = ref_compare(c->dt, got, ref.y, ref.tol, n, cmp, sizeof cmp);
+    if (bad) tn_appendf(msg, size, "%s: %s\n", what, cmp);
   }
   ref_output_free(&ref);
   return bad;
 }
 
-/* conv1dt_forward_train's pre against the reference forward without activation. */
-static size_t check_pre(const bcase *c, char *msg, size_t size) {
+/* conv1dt_forward_train's pre against the reference forward without activation, and its y
+ * against the reference forward. */
+static size_t check_train(const bcase *c, char *msg, size_t size) {
   conv1dt_config lin = c->cfg;
   lin.activation = NULL;
-  ref_output ref;
-  if (ref_forward(&lin, c->C, c->dt, c->xd, c->B, c->L, c->kd, c->bd, &ref) != REF_OK) {
-    tn_appendf(msg, size, "reference forward failed\n");
-    return 1;
-  }
-  size_t bad = 0;
-  if (ref.count != c->nz || memcmp(ref.shape, c->zshape, sizeof ref.shape) != 0) {
-    tn_appendf(msg, size, "preactivation_shape (%" PRId64 ", %" PRId64 ", %" PRId64 ") is wrong\n",
-               c->zshape[0], c->zshape[1], c->zshape[2]);
-    bad = 1;
-  } else {
-    char cmp[512] = "";
-    bad = ref_compare(c->dt, c->pre, ref.y, ref.tol, c->nz, cmp, sizeof cmp);
-    if (bad) tn_appendf(msg, size, "pre: %s\n", cmp);
-  }
-  ref_output_free(&ref);
-  return bad;
+  return check_vs_ref(c, &lin, c->pre, c->nz, c->zshape, "pre", msg, size) +
+         check_vs_ref(c, &c->cfg, c->y, c->ny, c->yshape, "forward_train y", msg, size);
 }
 
 static const char *pick_activation(ref_rng *rng, sweep_stats *st) {
@@ -321,7 +310,7 @@ static void sweep_one(ref_rng *rng, sweep_stats *st, conv1dt_dtype dt, conv1dt_d
   }
   st->configs++;
   st->per_dtype_format[dt][df]++;
-  size_t bad = check_pre(&c, msg, sizeof msg) + check_train_y(&c, msg, sizeof msg);
+  size_t bad = check_train(&c, msg, sizeof msg);
   bad += check_backward(&c, rng, st, msg, sizeof msg);
   if (bad) {
     st->failed++;
@@ -383,7 +372,8 @@ START_TEST(test_every_activation) {
       ck_assert_msg(s == CONV1DT_OK, "[%s] setup -> %s", desc, conv1dt_status_name(s));
       sweep_stats st;
       memset(&st, 0, sizeof st);
-      size_t bad = check_pre(&c, msg, sizeof msg) + check_backward(&c, &rng, &st, msg, sizeof msg);
+      size_t bad =
+          check_train(&c, msg, sizeof msg) + check_backward(&c, &rng, &st, msg, sizeof msg);
       configs++;
       if (bad && !failed++) snprintf(first, sizeof first, "[%s]\n%s", desc, msg);
       bcase_free(&c);
