@@ -744,15 +744,23 @@ static void set_layer_times(result *r, series *tl) {
   r->ok = 1;
 }
 
+/* One conv1dt_forward of the case, its wall time in *dt. */
+static conv1dt_status timed_forward(const bench_setup *c, double *dt) {
+  const double t0 = bench_now();
+  const conv1dt_status st =
+      conv1dt_forward(c->layer, c->x, c->sh.B, c->sh.L, c->y, c->ws, c->ws_bytes);
+  *dt = bench_now() - t0;
+  return st;
+}
+
 /* After the BLAS's workers have parked: `block` timed layer runs into t (while *grown), their
  * total time added to *spent. Returns the first failing status. */
-static conv1dt_status time_layer_block(const bench_setup *c, const bench_shape *sh, size_t ws_bytes,
-                                       int64_t block, series *t, int *grown, double *spent) {
+static conv1dt_status time_layer_block(const bench_setup *c, int64_t block, series *t, int *grown,
+                                       double *spent) {
   bench_let_blas_park();
   for (int64_t i = 0; i < block && *grown; i++) {
-    const double t0 = bench_now();
-    const conv1dt_status st = conv1dt_forward(c->layer, c->x, sh->B, sh->L, c->y, c->ws, ws_bytes);
-    const double dt = bench_now() - t0;
+    double dt;
+    const conv1dt_status st = timed_forward(c, &dt);
     if (st != CONV1DT_OK) return st;
     *grown = series_add(t, dt);
     *spent += dt;
@@ -762,12 +770,8 @@ static conv1dt_status time_layer_block(const bench_setup *c, const bench_shape *
 
 /* bench_layer_fn for oneDNN's paired rounds: one conv1dt_forward of the case. */
 static double time_layer_once(void *ctx) {
-  const bench_setup *c = ctx;
-  const double t0 = bench_now();
-  const conv1dt_status st =
-      conv1dt_forward(c->layer, c->x, c->sh.B, c->sh.L, c->y, c->ws, c->ws_bytes);
-  const double dt = bench_now() - t0;
-  return st == CONV1DT_OK ? dt : -1;
+  double dt;
+  return timed_forward(ctx, &dt) == CONV1DT_OK ? dt : -1;
 }
 
 static void run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_format fmt,
@@ -822,14 +826,14 @@ static void run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_forma
       elapsed += t2 - t1; /* the budget counts layer + GEMM, as for channels_last */
     }
     double layer_time = 0;
-    st = time_layer_block(&c, sh, r->ws_bytes, block, &tl, &grown, &layer_time);
+    st = time_layer_block(&c, block, &tl, &grown, &layer_time);
     elapsed += layer_time;
     if (st == CONV1DT_OK && grown && tl.n > l0 && tg.n > g0) /* slices sort in place: harmless */
       grown = series_add(&pairs,
                          bench_median(tl.t + l0, tl.n - l0) / bench_median(tg.t + g0, tg.n - g0));
     if (o->limit_check && st == CONV1DT_OK) { /* the twin, in the same state as the layer */
       double twin_time = 0;
-      st = time_layer_block(&cu, sh, ru.ws_bytes, block, &tu, &grown, &twin_time);
+      st = time_layer_block(&cu, block, &tu, &grown, &twin_time);
     }
     const double per_run = layer_time / (double)block;
     if (per_run > 0 && layer_time < target) {

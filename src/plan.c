@@ -100,13 +100,19 @@ static int plan_direct(const conv1dt_geometry *g, size_t elem_size, size_t budge
 /* ...unless the zero rows between them would add more than 1/32 to the GEMMs' work. */
 #define CONV1DT_ACCUMULATE_SHARE_WASTE 32
 
-/* Input steps of a sample's window slot when samples can share GEMMs, else 0. A slot holds
- * every position the sample's GEMMs write, and every one finishing reads. */
+/* A sample's accumulate slot in input steps (stride positions each): every position its GEMMs
+ * write, and every one finishing reads. */
+static int64_t sample_slot(const conv1dt_geometry *g) {
+  const int64_t reach =
+      conv1dt__max64((g->steps - 1) * g->stride + g->keff, g->out_len + g->crop_left);
+  return conv1dt__ceil_div(reach, g->stride);
+}
+
+/* The slot when samples can share GEMMs, else 0. */
 static int64_t shared_slot(const conv1dt_geometry *g) {
-  const int64_t L = g->steps, s = g->stride;
+  const int64_t L = g->steps;
   if (g->batch < 2 || L >= CONV1DT_ACCUMULATE_SHARE_ROWS) return 0;
-  const int64_t reach = conv1dt__max64((L - 1) * s + g->keff, g->out_len + g->crop_left);
-  const int64_t slot = conv1dt__ceil_div(reach, s);
+  const int64_t slot = sample_slot(g);
   return (slot - L) * CONV1DT_ACCUMULATE_SHARE_WASTE > slot ? 0 : slot;
 }
 
@@ -173,9 +179,7 @@ static int plan_shared(const conv1dt_geometry *g, int64_t sz, size_t budget, con
  * the bare GEMM). */
 static int plan_planes(const conv1dt_geometry *g, int64_t sz, size_t budget, conv1dt_plan *plan) {
   if (!g->channels_first || CONV1DT_ACT_IS_AXISWISE(g->act)) return 0;
-  const int64_t s = g->stride;
-  const int64_t reach = conv1dt__max64((g->steps - 1) * s + g->keff, g->out_len + g->crop_left);
-  const int64_t slot = conv1dt__ceil_div(reach, s);
+  const int64_t s = g->stride, slot = sample_slot(g);
   int64_t bytes;
   if (slot > INT_MAX || !conv1dt__mul64(s * g->filters, slot, &bytes) ||
       !conv1dt__mul64(bytes, sz, &bytes) || bytes > INT64_MAX / 2 ||

@@ -91,39 +91,42 @@ static void gemm_groups(const conv1dt_layer *layer, const conv1dt_geometry *g, i
   }
 }
 
-/* Samples b0 .. b0 + nb - 1 of a shared block, finished whole: a team member per range of
- * samples (for samples too small to share out one by one). */
-typedef struct {
-  const finisher *fin;
-  const conv1dt_plan *plan;
-  R *win, *y, *pre;
-  int64_t b0, nb;
-} block_job;
-
-static void finish_samples(const finisher *fin, const conv1dt_plan *plan, R *win, R *y, R *pre,
-                           int64_t b0, int64_t j0, int64_t j1) {
+/* Samples b0 + j0 .. b0 + j1 - 1 of a shared block (window slot j of sample b0 + j). `whole`:
+ * each on this thread (a team member's range); else each shared out by positions when it is
+ * large enough (finish decides). */
+static void finish_samples(finisher *fin, const conv1dt_plan *plan, R *win, R *y, R *pre,
+                           int64_t b0, int64_t j0, int64_t j1, int whole) {
   const conv1dt_geometry *g = fin->g;
   const int64_t F = g->filters;
   for (int64_t j = j0; j < j1; j++) {
     const int64_t b = b0 + j;
     R *y_sample = y + b * (g->channels_first ? F : g->out_len) * g->out_last;
-    finish_job job = {g,
-                      fin->layer->bias,
-                      win + (j * plan->slot * g->stride + g->crop_left) * F,
-                      0,
-                      g->out_len,
-                      y_sample,
-                      pre ? pre + b * g->out_len * F : NULL};
-    finish_work(&job, 0, 1);
+    R *w = win + (j * plan->slot * g->stride + g->crop_left) * F;
+    R *pre_sample = pre ? pre + b * g->out_len * F : NULL;
+    if (whole) {
+      finish_job job = {g, fin->layer->bias, w, 0, g->out_len, y_sample, pre_sample};
+      finish_work(&job, 0, 1);
+    } else {
+      finish(fin, w, 0, g->out_len, y_sample, pre_sample);
+    }
     finish_rows(g, y_sample);
   }
 }
+
+/* A shared block's samples finished whole, the team taking a range of them each (for samples
+ * too small to share out one by one). */
+typedef struct {
+  finisher *fin;
+  const conv1dt_plan *plan;
+  R *win, *y, *pre;
+  int64_t b0, nb;
+} block_job;
 
 static void block_work(void *arg, int id, int size) {
   const block_job *job = arg;
   int64_t a, b;
   conv1dt__share(0, job->nb, id, size, &a, &b);
-  finish_samples(job->fin, job->plan, job->win, job->y, job->pre, job->b0, a, b);
+  finish_samples(job->fin, job->plan, job->win, job->y, job->pre, job->b0, a, b, 1);
 }
 
 /* plan->span samples a block, each in a window slot of plan->slot input steps. */
@@ -150,14 +153,7 @@ static void run_shared(finisher *fin, const conv1dt_plan *plan, const R *x, R *y
     gemm_groups(fin->layer, g, 0, (nb - 1) * slot + L, a, C, win);
     if (g->out_len * F >= CONV1DT_ACCUMULATE_SHARE_MIN || fin->threads < 2 ||
         nb * g->out_len * F < CONV1DT_ACCUMULATE_SHARE_MIN) {
-      /* each sample shared out by positions (finish decides), or all on this thread */
-      for (int64_t j = 0; j < nb; j++) {
-        const int64_t b = b0 + j;
-        R *y_sample = y + b * (cf ? F : g->out_len) * g->out_last;
-        finish(fin, win + (j * slot * s + g->crop_left) * F, 0, g->out_len, y_sample,
-               pre ? pre + b * g->out_len * F : NULL);
-        finish_rows(g, y_sample);
-      }
+      finish_samples(fin, plan, win, y, pre, b0, 0, nb, 0);
     } else { /* small samples: the team takes them whole, a range each */
       if (!fin->team) fin->team = conv1dt__team_create(fin->threads);
       block_job job = {fin, plan, win, y, pre, b0, nb};
