@@ -110,6 +110,11 @@ struct conv1dt_layer {
    * whenever the weights change. */
   void *packed;
   int64_t ldw;
+  /* channels_first layers also keep the filters in groups of CONV1DT_DIRECT_MF, for the kernel
+   * that runs steps along its vectors: group q's tap k, channel c at ((q * K + k) * C + c) * MF,
+   * so a register tile's weights are one contiguous run per tap (in the same allocation as
+   * `packed`; NULL otherwise). */
+  void *packed_t;
   /* For the GEMM methods (NULL when the layer uses the direct kernel): the kernel as C rows of
    * kernel_size * filters (typed/pack.c), the layout the BLAS packs fastest. */
   void *gemm_w;
@@ -117,7 +122,7 @@ struct conv1dt_layer {
    * layer that forward calls change, and only under pool_lock. */
   struct conv1dt_team *pool;
   pthread_mutex_t pool_lock;
-  long pool_pid; /* the process that made the pool (fork() leaves its threads behind) */
+  long pool_pid; /* the process that made a calloc'd pool (fork() leaves its threads behind) */
   int pool_ok;   /* pool_lock initialised */
 };
 void conv1dt__repack(conv1dt_layer *layer);
@@ -194,6 +199,7 @@ int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels);
 #define CONV1DT_DIRECT_VBYTES 32
 #define CONV1DT_DIRECT_SLACK 24 /* the most of either */
 #define CONV1DT_DIRECT_MR 12    /* channels_last's tallest tile */
+#define CONV1DT_DIRECT_MF 4     /* channels_first's tile: filters per register tile */
 /* Elements of a direct-method thread's output tile (plan.c checks it for overflow). */
 #define CONV1DT_DIRECT_TILE_ELEMS(chunk, stride, filters) (((chunk) + (stride)) * (filters))
 /* One tap of a phase: its packed weights (in_ch rows of ldw) and its input row offset. */

@@ -123,10 +123,14 @@ conv1dt_status conv1dt_create(const conv1dt_config *cfg, int64_t in_channels, co
     const int64_t vl = (int64_t)(CONV1DT_DIRECT_VBYTES / layer->elem_size);
     int64_t n;
     layer->ldw = (cfg->filters + vl - 1) / vl * vl;
+    /* channels_first: twice that, for packed_t (its groups of 4 filters pad F to at most ldw) */
+    const int copies = cfg->data_format == CONV1DT_CHANNELS_FIRST ? 2 : 1;
     direct = conv1dt__mul64(cfg->kernel_size, in_channels, &n) && conv1dt__add64(n, 1, &n) &&
-             conv1dt__mul64(n, layer->ldw, &n) && conv1dt__mul64(n, 8, &n) &&
+             conv1dt__mul64(n, layer->ldw, &n) && conv1dt__mul64(n, 8 * copies, &n) &&
              (uint64_t)n <= SIZE_MAX;
     if (direct) layer->packed = malloc((size_t)(n / 8) * layer->elem_size);
+    if (direct && layer->packed && copies == 2)
+      layer->packed_t = (char *)layer->packed + (size_t)(n / 16) * layer->elem_size;
   }
   /* The GEMM methods' copy (as large as the kernel). Layers with the direct kernel fall back to
    * the GEMMs only for tiny workspaces, and then read the kernel as it is. */

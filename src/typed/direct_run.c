@@ -13,7 +13,7 @@ typedef struct {
   const conv1dt_geometry *g;
   const conv1dt_plan *plan;
   int64_t ldw;
-  const R *x, *wpack, *bias;
+  const R *x, *wpack, *wpack_t, *bias;
   R *y, *pre;
   char *scratch; /* per-thread blocks of plan->thread_bytes */
   int64_t nchunk;
@@ -92,6 +92,7 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
     ldx = vcf ? ihi - ilo : C;
   }
 
+  const int64_t gstride = g->ksize * C * CONV1DT_DIRECT_MF; /* packed_t's filter groups */
   /* Phase r: positions u = r + n*s, taps k with k*d = r (mod s), steps i = n + (r - k*d)/s. */
   for (int64_t r = 0; r < s; r++) {
     const int64_t n_lo = conv1dt__ceil_div(ua - r, s), n_hi = conv1dt__ceil_div(ub - r, s);
@@ -99,15 +100,16 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
     int ntaps = 0;
     for (int64_t k = 0; k < g->ksize; k++) {
       if ((k * d) % s != r) continue;
-      taps[ntaps].w = job->wpack + k * C * job->ldw;
+      taps[ntaps].w =
+          vcf ? job->wpack_t + k * C * CONV1DT_DIRECT_MF : job->wpack + k * C * job->ldw;
       taps[ntaps].off = (r - k * d) / s - shift;
       ntaps++;
     }
     const int64_t p0 = n_lo * s + r - ua; /* the phase's first position in the tile */
     if (planar) /* plane p0 (< s): positions p0, p0 + s, ... of the chunk */
       X(conv1dt__direct_phase_t)
-    (src, ldx, C, taps, ntaps, n_lo, n_hi, F, job->ldw, job->bias, tile + p0 * mp, ldo, 1, relu);
-    else if (vcf) X(conv1dt__direct_phase_t)(src, ldx, C, taps, ntaps, n_lo, n_hi, F, job->ldw,
+    (src, ldx, C, taps, ntaps, n_lo, n_hi, F, gstride, job->bias, tile + p0 * mp, ldo, 1, relu);
+    else if (vcf) X(conv1dt__direct_phase_t)(src, ldx, C, taps, ntaps, n_lo, n_hi, F, gstride,
                                              job->bias, out + p0, ldo, s, relu);
     else X(conv1dt__direct_phase)(src, C, taps, ntaps, n_lo, n_hi, F, job->ldw, job->bias,
                                   out + p0 * F, s * F, relu);
@@ -164,6 +166,7 @@ void X(conv1dt__direct_run)(const conv1dt_layer *layer, const conv1dt_geometry *
   job.ldw = layer->ldw;
   job.x = x;
   job.wpack = wpack;
+  job.wpack_t = layer->packed_t;
   job.bias = wpack + g->ksize * g->in_ch * layer->ldw;
   job.y = y;
   job.pre = pre;

@@ -74,28 +74,43 @@ static void scalar_part(const R *src, int64_t lds, int64_t r0, int64_t r1, int64
   }
 }
 
+/* Columns [c0, c0 + nv * VL) of every row, in VL x VL blocks. A last partial block of rows
+ * overlaps the one before it (the same values written twice) rather than going element by
+ * element: short tiles are mostly tail (bench case A channels_first: 21 positions, 10 steps;
+ * the scalar tails were most of its transposing time). */
+INLINE void strip(const R *src, int64_t lds, int64_t rows, int64_t c0, int nv, const R *bias,
+                  int relu, R *dst, int64_t ldd) {
+  const int64_t rv = rows / VL * VL;
+  const V b0 = bias ? vload(bias + c0) : (V){0};
+  const V b1 = bias && nv == 2 ? vload(bias + c0 + VL) : (V){0};
+  for (int64_t r0 = 0; r0 < rv; r0 += VL) {
+    block(src, lds, r0, c0, b0, relu, dst, ldd);
+    if (nv == 2) block(src, lds, r0, c0 + VL, b1, relu, dst, ldd);
+  }
+  if (rv == rows) return;
+  if (rows < VL) {
+    scalar_part(src, lds, rv, rows, c0, nv * VL, bias, relu, dst, ldd);
+    return;
+  }
+  block(src, lds, rows - VL, c0, b0, relu, dst, ldd);
+  if (nv == 2) block(src, lds, rows - VL, c0 + VL, b1, relu, dst, ldd);
+}
+
 /* Two vectors of columns at a time, down all the rows: each window line is used up at once
  * (none waits in L1 for a second visit, which power-of-two row strides made unreliable), and y
- * is written as 2*VL streams, each along its row. */
+ * is written as 2*VL streams, each along its row. The last partial vector of columns overlaps
+ * the one before it, as the rows do. */
 /* Static: GCC gives target_clones' resolver default visibility, which would export it. */
 CLONES static void transpose(const R *src, int64_t lds, int64_t rows, int64_t cols, const R *bias,
                              int relu, R *dst, int64_t ldd) {
-  const int64_t rv = rows / VL * VL;
   int64_t c0 = 0;
-  for (; c0 + 2 * VL <= cols; c0 += 2 * VL) {
-    const V b0 = bias ? vload(bias + c0) : (V){0}, b1 = bias ? vload(bias + c0 + VL) : (V){0};
-    for (int64_t r0 = 0; r0 < rv; r0 += VL) {
-      block(src, lds, r0, c0, b0, relu, dst, ldd);
-      block(src, lds, r0, c0 + VL, b1, relu, dst, ldd);
-    }
-    scalar_part(src, lds, rv, rows, c0, 2 * VL, bias, relu, dst, ldd);
-  }
-  for (; c0 + VL <= cols; c0 += VL) {
-    const V b0 = bias ? vload(bias + c0) : (V){0};
-    for (int64_t r0 = 0; r0 < rv; r0 += VL) block(src, lds, r0, c0, b0, relu, dst, ldd);
-    scalar_part(src, lds, rv, rows, c0, VL, bias, relu, dst, ldd);
-  }
-  scalar_part(src, lds, 0, rows, c0, cols - c0, bias, relu, dst, ldd);
+  for (; c0 + 2 * VL <= cols; c0 += 2 * VL) strip(src, lds, rows, c0, 2, bias, relu, dst, ldd);
+  for (; c0 + VL <= cols; c0 += VL) strip(src, lds, rows, c0, 1, bias, relu, dst, ldd);
+  if (c0 == cols) return;
+  if (cols >= VL)
+    strip(src, lds, rows, cols - VL, 1, bias, relu, dst, ldd);
+  else
+    scalar_part(src, lds, 0, rows, c0, cols - c0, bias, relu, dst, ldd);
 }
 
 void X(conv1dt__transpose_act)(const R *src, int64_t lds, int64_t rows, int64_t cols, const R *bias,

@@ -69,10 +69,11 @@ void X(conv1dt__direct_phase)(const R *rows, int64_t C, const conv1dt_direct_tap
                               R *out, int64_t ldo, int relu);
 
 /* channels_first: positions along the vectors, channel rows xc + c * ldx (position i at +i);
- * the output is filter-major: filter f's position n at out[f * ldo + (n - n_lo) * s]. Reads
- * positions up to CONV1DT_DIRECT_SLACK past the last one's. */
+ * taps[j].w points at the tap in the layer's packed_t, filter groups gstride apart; the output
+ * is filter-major: filter f's position n at out[f * ldo + (n - n_lo) * s]. Reads positions up
+ * to CONV1DT_DIRECT_SLACK past the last one's. */
 void X(conv1dt__direct_phase_t)(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_tap *taps,
-                                int ntaps, int64_t n_lo, int64_t n_hi, int64_t F, int64_t ldw,
+                                int ntaps, int64_t n_lo, int64_t n_hi, int64_t F, int64_t gstride,
                                 const R *bias, R *out, int64_t ldo, int64_t s, int relu);
 
 #if CONV1DT_PRECISION == 32
