@@ -17,10 +17,10 @@ typedef struct {
   R *y, *pre;
   char *scratch; /* per-thread blocks of plan->thread_bytes */
   int64_t nchunk;
-  int by_sample;        /* channels_first glu pairs steps across a sample: one owner per sample */
+  int64_t strip;        /* chunks per unit: consecutive ones of a sample (see direct_work) */
   int to_y;             /* linear or relu, no pre: the kernel writes y itself, relu fused */
   int steps_kernel;     /* channels_first: the kernel with steps along the vectors */
-  _Atomic int64_t next; /* the next unit (chunk, or sample when by_sample) to take */
+  _Atomic int64_t next; /* the next unit to take */
 } direct_job;
 
 /* Input steps [ilo, ihi) of one sample into the panel, zero outside [0, L): channels_last as
@@ -47,7 +47,33 @@ static void gather(const conv1dt_geometry *g, const R *xb, int64_t ilo, int64_t 
   }
 }
 
-static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t chunk) {
+/* Input steps [*ilo, *ihi) that chunk `chunk` reads: i*s + k*d in its positions, plus the
+ * kernel's overrun past a phase. */
+static void chunk_steps(const direct_job *job, int64_t chunk, int vcf, int64_t *ilo, int64_t *ihi) {
+  const conv1dt_geometry *g = job->g;
+  const int64_t t0 = chunk * job->plan->chunk;
+  const int64_t t1 = conv1dt__min64(g->out_len, t0 + job->plan->chunk);
+  *ilo = conv1dt__ceil_div(t0 + g->crop_left - (g->keff - 1), g->stride);
+  *ihi = conv1dt__floor_div(t1 + g->crop_left - 1, g->stride) + 1 +
+         (vcf ? CONV1DT_DIRECT_SLACK : CONV1DT_DIRECT_MR);
+}
+
+/* channels_first: asks for the channel rows' steps the next chunk adds to this one's, into L2,
+ * while this chunk computes. Each chunk copies C rows from L apart; started cold, those copies
+ * waited on memory for 18 % of case D's time. */
+static void prefetch_next(const direct_job *job, const R *xb, int64_t next, int64_t from, int vcf) {
+  int64_t lo, hi;
+  chunk_steps(job, next, vcf, &lo, &hi);
+  const int64_t L = job->g->steps;
+  lo = conv1dt__max64(conv1dt__max64(lo, from), 0);
+  hi = conv1dt__min64(hi, L);
+  const int64_t per_line = 64 / (int64_t)sizeof(R);
+  for (int64_t c = 0; c < job->g->in_ch; c++)
+    for (int64_t i = lo; i < hi; i += per_line) __builtin_prefetch(xb + c * L + i, 0, 2);
+}
+
+static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t chunk,
+                      int prefetch) {
   const conv1dt_geometry *g = job->g;
   const conv1dt_plan *plan = job->plan;
   const int64_t L = g->steps, C = g->in_ch, F = g->filters, s = g->stride, d = g->dil;
@@ -77,10 +103,8 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
       (conv1dt_direct_tap *)((char *)panel +
                              conv1dt__align((size_t)(plan->panel_rows * C) * sizeof(R)));
 
-  /* Steps the chunk reads: i*s + k*d in [ua, ub), plus the kernel's overrun past a phase. */
-  const int64_t ilo = conv1dt__ceil_div(ua - (g->keff - 1), s);
-  const int64_t ihi =
-      conv1dt__floor_div(ub - 1, s) + 1 + (vcf ? CONV1DT_DIRECT_SLACK : CONV1DT_DIRECT_MR);
+  int64_t ilo, ihi;
+  chunk_steps(job, chunk, vcf, &ilo, &ihi);
   const R *xb = job->x + b * L * C, *src = xb;
   int64_t shift = 0, ldx = vcf ? L : C;
   /* channels_first always reads a copy: channel rows L apart (often a power of two) would fight
@@ -90,6 +114,7 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
     src = panel;
     shift = ilo;
     ldx = vcf ? ihi - ilo : C;
+    if (prefetch && g->channels_first) prefetch_next(job, xb, chunk + 1, ihi, vcf);
   }
 
   const int64_t gstride = g->ksize * C * CONV1DT_DIRECT_MF; /* packed_t's filter groups */
@@ -128,21 +153,21 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
                                  job->pre ? job->pre + (b * g->out_len + t0) * F : NULL, 0);
 }
 
-/* Threads take chunks (whole samples for by_sample) one at a time from a shared counter, so a
- * descheduled thread delays the call by one chunk, not by its static share. Which thread runs
- * a chunk changes nothing in its sums. */
+/* Threads take units of work one at a time from a shared counter, so a descheduled thread
+ * delays the call by one unit, not by its static share. A unit is a strip of consecutive
+ * chunks of one sample, so a thread knows which input it reads
+ * next and can ask for it early. Which thread runs a chunk changes nothing in its sums. */
 static void direct_work(void *arg, int id, int size) {
   direct_job *job = arg;
   char *scratch = job->scratch + (size_t)id * job->plan->thread_bytes;
-  const int64_t units = job->by_sample ? job->g->batch : job->g->batch * job->nchunk;
+  const int64_t strips = conv1dt__ceil_div(job->nchunk, job->strip);
+  const int64_t units = job->g->batch * strips;
   (void)size;
   for (;;) {
     const int64_t u = atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed);
     if (u >= units) return;
-    if (job->by_sample)
-      for (int64_t c = 0; c < job->nchunk; c++) run_chunk(job, scratch, u, c);
-    else
-      run_chunk(job, scratch, u / job->nchunk, u % job->nchunk);
+    const int64_t c0 = u % strips * job->strip, c1 = conv1dt__min64(job->nchunk, c0 + job->strip);
+    for (int64_t c = c0; c < c1; c++) run_chunk(job, scratch, u / strips, c, c + 1 < c1);
   }
 }
 
@@ -172,13 +197,17 @@ void X(conv1dt__direct_run)(const conv1dt_layer *layer, const conv1dt_geometry *
   job.pre = pre;
   job.scratch = work;
   job.nchunk = (g->out_len + plan->chunk - 1) / plan->chunk;
+  /* Strips as long as leave every thread 8 of them or more (whole samples for glu). */
+  job.strip = conv1dt__max64(1, g->batch * job.nchunk / (8 * (int64_t)plan->threads));
+  job.strip = conv1dt__min64(job.strip, job.nchunk);
   atomic_init(&job.next, 0);
   /* Steps along the vectors pays when a phase has a few vectors of them; short samples go
    * through a transposed panel and the filters-along-vectors kernel (bench case A). */
   job.steps_kernel = g->channels_first && (plan->chunk / g->stride) >= 2 * CONV1DT_DIRECT_VL;
   job.to_y = !pre && (g->act == CONV1DT_ACT_LINEAR || g->act == CONV1DT_ACT_RELU) &&
              (!g->channels_first || job.steps_kernel);
-  job.by_sample = g->channels_first && g->act == CONV1DT_ACT_GLU;
+  /* channels_first glu pairs steps across a sample: one owner per sample */
+  if (g->channels_first && g->act == CONV1DT_ACT_GLU) job.strip = job.nchunk;
   int own = 1;
   conv1dt_team *team = conv1dt__team_acquire(layer, plan->threads, &own);
   conv1dt__team_run(team, direct_work, &job);
