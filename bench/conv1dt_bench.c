@@ -173,7 +173,7 @@ static void usage(FILE *out) {
       "  --threads N         BLAS and OpenMP threads (default: all online cores)\n"
       "  --reps N            exactly N runs per measurement (default: adaptive)\n"
       "  --min-time S        adaptive: at least S seconds per case (default 0.5)\n"
-      "  --min-reps N        adaptive: at least N runs (default 5)\n"
+      "  --min-reps N        adaptive: at least N runs (default 9)\n"
       "  --scaling           time per sample-step at batch x1,x2,x4 and steps x1,x2,x4\n"
       "                      (case C, or the first --case / --only case)\n"
       "  --algorithm A       auto|gemm|direct|gemm_accumulate: conv1dt's method (default auto)\n"
@@ -219,7 +219,7 @@ static int parse_case(const char *text, bench_shape *sh, int index) {
 
 static int parse_options(int argc, char **argv, options *o) {
   memset(o, 0, sizeof *o);
-  o->reps.min_reps = 5;
+  o->reps.min_reps = 9; /* the paired ratios are medians of the rounds: 5 left them noisy */
   o->reps.min_time = 0.5;
   o->want_dtype[0] = o->want_dtype[1] = 1;
   o->want_format[0] = o->want_format[1] = 1;
