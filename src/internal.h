@@ -202,6 +202,23 @@ int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels);
 #define CONV1DT_DIRECT_MF 4     /* channels_first's tile: filters per register tile */
 /* Elements of a direct-method thread's output tile (plan.c checks it for overflow). */
 #define CONV1DT_DIRECT_TILE_ELEMS(chunk, stride, filters) (((chunk) + (stride)) * (filters))
+/* Input lines the direct kernel asks for a few at a time while it computes (direct_run.c): rows
+ * [row, rows) of `bytes` bytes, `ld` apart from `base`, `per_tile` lines before each register
+ * tile. */
+typedef struct {
+  const char *base;
+  int64_t ld, bytes, rows, row, off;
+  int per_tile;
+} conv1dt_prefetch;
+static inline void conv1dt__prefetch_some(conv1dt_prefetch *p) {
+  for (int i = 0; p && i < p->per_tile && p->row < p->rows; i++) {
+    __builtin_prefetch(p->base + p->row * p->ld + p->off, 0, 2);
+    if ((p->off += 64) >= p->bytes) {
+      p->off = 0;
+      p->row++;
+    }
+  }
+}
 /* One tap of a phase: its packed weights (in_ch rows of ldw) and its input row offset. */
 typedef struct {
   const void *w;

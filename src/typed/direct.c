@@ -143,7 +143,7 @@ static void phase(const R *rows, int64_t C, const conv1dt_direct_tap *taps, int 
 CLONES
 static void phase_t(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_tap *taps, int ntaps,
                     int64_t n_lo, int64_t n_hi, int64_t F, int64_t gstride, const R *bias, R *out,
-                    int64_t ldo, int64_t s, int relu) {
+                    int64_t ldo, int64_t s, int relu, conv1dt_prefetch *pf) {
   for (int64_t f0 = 0; f0 < F; f0 += MF) {
     const int mf = F - f0 < MF ? (int)(F - f0) : MF;
     for (int64_t n0 = n_lo; n0 < n_hi;) {
@@ -152,6 +152,7 @@ static void phase_t(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_ta
       const int nv = rem > 2 * VL ? 3 : (rem > VL ? 2 : 1);
       const int npos = rem < nv * VL ? (int)rem : nv * VL;
       R *o = out + (n0 - n_lo) * s;
+      conv1dt__prefetch_some(pf);
       if (nv == 3)
         tile_t(3, xc, ldx, C, taps, ntaps, n0, f0, mf, npos, gstride, bias, o, ldo, s, relu);
       else if (nv == 2)
@@ -165,8 +166,9 @@ static void phase_t(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_ta
 
 void X(conv1dt__direct_phase_t)(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_tap *taps,
                                 int ntaps, int64_t n_lo, int64_t n_hi, int64_t F, int64_t gstride,
-                                const R *bias, R *out, int64_t ldo, int64_t s, int relu) {
-  phase_t(xc, ldx, C, taps, ntaps, n_lo, n_hi, F, gstride, bias, out, ldo, s, relu);
+                                const R *bias, R *out, int64_t ldo, int64_t s, int relu,
+                                conv1dt_prefetch *pf) {
+  phase_t(xc, ldx, C, taps, ntaps, n_lo, n_hi, F, gstride, bias, out, ldo, s, relu, pf);
 }
 
 void X(conv1dt__direct_phase)(const R *rows, int64_t C, const conv1dt_direct_tap *taps, int ntaps,

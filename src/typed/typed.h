@@ -74,7 +74,8 @@ void X(conv1dt__direct_phase)(const R *rows, int64_t C, const conv1dt_direct_tap
  * to CONV1DT_DIRECT_SLACK past the last one's. */
 void X(conv1dt__direct_phase_t)(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_tap *taps,
                                 int ntaps, int64_t n_lo, int64_t n_hi, int64_t F, int64_t gstride,
-                                const R *bias, R *out, int64_t ldo, int64_t s, int relu);
+                                const R *bias, R *out, int64_t ldo, int64_t s, int relu,
+                                conv1dt_prefetch *pf);
 
 #if CONV1DT_PRECISION == 32
 #define conv1dt__gemm_R conv1dt__gemm_f32
