@@ -146,9 +146,10 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
     const int64_t p0 = n_lo * s + r - ua; /* the phase's first position in the tile */
     if (planar) /* plane p0 (< s): positions p0, p0 + s, ... of the chunk */
       X(conv1dt__direct_phase_t)
-    (src, ldx, C, taps, ntaps, n_lo, n_hi, F, gstride, job->bias, tile + p0 * mp, ldo, 1, relu, pf);
+    (src, ldx, C, taps, ntaps, n_lo, n_hi, F, gstride, job->bias, tile + p0 * mp, ldo, 1, relu, pf,
+     0);
     else if (vcf) X(conv1dt__direct_phase_t)(src, ldx, C, taps, ntaps, n_lo, n_hi, F, gstride,
-                                             job->bias, out + p0, ldo, s, relu, pf);
+                                             job->bias, out + p0, ldo, s, relu, pf, out != tile);
     else X(conv1dt__direct_phase)(src, C, taps, ntaps, n_lo, n_hi, F, job->ldw, job->bias,
                                   out + p0 * F, s * F, relu);
   }

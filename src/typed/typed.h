@@ -71,11 +71,12 @@ void X(conv1dt__direct_phase)(const R *rows, int64_t C, const conv1dt_direct_tap
 /* channels_first: positions along the vectors, channel rows xc + c * ldx (position i at +i);
  * taps[j].w points at the tap in the layer's packed_t, filter groups gstride apart; the output
  * is filter-major: filter f's position n at out[f * ldo + (n - n_lo) * s]. Reads positions up
- * to CONV1DT_DIRECT_SLACK past the last one's. */
+ * to CONV1DT_DIRECT_SLACK past the last one's. Before each register tile it asks for pf's next
+ * lines (pf may be NULL) and, when out_is_y, for the next tile's part of out. */
 void X(conv1dt__direct_phase_t)(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_tap *taps,
                                 int ntaps, int64_t n_lo, int64_t n_hi, int64_t F, int64_t gstride,
                                 const R *bias, R *out, int64_t ldo, int64_t s, int relu,
-                                conv1dt_prefetch *pf);
+                                conv1dt_prefetch *pf, int out_is_y);
 
 #if CONV1DT_PRECISION == 32
 #define conv1dt__gemm_R conv1dt__gemm_f32
