@@ -212,8 +212,10 @@ typedef struct {
 } conv1dt_prefetch;
 static inline void conv1dt__prefetch_some(conv1dt_prefetch *p) {
   for (int i = 0; p && i < p->per_tile && p->row < p->rows; i++) {
-    __builtin_prefetch(p->base + p->row * p->ld + p->off, 0, 2);
-    if ((p->off += 64) >= p->bytes) {
+    const char *row = p->base + p->row * p->ld;
+    __builtin_prefetch(row + p->off, 0, 2);
+    if ((p->off += 64) >= p->bytes) { /* and the row's last line, which 64-byte steps may skip */
+      __builtin_prefetch(row + p->bytes - 1, 0, 2);
       p->off = 0;
       p->row++;
     }

@@ -140,12 +140,14 @@ static void phase(const R *rows, int64_t C, const conv1dt_direct_tap *taps, int 
   }
 }
 
-/* Lines of out's rows f0.. (mf of them, ldo apart) from o on, `bytes` each, asked for with
+/* The lines of mf rows of out (ldo apart) that elements [0, n) from o on occupy, asked for with
  * intent to write: the next tile's part of y, which comes from memory (rows out_len apart). */
-INLINE void prefetch_out(const R *o, int64_t ldo, int mf, int64_t bytes) {
-  for (int m = 0; m < mf; m++)
-    for (int64_t b = 0; b < bytes; b += 64)
-      __builtin_prefetch((const char *)(o + m * ldo) + b, 1, 2);
+INLINE void prefetch_out(const R *o, int64_t ldo, int mf, int64_t n) {
+  for (int m = 0; m < mf; m++) {
+    const char *row = (const char *)(o + m * ldo);
+    for (int64_t b = 0; b < n * (int64_t)sizeof(R); b += 64) __builtin_prefetch(row + b, 1, 2);
+    __builtin_prefetch(row + (n * (int64_t)sizeof(R) - 1), 1, 2);
+  }
 }
 
 CLONES
@@ -161,8 +163,15 @@ static void phase_t(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_ta
       const int npos = rem < nv * VL ? (int)rem : nv * VL;
       R *o = out + (n0 - n_lo) * s;
       conv1dt__prefetch_some(pf);
-      if (out_is_y) /* y's next tile: 3-4 % on case D channels_first */
-        prefetch_out(o + f0 * ldo + npos * s, ldo, mf, npos * s * (int64_t)sizeof(R) + 64);
+      if (out_is_y) { /* y's next tile, if any: 3-4 % on case D channels_first */
+        const int64_t next = n0 + npos, f1 = f0 + MF;
+        if (next < n_hi)
+          prefetch_out(o + f0 * ldo + npos * s, ldo, mf,
+                       (conv1dt__min64(3 * VL, n_hi - next) - 1) * s + 1);
+        else if (f1 < F)
+          prefetch_out(out + f1 * ldo, ldo, F - f1 < MF ? (int)(F - f1) : MF,
+                       (conv1dt__min64(3 * VL, n_hi - n_lo) - 1) * s + 1);
+      }
       if (nv == 3)
         tile_t(3, xc, ldx, C, taps, ntaps, n0, f0, mf, npos, gstride, bias, o, ldo, s, relu);
       else if (nv == 2)

@@ -62,7 +62,7 @@ static void chunk_steps(const direct_job *job, int64_t chunk, int vcf, int64_t *
 /* channels_first: the channel rows' steps the next chunk adds to this one's, asked for a few
  * lines before each register tile so that the loads overlap the arithmetic (case D
  * channels_first 7-13 % faster, C 6-8 %; asked for all at once, they were no faster than
- * none). The extra line per row covers a row end that the 64-byte steps would skip. */
+ * none). */
 static void prefetch_plan(const direct_job *job, const R *xb, int64_t next, int64_t from,
                           conv1dt_prefetch *pf) {
   const conv1dt_geometry *g = job->g;
@@ -70,8 +70,8 @@ static void prefetch_plan(const direct_job *job, const R *xb, int64_t next, int6
   chunk_steps(job, next, 1, &lo, &hi);
   lo = conv1dt__max64(conv1dt__max64(lo, from), 0);
   hi = conv1dt__min64(hi, g->steps);
-  const int64_t bytes = (hi - lo) * (int64_t)sizeof(R) + 64;
-  const int64_t lines = g->in_ch * (bytes / 64);
+  const int64_t bytes = (hi - lo) * (int64_t)sizeof(R);
+  const int64_t lines = g->in_ch * (bytes / 64 + 1);
   const int64_t tiles = conv1dt__ceil_div(g->filters, CONV1DT_DIRECT_MF) *
                         conv1dt__ceil_div(job->plan->chunk, 3 * CONV1DT_DIRECT_VL);
   *pf = (conv1dt_prefetch){.base = (const char *)(xb + lo),
