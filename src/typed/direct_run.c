@@ -7,7 +7,6 @@
 #include "typed.h"
 
 #include <stdatomic.h>
-#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -169,8 +168,8 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
 
 /* Threads take units of work one at a time from a shared counter, so a descheduled thread
  * delays the call by one unit, not by its static share. A unit is a strip of consecutive
- * chunks of one sample, so a thread knows which input it reads
- * next and can ask for it early. Which thread runs a chunk changes nothing in its sums. */
+ * chunks of one sample, so a thread knows which input it reads next and can ask for it early.
+ * Which thread runs a chunk changes nothing in its sums. */
 static void direct_work(void *arg, int id, int size) {
   direct_job *job = arg;
   char *scratch = job->scratch + (size_t)id * job->plan->thread_bytes;
@@ -211,7 +210,7 @@ void X(conv1dt__direct_run)(const conv1dt_layer *layer, const conv1dt_geometry *
   job.pre = pre;
   job.scratch = work;
   job.nchunk = (g->out_len + plan->chunk - 1) / plan->chunk;
-  /* Strips of up to 8 chunks, as long as leave every thread 32 of them or more: the last strip
+  /* Strips of up to 8 chunks, as long as that leaves every thread 32 or more: the last strip
    * bounds how long one thread can keep the other waiting (whole samples were 0-3 % slower
    * than 8 chunks on cases C, D, E). */
   job.strip = g->batch * job.nchunk / (32 * (int64_t)plan->threads);
