@@ -53,21 +53,12 @@ INLINE void tile(const int MR, const int NV, const R *rows, int64_t C,
   }
 }
 
-/* One phase's positions n in [n_lo, n_hi): MR at a time, for filter chunks of NV vectors, the
- * last, shorter tile as TAIL says. The widest chunks (4 vectors, 3 rows) end in a tile of the
- * rows left, so a short phase wastes no multiply-adds on rows it throws away (bench case A: 11
- * and 10 positions a phase did 36 rows' work for 32; 3-12 % faster). The taller tiles keep
- * their height: a tile per height would double the kernel's code. */
-#define TILE(M, NV)                                                                                \
-  tile((M), (NV), rows, C, taps, ntaps, n0, mr, f0, F, ldw, bias, out + (n0 - n_lo) * ldo, ldo,    \
-       relu)
-#define PHASE(MR, NV, TAIL)                                                                        \
+/* One phase's positions n in [n_lo, n_hi): MR at a time, for filter chunks of NV vectors. */
+#define PHASE(MR, NV)                                                                              \
   for (int64_t n0 = n_lo; n0 < n_hi; n0 += (MR)) {                                                 \
     const int mr = n_hi - n0 < (MR) ? (int)(n_hi - n0) : (MR);                                     \
-    if (mr == (MR))                                                                                \
-      TILE((MR), (NV));                                                                            \
-    else                                                                                           \
-      TAIL                                                                                         \
+    tile((MR), (NV), rows, C, taps, ntaps, n0, mr, f0, F, ldw, bias, out + (n0 - n_lo) * ldo, ldo, \
+         relu);                                                                                    \
   }
 
 /* channels_first: the tile turns round, MF filters x NV vectors of consecutive positions of
@@ -125,16 +116,16 @@ static void phase(const R *rows, int64_t C, const conv1dt_direct_tap *taps, int 
     const int64_t nv = nv_all - f0 / VL;
     /* Filters in chunks of up to NV_MAX vectors; the register tile gets taller as it narrows. */
     if (nv >= 4) {
-      PHASE(3, 4, { mr == 1 ? TILE(1, 4) : TILE(2, 4); })
+      PHASE(3, 4)
       f0 += 4 * VL;
     } else if (nv == 3) {
-      PHASE(4, 3, TILE(4, 3);)
+      PHASE(4, 3)
       f0 += 3 * VL;
     } else if (nv == 2) {
-      PHASE(6, 2, TILE(6, 2);)
+      PHASE(6, 2)
       f0 += 2 * VL;
     } else {
-      PHASE(12, 1, TILE(12, 1);)
+      PHASE(12, 1)
       f0 += VL;
     }
   }

@@ -103,14 +103,17 @@ INLINE void strip(const R *src, int64_t lds, int64_t rows, int64_t c0, int nv, c
 /* Static: GCC gives target_clones' resolver default visibility, which would export it. */
 CLONES static void transpose(const R *src, int64_t lds, int64_t rows, int64_t cols, const R *bias,
                              int relu, R *dst, int64_t ldd) {
-  int64_t c0 = 0;
-  for (; c0 + 2 * VL <= cols; c0 += 2 * VL) strip(src, lds, rows, c0, 2, bias, relu, dst, ldd);
-  for (; c0 + VL <= cols; c0 += VL) strip(src, lds, rows, c0, 1, bias, relu, dst, ldd);
-  if (c0 == cols) return;
-  if (cols >= VL)
-    strip(src, lds, rows, cols - VL, 1, bias, relu, dst, ldd);
-  else
-    scalar_part(src, lds, 0, rows, c0, cols - c0, bias, relu, dst, ldd);
+  if (cols < VL) {
+    scalar_part(src, lds, 0, rows, 0, cols, bias, relu, dst, ldd);
+    return;
+  }
+  /* one call site, so strip's blocks are compiled once per clone */
+  for (int64_t c0 = 0; c0 < cols;) {
+    const int nv = c0 + 2 * VL <= cols ? 2 : 1;
+    const int64_t at = c0 + VL <= cols ? c0 : cols - VL;
+    strip(src, lds, rows, at, nv, bias, relu, dst, ldd);
+    c0 = at + nv * VL;
+  }
 }
 
 void X(conv1dt__transpose_act)(const R *src, int64_t lds, int64_t rows, int64_t cols, const R *bias,
