@@ -76,11 +76,11 @@ int main(void) {
   }
 
   /* 5. The same call with caller-owned scratch memory: no allocation inside the library, and
-   *    the buffer can be reused across calls (one buffer per thread). */
+   *    the buffer can be reused across calls (one buffer per thread). Any memory will do;
+   *    conv1dt_workspace_alloc's is laid out for speed (huge pages for large scratch). */
   size_t ws_bytes = 0;
   CHECK(conv1dt_workspace_size(layer, BATCH, STEPS, &ws_bytes));
-  workspace = malloc(ws_bytes ? ws_bytes : 1);
-  if (!workspace) goto done;
+  CHECK(conv1dt_workspace_alloc(ws_bytes, &workspace));
   CHECK(conv1dt_forward(layer, x, BATCH, STEPS, y_ws, workspace, ws_bytes));
   printf("workspace form: %zu bytes of caller scratch\n", ws_bytes);
 
@@ -94,7 +94,7 @@ int main(void) {
   }
 
 done:
-  free(workspace);
+  conv1dt_workspace_free(workspace);
   free(y_ref);
   free(y_ws);
   free(y);

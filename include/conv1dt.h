@@ -28,8 +28,8 @@ extern "C" {
 
 /* Version: the single source of truth (CMake reads it from here). */
 #define CONV1DT_VERSION_MAJOR 0
-#define CONV1DT_VERSION_MINOR 2
-#define CONV1DT_VERSION_PATCH 1
+#define CONV1DT_VERSION_MINOR 3
+#define CONV1DT_VERSION_PATCH 0
 #define CONV1DT_VERSION_NUMBER                                                                     \
   (CONV1DT_VERSION_MAJOR * 10000 + CONV1DT_VERSION_MINOR * 100 + CONV1DT_VERSION_PATCH)
 
@@ -251,6 +251,13 @@ CONV1DT_API conv1dt_status conv1dt_workspace_size(const conv1dt_layer *layer, in
                                                   int64_t steps, size_t *bytes);
 CONV1DT_API conv1dt_status conv1dt_min_workspace_size(const conv1dt_layer *layer, int64_t batch,
                                                       int64_t steps, size_t *bytes);
+/* Scratch for conv1dt_forward() / conv1dt_backward() (or anything else), allocated as the library
+ * allocates its own: 64-byte aligned, and from 2 MiB on aligned to 2 MiB with transparent huge
+ * pages requested (Linux madvise; ignored where unsupported), so that the GEMM methods' windows
+ * cost fewer TLB misses. Uninitialised. Release it with conv1dt_workspace_free() (NULL is
+ * accepted there). */
+CONV1DT_API conv1dt_status conv1dt_workspace_alloc(size_t bytes, void **workspace);
+CONV1DT_API conv1dt_status conv1dt_workspace_free(void *workspace);
 /* The method a conv1dt_forward() call on this input runs (never AUTO): with a workspace of
  * workspace_bytes bytes, or (workspace_bytes 0) with none, under the layer's limit. */
 CONV1DT_API conv1dt_status conv1dt_forward_algorithm(const conv1dt_layer *layer, int64_t batch,

@@ -107,7 +107,7 @@ conv1dt_status conv1dt_backward(const conv1dt_layer *layer, const void *x, int64
     CONV1DT_CHECK(backward_plan(&g, sz, workspace_bytes, &plan));
   } else {
     CONV1DT_CHECK(backward_plan(&g, sz, layer_budget(layer), &plan));
-    workspace = owned = malloc(plan.bytes);
+    workspace = owned = conv1dt__workspace_alloc(plan.bytes);
     if (!owned)
       return conv1dt__fail(CONV1DT_ERROR_OUT_OF_MEMORY,
                            "conv1dt_backward: out of memory for a workspace of %zu bytes",

@@ -90,7 +90,7 @@ conv1dt_status conv1dt_forward_train(const conv1dt_layer *layer, const void *x, 
     CONV1DT_CHECK(conv1dt__plan(&g, layer->elem_size, workspace_bytes, &plan));
   } else {
     CONV1DT_CHECK(conv1dt__plan(&g, layer->elem_size, workspace_budget(layer), &plan));
-    workspace = owned = malloc(plan.bytes);
+    workspace = owned = conv1dt__workspace_alloc(plan.bytes);
     if (!owned)
       return conv1dt__fail(CONV1DT_ERROR_OUT_OF_MEMORY,
                            "conv1dt_forward: out of memory for a workspace of %zu bytes",

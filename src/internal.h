@@ -293,6 +293,10 @@ void conv1dt__gemm_f32(int trans_a, int trans_b, int M, int N, int K, const floa
 void conv1dt__gemm_f64(int trans_a, int trans_b, int M, int N, int K, const double *A, int lda,
                        const double *B, int ldb, double beta, double *C, int ldc);
 
+/* ---- scratch (workspace.c) ------------------------------------------------------------- */
+/* conv1dt_workspace_alloc's memory, NULL when out of memory (no message); free() releases it. */
+void *conv1dt__workspace_alloc(size_t bytes);
+
 /* ---- threads (team.c) ------------------------------------------------------------------- */
 #define CONV1DT_MAX_THREADS 64
 typedef struct conv1dt_team conv1dt_team;

@@ -264,6 +264,25 @@ static void check_workspace_case(ref_rng *rng, const ws_case *c, bool integers, 
     free(buf);
   }
 
+  /* the library's own allocator for scratch */
+  {
+    void *ws = NULL;
+    ck_assert_int_eq(conv1dt_workspace_alloc(wsz, &ws), CONV1DT_OK);
+    ck_assert_ptr_nonnull(ws);
+    memset(ws, 0xFF, wsz);
+    ref_fill_sentinel(c->dt, y, n + 1);
+    conv1dt_status st = conv1dt_forward(layer, x, c->B, c->L, y, ws, wsz);
+    ++*nruns;
+    if (st != CONV1DT_OK)
+      WS_FAIL("conv1dt_workspace_alloc'd %zu bytes: %s", wsz, conv1dt_status_name(st));
+    else if ((bad = ref_compare(c->dt, y, ref.y, ref.tol, n, cmp, sizeof cmp)) != 0)
+      WS_FAIL("conv1dt_workspace_alloc'd workspace: %zu values off the reference: %s", bad, cmp);
+    else if (integers && (bad = count_unequal(c->dt, y, y0, n)) != 0)
+      WS_FAIL("conv1dt_workspace_alloc'd workspace: %zu values differ from the NULL-workspace run",
+              bad);
+    ck_assert_int_eq(conv1dt_workspace_free(ws), CONV1DT_OK);
+  }
+
   /* below the minimum: refused, y untouched */
   if (wmin > 0) {
     unsigned char *buf = malloc(wmin);
@@ -449,6 +468,34 @@ static void planes_shape(ref_rng *rng, ws_case *c, int i) {
 START_TEST(test_accumulate_planes) {
   static const char *const acts[] = {NULL, "relu", "tanh", "gelu"};
   run_ws_cases("test_accumulate_planes", 4646, 12, acts, 4, true, planes_shape);
+}
+END_TEST
+
+/* conv1dt_workspace_alloc's contract: 64-byte aligned, 2 MiB aligned from 2 MiB on, writable
+ * to the last byte; a NULL result pointer and an impossible size are errors that say so. */
+START_TEST(test_workspace_alloc) {
+  const size_t sizes[] = {
+      0, 1, 100, 4096, ((size_t)2 << 20) - 1, (size_t)2 << 20, ((size_t)3 << 20) + 5};
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; ++i) {
+    void *ws = NULL;
+    ck_assert_int_eq(conv1dt_workspace_alloc(sizes[i], &ws), CONV1DT_OK);
+    ck_assert_ptr_nonnull(ws);
+    const uintptr_t align = sizes[i] >= ((size_t)2 << 20) ? (uintptr_t)2 << 20 : 64;
+    ck_assert_msg((uintptr_t)ws % align == 0, "%zu bytes at %p: not aligned to %zu", sizes[i], ws,
+                  (size_t)align);
+    if (sizes[i]) {
+      memset(ws, 0x5A, sizes[i]);
+      ck_assert_int_eq(((unsigned char *)ws)[sizes[i] - 1], 0x5A);
+    }
+    ck_assert_int_eq(conv1dt_workspace_free(ws), CONV1DT_OK);
+  }
+  ck_assert_int_eq(conv1dt_workspace_free(NULL), CONV1DT_OK);
+  ck_assert_int_eq(conv1dt_workspace_alloc(16, NULL), CONV1DT_ERROR_NULL_ARGUMENT);
+  ck_assert_ptr_nonnull(strstr(conv1dt_last_error(), "`workspace`"));
+  void *ws = (void *)&ws;
+  ck_assert_int_eq(conv1dt_workspace_alloc(SIZE_MAX, &ws), CONV1DT_ERROR_OUT_OF_MEMORY);
+  ck_assert_ptr_null(ws);
+  ck_assert_ptr_nonnull(strstr(conv1dt_last_error(), "out of memory"));
 }
 END_TEST
 
@@ -863,6 +910,7 @@ static Suite *forward_suite(void) {
   tcase_add_test(tc, test_workspace_independence_threaded);
   tcase_add_test(tc, test_accumulate_shared_blocks);
   tcase_add_test(tc, test_accumulate_planes);
+  tcase_add_test(tc, test_workspace_alloc);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("weights");
