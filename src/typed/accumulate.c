@@ -29,7 +29,11 @@ typedef struct {
   R *win; /* window row of position ta */
   int64_t ta, n;
   R *y_sample, *pre_sample;
+  int clear; /* leave the window rows read zero */
 } finish_job;
+
+/* Rows a finishing call clears behind it, about 32 KiB: still in L1/L2 when cleared. */
+#define CONV1DT_CLEAR_BYTES (1 << 15)
 
 static void finish_work(void *arg, int id, int size) {
   const finish_job *job = arg;
@@ -37,13 +41,18 @@ static void finish_work(void *arg, int id, int size) {
   const int64_t F = g->filters;
   int64_t a, b;
   conv1dt__share(0, job->n, id, size, &a, &b);
-  if (a >= b) return;
-  R *w = job->win + a * F;
-  if (g->channels_first) X(conv1dt__finalize_first)
-  (g, job->bias, w, job->ta + a, b - a, job->y_sample, job->pre_sample, 0);
-  else X(conv1dt__finalize_last)(g, job->bias, w, b - a,
-                                 job->y_sample + (job->ta + a) * g->out_last,
-                                 job->pre_sample ? job->pre_sample + (job->ta + a) * F : NULL, 0);
+  /* clearing: in pieces, each right after it is read (one piece when not clearing) */
+  const int64_t piece =
+      job->clear ? conv1dt__max64(16, CONV1DT_CLEAR_BYTES / (F * (int64_t)sizeof(R))) : b - a;
+  for (int64_t p = a; p < b; p += piece) {
+    const int64_t n = conv1dt__min64(piece, b - p);
+    R *w = job->win + p * F;
+    if (g->channels_first) X(conv1dt__finalize_first)
+    (g, job->bias, w, job->ta + p, n, job->y_sample, job->pre_sample, job->clear);
+    else X(conv1dt__finalize_last)(g, job->bias, w, n, job->y_sample + (job->ta + p) * g->out_last,
+                                   job->pre_sample ? job->pre_sample + (job->ta + p) * F : NULL,
+                                   job->clear);
+  }
 }
 
 /* Finishing is shared by the team only when there is enough of it (elements). */
@@ -58,9 +67,10 @@ typedef struct {
 } finisher;
 
 /* Output positions [ta, tb) of one sample, whose window rows start at w (position ta). */
-static void finish(finisher *fin, R *w, int64_t ta, int64_t tb, R *y_sample, R *pre_sample) {
+static void finish(finisher *fin, R *w, int64_t ta, int64_t tb, R *y_sample, R *pre_sample,
+                   int clear) {
   if (ta >= tb) return;
-  finish_job job = {fin->g, fin->layer->bias, w, ta, tb - ta, y_sample, pre_sample};
+  finish_job job = {fin->g, fin->layer->bias, w, ta, tb - ta, y_sample, pre_sample, clear};
   conv1dt_team *t = NULL;
   if (!fin->glu_steps && fin->threads > 1 &&
       (tb - ta) * fin->g->filters >= CONV1DT_ACCUMULATE_SHARE_MIN) {
@@ -91,9 +101,9 @@ static void gemm_groups(const conv1dt_layer *layer, const conv1dt_geometry *g, i
   }
 }
 
-/* Samples b0 + j0 .. b0 + j1 - 1 of a shared block (window slot j of sample b0 + j). `whole`:
- * each on this thread (a team member's range); else each shared out by positions when it is
- * large enough (finish decides). */
+/* Samples b0 + j0 .. b0 + j1 - 1 of a shared block (window slot j of sample b0 + j), leaving
+ * the window rows they read zero. `whole`: each on this thread (a team member's range); else
+ * each shared out by positions when it is large enough (finish decides). */
 static void finish_samples(finisher *fin, const conv1dt_plan *plan, R *win, R *y, R *pre,
                            int64_t b0, int64_t j0, int64_t j1, int whole) {
   const conv1dt_geometry *g = fin->g;
@@ -104,10 +114,10 @@ static void finish_samples(finisher *fin, const conv1dt_plan *plan, R *win, R *y
     R *w = win + (j * plan->slot * g->stride + g->crop_left) * F;
     R *pre_sample = pre ? pre + b * g->out_len * F : NULL;
     if (whole) {
-      finish_job job = {g, fin->layer->bias, w, 0, g->out_len, y_sample, pre_sample};
+      finish_job job = {g, fin->layer->bias, w, 0, g->out_len, y_sample, pre_sample, 1};
       finish_work(&job, 0, 1);
     } else {
-      finish(fin, w, 0, g->out_len, y_sample, pre_sample);
+      finish(fin, w, 0, g->out_len, y_sample, pre_sample, 1);
     }
     finish_rows(g, y_sample);
   }
@@ -149,7 +159,12 @@ static void run_shared(finisher *fin, const conv1dt_plan *plan, const R *x, R *y
       }
       a = panel;
     }
-    memset(win, 0, (size_t)(nb * slot * s * F) * sizeof(R));
+    /* The window starts uninitialised, so the first block clears all of it. Later blocks find
+     * it zero wherever finishing reads, since finishing clears what it reads while that is in
+     * cache. A separate pass over the whole window took B float64 channels_last 2.5-3 ms a
+     * block, about 3 % of the call. Rows finishing never reads (each slot's cropped head and
+     * tail) keep the last block's sums: no result depends on them. */
+    if (b0 == 0) memset(win, 0, (size_t)(nb * slot * s * F) * sizeof(R));
     gemm_groups(fin->layer, g, 0, (nb - 1) * slot + L, a, C, win);
     if (g->out_len * F >= CONV1DT_ACCUMULATE_SHARE_MIN || fin->threads < 2 ||
         nb * g->out_len * F < CONV1DT_ACCUMULATE_SHARE_MIN) {
@@ -282,7 +297,7 @@ void X(conv1dt__accumulate_run)(const conv1dt_layer *layer, const conv1dt_geomet
       /* Final: positions below (l0 + m) * s, or everything at the sample's end. */
       const int64_t ta = conv1dt__max64(0, u0 - crop),
                     tb = conv1dt__min64(g->out_len, u_end - crop);
-      finish(&fin, win + (ta + crop - u0) * F, ta, tb, y_sample, pre_sample);
+      finish(&fin, win + (ta + crop - u0) * F, ta, tb, y_sample, pre_sample, 0);
       /* Slide: the overlap tail [m*s, used) to the front, zeros behind it over everything the
        * block wrote — the GEMMs up to `used`, finishing (which may add the bias in place) up to
        * u_end; past used < m*s (stride > kernel) only finishing did. The next sample clears
