@@ -378,8 +378,10 @@ CONV1DT_API conv1dt_status conv1dt_activation_check(const char *name, const char
  * and its thread count (0 when the vendor does not say). Writes a NUL-terminated string. */
 CONV1DT_API conv1dt_status conv1dt_blas_info(char *buffer, size_t size, int *threads);
 
-/* The instruction set the direct kernel runs here: "x86-64-v3 (AVX2, FMA)" or "x86-64 baseline
- * (SSE2)" (chosen when the library loads), or "portable C (...)" in builds without dispatch. */
+/* The best instruction set the direct kernel runs here: "x86-64-v4 (AVX-512; ...)" (512-bit
+ * vectors, picked per call where they are not mostly padding), "x86-64-v3 (AVX2, FMA)" or
+ * "x86-64 baseline (SSE2)" (chosen when the library loads), or "portable C (...)" in builds
+ * without dispatch. */
 CONV1DT_API const char *conv1dt_kernel_isa(void);
 
 /* "0.1.0" and CONV1DT_VERSION_NUMBER of the library actually linked. */

@@ -194,12 +194,22 @@ int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels);
 #define CONV1DT_DISPATCH 1
 #endif
 #endif
-/* The direct kernel's vectors (bytes), and how far past a phase's last position its register
- * tiles read input (12 rows channels_last, 3 vectors of steps channels_first). */
+/* Whether this CPU runs the direct kernel's AVX-512 build (AVX-512 F/BW/DQ/VL with the OS
+ * saving their registers; 0 where the library has no such build). */
+int conv1dt__cpu_has_wide(void);
+/* The direct kernel's vectors (bytes): 32 in the AVX2 / baseline build, 64 in the AVX-512 one
+ * (CONV1DT_HAVE_WIDE: compiled with -march=x86-64-v4, run where the CPU has it). The packed
+ * weights pad the filters to the wider, so either build reads them. */
 #define CONV1DT_DIRECT_VBYTES 32
-#define CONV1DT_DIRECT_SLACK 24 /* the most of either */
-#define CONV1DT_DIRECT_MR 12    /* channels_last's tallest tile */
-#define CONV1DT_DIRECT_MF 4     /* channels_first's tile: filters per register tile */
+#define CONV1DT_DIRECT_WIDE_VBYTES 64
+#define CONV1DT_DIRECT_PAD_BYTES 64
+/* How far past a phase's last position the register tiles read input: 12 rows channels_last,
+ * 3 vectors of steps channels_first (48 floats in the AVX-512 build). */
+#define CONV1DT_DIRECT_SLACK 48 /* the most of any of them */
+/* A chunk gives every stride phase whole multiples of this many positions (plan.c). */
+#define CONV1DT_DIRECT_UNIT 24
+#define CONV1DT_DIRECT_MR 12 /* channels_last's tallest tile */
+#define CONV1DT_DIRECT_MF 4  /* channels_first's tile: filters per register tile */
 /* Elements of a direct-method thread's output tile (plan.c checks it for overflow). */
 #define CONV1DT_DIRECT_TILE_ELEMS(chunk, stride, filters) (((chunk) + (stride)) * (filters))
 /* Input lines the direct kernel asks for a few at a time while it computes (direct_run.c): rows

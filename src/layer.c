@@ -120,7 +120,7 @@ conv1dt_status conv1dt_create(const conv1dt_config *cfg, int64_t in_channels, co
    * it out, and the layer computes with the GEMM path (see conv1dt__geometry). */
   int direct = conv1dt__direct_wanted(cfg->algorithm, in_channels);
   if (direct) {
-    const int64_t vl = (int64_t)(CONV1DT_DIRECT_VBYTES / layer->elem_size);
+    const int64_t vl = (int64_t)(CONV1DT_DIRECT_PAD_BYTES / layer->elem_size);
     int64_t n;
     layer->ldw = (cfg->filters + vl - 1) / vl * vl;
     /* channels_first: twice that, for packed_t (its groups of 4 filters pad F to at most ldw) */

@@ -61,8 +61,8 @@ static int plan_direct(const conv1dt_geometry *g, size_t elem_size, size_t budge
   if (chunk < 64) chunk = 64;
   /* Every phase of the stride gets whole register tiles (up to 12 positions channels_last, 24
    * channels_first), at least two of them. */
-  if (g->stride <= INT64_MAX / (4 * CONV1DT_DIRECT_SLACK)) {
-    const int64_t unit = CONV1DT_DIRECT_SLACK * g->stride;
+  if (g->stride <= INT64_MAX / (4 * CONV1DT_DIRECT_UNIT)) {
+    const int64_t unit = CONV1DT_DIRECT_UNIT * g->stride;
     chunk = chunk < 2 * unit ? 2 * unit : chunk / unit * unit;
   }
   if (chunk > g->out_len) chunk = g->out_len;
@@ -260,7 +260,20 @@ conv1dt_status conv1dt__plan_min_bytes(const conv1dt_geometry *g, size_t elem_si
   return CONV1DT_OK;
 }
 
+int conv1dt__cpu_has_wide(void) {
+#ifdef CONV1DT_HAVE_WIDE
+  /* libgcc's feature bits for AVX-512 are set only when XCR0 says the OS saves the registers. */
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return 0;
+#endif
+}
+
 const char *conv1dt_kernel_isa(void) {
+  if (conv1dt__cpu_has_wide()) return "x86-64-v4 (AVX-512; AVX2 where 256-bit vectors fit better)";
 #ifdef CONV1DT_DISPATCH
   /* What target_clones' resolver decides: its x86-64-v3 clone where the CPU has that level. */
   __builtin_cpu_init();

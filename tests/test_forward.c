@@ -50,8 +50,9 @@ static const char *pick_activation(ref_rng *rng, sweep_stats *st) {
 
 static void run_one(ref_rng *rng, sweep_stats *st, int64_t s, int64_t op, int64_t d, int64_t K,
                     conv1dt_padding pad, conv1dt_data_format df, conv1dt_dtype dt) {
-  /* up to 40 filters: the direct kernel's filter chunks of 1-4 vectors in both dtypes */
-  int64_t F = ref_rng_int(rng, 1, 40);
+  /* up to 80 filters: the direct kernel's filter chunks of 1-4 vectors and a tail, in both
+   * dtypes and both vector widths (8 or 16 floats) */
+  int64_t F = ref_rng_int(rng, 1, 80);
   conv1dt_config cfg = conv1dt_config_default(F, K);
   /* every configuration in turn through AUTO, GEMM, DIRECT and GEMM_ACCUMULATE */
   cfg.algorithm = (conv1dt_algorithm)(st->configs % 4);
@@ -113,6 +114,45 @@ START_TEST(test_sweep_dilation) {
                   (conv1dt_data_format)ref_rng_int(&rng, 0, 1),
                   (conv1dt_dtype)ref_rng_int(&rng, 0, 1));
   printf("test_sweep_dilation: %zu configurations, %zu failed\n", st.configs, st.failed);
+  ck_assert_msg(st.failed == 0, "%zu of %zu configurations failed; first:\n%s", st.failed,
+                st.configs, st.first);
+}
+END_TEST
+
+/* The direct kernel on samples long enough for several chunks and for channels_first's
+ * steps-along-vectors tiles (two vectors of steps a phase: 16 or 32 steps in the AVX-512
+ * build), with filter counts that leave partial vectors and filter groups: strides 1..4 x both
+ * formats x both dtypes, six draws of the rest each. */
+START_TEST(test_sweep_direct_long) {
+  static const char *const acts[] = {"relu", NULL, "tanh"};
+  ref_rng rng;
+  ref_rng_seed(&rng, UINT64_C(0x10C6D1));
+  sweep_stats st = {0, 0, 0, ""};
+  for (int rep = 0; rep < 6; ++rep)
+    for (int64_t s = 1; s <= 4; ++s)
+      for (int df = 0; df < 2; ++df)
+        for (int dt = 0; dt < 2; ++dt) {
+          conv1dt_config cfg =
+              conv1dt_config_default(ref_rng_int(&rng, 1, 70), ref_rng_int(&rng, 1, 9));
+          cfg.algorithm = CONV1DT_ALGORITHM_DIRECT;
+          cfg.strides = s;
+          cfg.dilation_rate = s == 1 ? ref_rng_int(&rng, 1, 3) : 1;
+          cfg.padding = (conv1dt_padding)(rep % 2);
+          cfg.data_format = (conv1dt_data_format)df;
+          cfg.activation = acts[rep % 3];
+          cfg.use_bias = rep != 4;
+          cfg.seed = ref_rng_next(&rng);
+          const int64_t B = ref_rng_int(&rng, 1, 3), L = ref_rng_int(&rng, 100, 400);
+          char msg[MSG_SIZE] = "";
+          if (tn_check_random_case(&rng, &cfg, ref_rng_int(&rng, 1, 24), (conv1dt_dtype)dt, B, L,
+                                   false, msg, sizeof msg)) {
+            if (st.failed < MAX_REPORTED) fprintf(stderr, "FAIL %s", msg);
+            if (!st.failed) snprintf(st.first, sizeof st.first, "%s", msg);
+            ++st.failed;
+          }
+          ++st.configs;
+        }
+  printf("test_sweep_direct_long: %zu configurations, %zu failed\n", st.configs, st.failed);
   ck_assert_msg(st.failed == 0, "%zu of %zu configurations failed; first:\n%s", st.failed,
                 st.configs, st.first);
 }
@@ -901,6 +941,7 @@ static Suite *forward_suite(void) {
   tcase_add_loop_test(tc, test_sweep_strides, 0, 6);
   tcase_add_test(tc, test_sweep_dilation);
   tcase_add_test(tc, test_sweep_edges);
+  tcase_add_test(tc, test_sweep_direct_long);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("workspace");

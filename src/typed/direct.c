@@ -5,12 +5,20 @@
  * taps k (k*dilation = r mod stride) and read consecutive input rows i = n + off_k. A register
  * tile of MR such positions x NV vectors of filters accumulates over taps and channels, seeded
  * with the bias, and is stored once. Compiled per ISA (target_clones) and picked at load time,
- * so the default build runs AVX2+FMA code where the CPU has it and plain SSE2 elsewhere. */
+ * so the default build runs AVX2+FMA code where the CPU has it and plain SSE2 elsewhere. The
+ * build compiles this file once more with CONV1DT_DIRECT_WIDE and -march=x86-64-v4: 512-bit
+ * vectors and 32 registers, for the calls direct_run.c hands it on CPUs with AVX-512. */
 #include "vec.h"
 
-/* Largest register tile: 12 accumulators plus weights and one broadcast fit 16 registers. */
+/* Largest register tile: 12 accumulators plus weights and one broadcast fit 16 registers (24 of
+ * the wide build's 32). */
 #define MR_MAX CONV1DT_DIRECT_MR
 #define NV_MAX 4
+#ifdef CONV1DT_DIRECT_WIDE
+#define KNAME(name) X(name##_wide)
+#else
+#define KNAME(name) X(name)
+#endif
 
 /* rows[i * C + c] is input row i; taps[j] = (packed weights of tap k, C rows of ldw; row offset
  * from n0). Writes rows m < mr of the tile: out + m * ldo, filters [f0, f0 + NV*VL) ∩ [0, F). */
@@ -115,6 +123,21 @@ static void phase(const R *rows, int64_t C, const conv1dt_direct_tap *taps, int 
   for (int64_t f0 = 0; f0 < F;) {
     const int64_t nv = nv_all - f0 / VL;
     /* Filters in chunks of up to NV_MAX vectors; the register tile gets taller as it narrows. */
+#ifdef CONV1DT_DIRECT_WIDE
+    if (nv >= 4) {
+      PHASE(6, 4)
+      f0 += 4 * VL;
+    } else if (nv == 3) {
+      PHASE(8, 3)
+      f0 += 3 * VL;
+    } else if (nv == 2) {
+      PHASE(12, 2)
+      f0 += 2 * VL;
+    } else {
+      PHASE(12, 1)
+      f0 += VL;
+    }
+#else
     if (nv >= 4) {
       PHASE(3, 4)
       f0 += 4 * VL;
@@ -128,6 +151,7 @@ static void phase(const R *rows, int64_t C, const conv1dt_direct_tap *taps, int 
       PHASE(12, 1)
       f0 += VL;
     }
+#endif
   }
 }
 
@@ -174,15 +198,10 @@ static void phase_t(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_ta
   }
 }
 
-void X(conv1dt__direct_phase_t)(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_tap *taps,
-                                int ntaps, int64_t n_lo, int64_t n_hi, int64_t F, int64_t gstride,
-                                const R *bias, R *out, int64_t ldo, int64_t s, int relu,
-                                conv1dt_prefetch *pf, int out_is_y) {
+void KNAME(conv1dt__direct_phase_t)(CONV1DT_DIRECT_PHASE_T_ARGS) {
   phase_t(xc, ldx, C, taps, ntaps, n_lo, n_hi, F, gstride, bias, out, ldo, s, relu, pf, out_is_y);
 }
 
-void X(conv1dt__direct_phase)(const R *rows, int64_t C, const conv1dt_direct_tap *taps, int ntaps,
-                              int64_t n_lo, int64_t n_hi, int64_t F, int64_t ldw, const R *bias,
-                              R *out, int64_t ldo, int relu) {
+void KNAME(conv1dt__direct_phase)(CONV1DT_DIRECT_PHASE_ARGS) {
   phase(rows, C, taps, ntaps, n_lo, n_hi, F, ldw, bias, out, ldo, relu);
 }

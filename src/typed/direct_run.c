@@ -13,6 +13,7 @@ typedef struct {
   const conv1dt_geometry *g;
   const conv1dt_plan *plan;
   int64_t ldw;
+  const X(conv1dt_direct_kernels) * kern;
   const R *x, *wpack, *wpack_t, *bias;
   R *y, *pre;
   char *scratch; /* per-thread blocks of plan->thread_bytes */
@@ -55,7 +56,7 @@ static void chunk_steps(const direct_job *job, int64_t chunk, int vcf, int64_t *
   const int64_t t1 = conv1dt__min64(g->out_len, t0 + job->plan->chunk);
   *ilo = conv1dt__ceil_div(t0 + g->crop_left - (g->keff - 1), g->stride);
   *ihi = conv1dt__floor_div(t1 + g->crop_left - 1, g->stride) + 1 +
-         (vcf ? CONV1DT_DIRECT_SLACK : CONV1DT_DIRECT_MR);
+         (vcf ? 3 * job->kern->vl : CONV1DT_DIRECT_MR);
 }
 
 /* channels_first: the channel rows' steps the next chunk adds to this one's, asked for a few
@@ -72,7 +73,7 @@ static void prefetch_plan(const direct_job *job, const R *xb, int64_t next, int6
   const int64_t bytes = (hi - lo) * (int64_t)sizeof(R);
   const int64_t lines = g->in_ch * (bytes / 64 + 1);
   const int64_t tiles = conv1dt__ceil_div(g->filters, CONV1DT_DIRECT_MF) *
-                        conv1dt__ceil_div(job->plan->chunk, 3 * CONV1DT_DIRECT_VL);
+                        conv1dt__ceil_div(job->plan->chunk, 3 * job->kern->vl);
   *pf = (conv1dt_prefetch){.base = (const char *)(xb + lo),
                            .ld = g->steps * (int64_t)sizeof(R),
                            .bytes = bytes,
@@ -96,7 +97,7 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
    * instead of being stored s apart one element at a time (cases C and E channels_first:
    * median 15.0 -> 12.7 ms and 12.6 -> 11.7 ms). With double's 4-element vectors the scattered
    * stores cost less than the extra pass (C a tie, E 23 -> 27 ms), so double keeps them. */
-  const int planar = vcf && job->to_y && s > 1 && CONV1DT_DIRECT_VL >= 8;
+  const int planar = vcf && job->to_y && s > 1 && job->kern->vl >= 8;
   const int64_t n = t1 - t0, mp = conv1dt__ceil_div(n, s); /* planar: plane length */
   R *tile = (R *)scratch;
   /* Where the kernel writes: y itself (filter rows of out_len steps channels_first, position
@@ -144,13 +145,14 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
     }
     const int64_t p0 = n_lo * s + r - ua; /* the phase's first position in the tile */
     if (planar) /* plane p0 (< s): positions p0, p0 + s, ... of the chunk */
-      X(conv1dt__direct_phase_t)
-    (src, ldx, C, taps, ntaps, n_lo, n_hi, F, gstride, job->bias, tile + p0 * mp, ldo, 1, relu, pf,
-     0);
-    else if (vcf) X(conv1dt__direct_phase_t)(src, ldx, C, taps, ntaps, n_lo, n_hi, F, gstride,
-                                             job->bias, out + p0, ldo, s, relu, pf, out != tile);
-    else X(conv1dt__direct_phase)(src, C, taps, ntaps, n_lo, n_hi, F, job->ldw, job->bias,
-                                  out + p0 * F, s * F, relu);
+      job->kern->phase_t(src, ldx, C, taps, ntaps, n_lo, n_hi, F, gstride, job->bias,
+                         tile + p0 * mp, ldo, 1, relu, pf, 0);
+    else if (vcf)
+      job->kern->phase_t(src, ldx, C, taps, ntaps, n_lo, n_hi, F, gstride, job->bias, out + p0, ldo,
+                         s, relu, pf, out != tile);
+    else
+      job->kern->phase(src, C, taps, ntaps, n_lo, n_hi, F, job->ldw, job->bias, out + p0 * F, s * F,
+                       relu);
   }
   if (planar) X(conv1dt__interleave)
   (tile, mp, s * mp, s, n, F, NULL, 0, job->y + b * F * g->out_len + t0, g->out_len);
@@ -182,6 +184,33 @@ static void direct_work(void *arg, int id, int size) {
     const int64_t c0 = u % strips * job->strip, c1 = conv1dt__min64(job->nchunk, c0 + job->strip);
     for (int64_t c = c0; c < c1; c++) run_chunk(job, scratch, u / strips, c, c + 1 < c1);
   }
+}
+
+static const X(conv1dt_direct_kernels) narrow = {CONV1DT_DIRECT_VL, X(conv1dt__direct_phase),
+                                                 X(conv1dt__direct_phase_t)};
+#ifdef CONV1DT_HAVE_WIDE
+static const X(conv1dt_direct_kernels) wide = {
+    CONV1DT_DIRECT_WIDE_VL, X(conv1dt__direct_phase_wide), X(conv1dt__direct_phase_t_wide)};
+#endif
+
+/* The kernels for this call, and whether channels_first runs the steps-along-vectors one. Steps
+ * along the vectors pays when a phase has a few vectors of them; short samples go through a
+ * transposed panel and the filters-along-vectors kernel (bench case A). The AVX-512 build runs
+ * wherever the CPU has it and its vectors would not be mostly padding: filters beyond one
+ * 256-bit vector, or two 512-bit vectors of steps per phase. */
+static const X(conv1dt_direct_kernels) *
+    pick_kernels(const conv1dt_geometry *g, const conv1dt_plan *plan, int *steps_kernel) {
+  const int64_t per_phase = plan->chunk / g->stride;
+#ifdef CONV1DT_HAVE_WIDE
+  if (conv1dt__cpu_has_wide()) {
+    *steps_kernel = g->channels_first && per_phase >= 2 * CONV1DT_DIRECT_WIDE_VL;
+    if (*steps_kernel) return &wide;
+    if (!g->channels_first || per_phase < 2 * CONV1DT_DIRECT_VL)
+      return g->filters > CONV1DT_DIRECT_VL ? &wide : &narrow;
+  }
+#endif
+  *steps_kernel = g->channels_first && per_phase >= 2 * CONV1DT_DIRECT_VL;
+  return &narrow;
 }
 
 /* channels_first softmax-type activations run along whole steps rows, after all chunks. */
@@ -216,9 +245,7 @@ void X(conv1dt__direct_run)(const conv1dt_layer *layer, const conv1dt_geometry *
   job.strip = g->batch * job.nchunk / (32 * (int64_t)plan->threads);
   job.strip = conv1dt__max64(1, conv1dt__min64(job.strip, conv1dt__min64(job.nchunk, 8)));
   atomic_init(&job.next, 0);
-  /* Steps along the vectors pays when a phase has a few vectors of them; short samples go
-   * through a transposed panel and the filters-along-vectors kernel (bench case A). */
-  job.steps_kernel = g->channels_first && (plan->chunk / g->stride) >= 2 * CONV1DT_DIRECT_VL;
+  job.kern = pick_kernels(g, plan, &job.steps_kernel);
   job.to_y = !pre && (g->act == CONV1DT_ACT_LINEAR || g->act == CONV1DT_ACT_RELU) &&
              (!g->channels_first || job.steps_kernel);
   /* channels_first glu pairs steps across a sample: one owner per sample */

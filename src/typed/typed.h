@@ -64,19 +64,35 @@ void X(conv1dt__act_grad_span)(conv1dt_act act, const R st[3], const R *z, const
  * rows[(n + taps[j].off) * C + c] * w_j[c * ldw + f], then relu when asked. Reads bias[0 .. ldw)
  * and input rows up to CONV1DT_DIRECT_SLACK past the last position's. */
 #define CONV1DT_DIRECT_VL (CONV1DT_DIRECT_VBYTES / (int)sizeof(R))
-void X(conv1dt__direct_phase)(const R *rows, int64_t C, const conv1dt_direct_tap *taps, int ntaps,
-                              int64_t n_lo, int64_t n_hi, int64_t F, int64_t ldw, const R *bias,
-                              R *out, int64_t ldo, int relu);
+#define CONV1DT_DIRECT_WIDE_VL (CONV1DT_DIRECT_WIDE_VBYTES / (int)sizeof(R))
+#define CONV1DT_DIRECT_PHASE_ARGS                                                                  \
+  const R *rows, int64_t C, const conv1dt_direct_tap *taps, int ntaps, int64_t n_lo, int64_t n_hi, \
+      int64_t F, int64_t ldw, const R *bias, R *out, int64_t ldo, int relu
+void X(conv1dt__direct_phase)(CONV1DT_DIRECT_PHASE_ARGS);
 
 /* channels_first: positions along the vectors, channel rows xc + c * ldx (position i at +i);
  * taps[j].w points at the tap in the layer's packed_t, filter groups gstride apart; the output
  * is filter-major: filter f's position n at out[f * ldo + (n - n_lo) * s]. Reads positions up
  * to CONV1DT_DIRECT_SLACK past the last one's. Before each register tile it asks for pf's next
  * lines (pf may be NULL) and, when out_is_y, for the next tile's part of out. */
-void X(conv1dt__direct_phase_t)(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_tap *taps,
-                                int ntaps, int64_t n_lo, int64_t n_hi, int64_t F, int64_t gstride,
-                                const R *bias, R *out, int64_t ldo, int64_t s, int relu,
-                                conv1dt_prefetch *pf, int out_is_y);
+#define CONV1DT_DIRECT_PHASE_T_ARGS                                                                \
+  const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_tap *taps, int ntaps, int64_t n_lo,    \
+      int64_t n_hi, int64_t F, int64_t gstride, const R *bias, R *out, int64_t ldo, int64_t s,     \
+      int relu, conv1dt_prefetch *pf, int out_is_y
+void X(conv1dt__direct_phase_t)(CONV1DT_DIRECT_PHASE_T_ARGS);
+
+/* The same two kernels with 512-bit vectors (direct.c compiled again with CONV1DT_DIRECT_WIDE
+ * and -march=x86-64-v4), where the build has them (CONV1DT_HAVE_WIDE) and the CPU runs them. */
+void X(conv1dt__direct_phase_wide)(CONV1DT_DIRECT_PHASE_ARGS);
+void X(conv1dt__direct_phase_t_wide)(CONV1DT_DIRECT_PHASE_T_ARGS);
+
+/* The kernels one direct call runs: vl elements per vector (how far the steps kernel reads past
+ * a phase is 3 * vl), picked per call by direct_run.c. */
+typedef struct {
+  int vl;
+  void (*phase)(CONV1DT_DIRECT_PHASE_ARGS);
+  void (*phase_t)(CONV1DT_DIRECT_PHASE_T_ARGS);
+} X(conv1dt_direct_kernels);
 
 #if CONV1DT_PRECISION == 32
 #define conv1dt__gemm_R conv1dt__gemm_f32

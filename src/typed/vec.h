@@ -7,11 +7,18 @@
 
 #include <string.h>
 
-/* GCC/Clang vector extension: 32 bytes (AVX2 registers; two SSE registers in the baseline). */
-typedef R V __attribute__((vector_size(CONV1DT_DIRECT_VBYTES)));
-#define VL CONV1DT_DIRECT_VL
+/* GCC/Clang vector extension: 32 bytes (AVX2 registers; two SSE registers in the baseline), or
+ * 64 (AVX-512) in the wide build of direct.c, whose flags pick the ISA for the whole file. */
+#ifdef CONV1DT_DIRECT_WIDE
+#define CONV1DT_VEC_BYTES CONV1DT_DIRECT_WIDE_VBYTES
+#else
+#define CONV1DT_VEC_BYTES CONV1DT_DIRECT_VBYTES
+#endif
+typedef R V __attribute__((vector_size(CONV1DT_VEC_BYTES)));
+#define VL (CONV1DT_VEC_BYTES / (int)sizeof(R))
 
-#ifdef CONV1DT_DISPATCH /* see conv1dt_kernel_isa() in plan.c for the same choice */
+/* see conv1dt_kernel_isa() in plan.c for the same choice */
+#if defined(CONV1DT_DISPATCH) && !defined(CONV1DT_DIRECT_WIDE)
 #define CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define CLONES
