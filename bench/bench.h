@@ -32,6 +32,9 @@ double bench_median(double *v, size_t n);
 void bench_let_blas_park(void);
 /* True when another run is needed: done runs so far, elapsed seconds so far. */
 int bench_more(const bench_reps *r, int done, double elapsed);
+/* fma_peak.c: the best GFLOP/s of a register-only multiply-add loop on `threads` threads, in
+ * the widest vectors this CPU runs (*isa names them). */
+double bench_fma_peak(int f64, int threads, const char **isa);
 
 /* ---- oneDNN baseline (bench_onednn.c, built only when CMake finds oneDNN) ---------------- */
 

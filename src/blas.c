@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <cblas.h>
+#include <ctype.h>
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,35 @@ static void find_threads_query(void) {
 int conv1dt__blas_threads(void) {
   pthread_once(&threads_once, find_threads_query);
   return threads_query ? threads_query() : 0;
+}
+
+/* The width of the vectors the BLAS's GEMM kernels use, where the BLAS says which kernels it
+ * runs (OpenBLAS names its core: a DYNAMIC_ARCH build picks it from the CPU model it knows,
+ * and 0.3.21 knows no CPU newer than it, so on one it runs its SSE3 "Prescott" kernels on an
+ * AVX-512 machine); 0 where it does not say. Found once per process, like threads_query. */
+static int blas_bits;
+static pthread_once_t bits_once = PTHREAD_ONCE_INIT;
+static void find_blas_bits(void) {
+  static const char *const wide[] = {"skylakex", "cooperlake", "sapphirerapids"};
+  static const char *const avx[] = {"haswell",    "zen",         "sandybridge", "bulldozer",
+                                    "piledriver", "steamroller", "excavator"};
+  LOOKUP(str_fn, openblas_core, "openblas_get_corename");
+  const char *core = openblas_core ? openblas_core() : NULL;
+  if (!core) return;
+  char name[32];
+  size_t n = 0;
+  for (; core[n] && n + 1 < sizeof name; n++) name[n] = (char)tolower((unsigned char)core[n]);
+  name[n] = 0;
+  blas_bits = 128;
+  for (size_t i = 0; i < sizeof wide / sizeof wide[0]; i++)
+    if (!strcmp(name, wide[i])) blas_bits = 512;
+  for (size_t i = 0; i < sizeof avx / sizeof avx[0]; i++)
+    if (!strcmp(name, avx[i])) blas_bits = 256;
+}
+
+int conv1dt__blas_vector_bits(void) {
+  pthread_once(&bits_once, find_blas_bits);
+  return blas_bits;
 }
 
 conv1dt_status conv1dt_blas_info(char *buffer, size_t size, int *threads) {

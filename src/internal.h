@@ -105,9 +105,9 @@ struct conv1dt_layer {
   int64_t keff; /* (kernel_size - 1) * dilation_rate + 1 */
   void *kernel; /* (kernel_size, filters, in_channels), C order */
   void *bias;   /* (filters,) or NULL without use_bias */
-  /* For the direct kernel (NULL when the layer never uses it): row (k, c) holds kernel[k, :, c]
-   * zero-padded to ldw, then one row of bias (zeros without). Rebuilt by conv1dt__repack
-   * whenever the weights change. */
+  /* For the direct kernel (NULL when the layer never uses it): panels of filters, each with a
+   * row (k, c) of kernel[k, :, c] (typed/pack.c), F padded to ldw, then one row of bias (zeros
+   * without). Rebuilt by conv1dt__repack whenever the weights change. */
   void *packed;
   int64_t ldw;
   /* channels_first layers also keep the filters in groups of CONV1DT_DIRECT_MF, for the kernel
@@ -203,6 +203,9 @@ int conv1dt__cpu_has_wide(void);
 #define CONV1DT_DIRECT_VBYTES 32
 #define CONV1DT_DIRECT_WIDE_VBYTES 64
 #define CONV1DT_DIRECT_PAD_BYTES 64
+/* channels_last weights come in panels of this many bytes of filters (typed/pack.c): a
+ * multiple of the padding and of the widest register tile (4 vectors). */
+#define CONV1DT_DIRECT_PANEL_BYTES 256
 /* How far past a phase's last position the register tiles read input: 12 rows channels_last,
  * 3 vectors of steps channels_first (48 floats in the AVX-512 build). */
 #define CONV1DT_DIRECT_SLACK 48 /* the most of any of them */
@@ -314,6 +317,9 @@ typedef struct conv1dt_team conv1dt_team;
 typedef void (*conv1dt_job)(void *arg, int id, int size);
 int conv1dt__default_threads(void); /* the BLAS's thread count, else the online CPUs */
 int conv1dt__blas_threads(void);    /* blas.c: the vendor's thread count, 0 if unknown */
+/* blas.c: the vector width (bits) of the BLAS's GEMM kernels where the BLAS names them
+ * (OpenBLAS's core), 0 if unknown. */
+int conv1dt__blas_vector_bits(void);
 /* NULL (run everything on the caller) when size <= 1 or threads cannot be had. */
 conv1dt_team *conv1dt__team_create(int size);
 void conv1dt__team_run(conv1dt_team *team, conv1dt_job fn, void *arg); /* team may be NULL */

@@ -23,13 +23,29 @@ static int64_t round_up(int64_t v, int64_t a) {
   return (v + a - 1) / a * a;
 }
 
+/* The width of the direct kernel's vectors on this CPU (plain C counts as SSE's 128). */
+static int direct_vector_bits(void) {
+  if (conv1dt__cpu_has_wide()) return 512;
+#ifdef CONV1DT_DISPATCH
+  return strncmp(conv1dt_kernel_isa(), "x86-64-v3", 9) ? 128 : 256;
+#else
+  return 128;
+#endif
+}
+
 int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels) {
   if (algorithm == CONV1DT_ALGORITHM_DIRECT) return 1;
   if (algorithm != CONV1DT_ALGORITHM_AUTO) return 0;
   /* One rule for both dtypes and formats: with the layer's team kept between calls, double
    * channels_last at 128 channels also ran in 0.90-0.92x the GEMM method's time (bench case A
    * and a 128-channel case C). */
-  return in_channels <= CONV1DT_DIRECT_AUTO_MAX_CH;
+  if (in_channels <= CONV1DT_DIRECT_AUTO_MAX_CH) return 1;
+  /* Any channel count when the BLAS says its GEMM kernels are narrower than the direct
+   * kernel's vectors here: OpenBLAS 0.3.21 runs SSE3 kernels on CPUs newer than it (an Intel
+   * with AVX-512: its GEMMs at 37-65 GFLOP/s f32, the direct kernel at 230-300 on cases B, F,
+   * G), or AVX2 kernels on AMD Zen 4/5. */
+  const int blas = conv1dt__blas_vector_bits();
+  return blas && blas < direct_vector_bits();
 }
 
 /* Bytes of one thread's scratch for tiles of `chunk` positions; 0 on overflow. */

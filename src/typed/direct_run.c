@@ -81,11 +81,26 @@ static void prefetch_plan(const direct_job *job, const R *xb, int64_t next, int6
                            .per_tile = (int)conv1dt__min64(64, conv1dt__ceil_div(lines, tiles))};
 }
 
+/* Phase r's taps (k * d = r mod s) into taps: tap k's weights at w + k * C * ldw (packed rows of
+ * ldw per channel), its input row offset relative to the panel's first row `shift`. */
+static int phase_taps(const conv1dt_geometry *g, int64_t r, int64_t shift, const R *w, int64_t ldw,
+                      conv1dt_direct_tap *taps) {
+  int ntaps = 0;
+  for (int64_t k = 0; k < g->ksize; k++) {
+    if ((k * g->dil) % g->stride != r) continue;
+    taps[ntaps].w = w + k * g->in_ch * ldw;
+    taps[ntaps].off = (r - k * g->dil) / g->stride - shift;
+    ntaps++;
+  }
+  return ntaps;
+}
+
 static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t chunk,
                       int prefetch) {
+  enum { PW = CONV1DT_DIRECT_PANEL_BYTES / (int)sizeof(R) };
   const conv1dt_geometry *g = job->g;
   const conv1dt_plan *plan = job->plan;
-  const int64_t L = g->steps, C = g->in_ch, F = g->filters, s = g->stride, d = g->dil;
+  const int64_t L = g->steps, C = g->in_ch, F = g->filters, s = g->stride;
   const int64_t t0 = chunk * plan->chunk, t1 = conv1dt__min64(g->out_len, t0 + plan->chunk);
   const int64_t ua = t0 + g->crop_left, ub = t1 + g->crop_left; /* uncropped positions */
   /* vcf: channels_first through the steps-along-vectors kernel (else its panel is transposed
@@ -135,24 +150,24 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
   for (int64_t r = 0; r < s; r++) {
     const int64_t n_lo = conv1dt__ceil_div(ua - r, s), n_hi = conv1dt__ceil_div(ub - r, s);
     if (n_lo >= n_hi) continue;
-    int ntaps = 0;
-    for (int64_t k = 0; k < g->ksize; k++) {
-      if ((k * d) % s != r) continue;
-      taps[ntaps].w =
-          vcf ? job->wpack_t + k * C * CONV1DT_DIRECT_MF : job->wpack + k * C * job->ldw;
-      taps[ntaps].off = (r - k * d) / s - shift;
-      ntaps++;
-    }
     const int64_t p0 = n_lo * s + r - ua; /* the phase's first position in the tile */
-    if (planar) /* plane p0 (< s): positions p0, p0 + s, ... of the chunk */
-      job->kern->phase_t(src, ldx, C, taps, ntaps, n_lo, n_hi, F, gstride, job->bias,
-                         tile + p0 * mp, ldo, 1, relu, pf, 0);
-    else if (vcf)
-      job->kern->phase_t(src, ldx, C, taps, ntaps, n_lo, n_hi, F, gstride, job->bias, out + p0, ldo,
-                         s, relu, pf, out != tile);
-    else
-      job->kern->phase(src, C, taps, ntaps, n_lo, n_hi, F, job->ldw, job->bias, out + p0 * F, s * F,
-                       relu);
+    if (vcf) {
+      const int ntaps = phase_taps(g, r, shift, job->wpack_t, CONV1DT_DIRECT_MF, taps);
+      if (planar) /* plane p0 (< s): positions p0, p0 + s, ... of the chunk */
+        job->kern->phase_t(src, ldx, C, taps, ntaps, n_lo, n_hi, F, gstride, job->bias,
+                           tile + p0 * mp, ldo, 1, relu, pf, 0);
+      else
+        job->kern->phase_t(src, ldx, C, taps, ntaps, n_lo, n_hi, F, gstride, job->bias, out + p0,
+                           ldo, s, relu, pf, out != tile);
+      continue;
+    }
+    /* channels_last: one filter panel at a time (pack.c), all of the phase's positions each */
+    for (int64_t f0 = 0; f0 < F; f0 += PW) {
+      const int64_t w = conv1dt__min64(PW, job->ldw - f0);
+      const int ntaps = phase_taps(g, r, shift, job->wpack + f0 * g->ksize * C, w, taps);
+      job->kern->phase(src, C, taps, ntaps, n_lo, n_hi, conv1dt__min64(PW, F - f0), w,
+                       job->bias + f0, out + p0 * F + f0, s * F, relu);
+    }
   }
   if (planar) X(conv1dt__interleave)
   (tile, mp, s * mp, s, n, F, NULL, 0, job->y + b * F * g->out_len + t0, g->out_len);
@@ -186,6 +201,7 @@ static void direct_work(void *arg, int id, int size) {
   }
 }
 
+#define CONV1DT_DIRECT_STEPS_MAX_CH 128
 static const X(conv1dt_direct_kernels) narrow = {CONV1DT_DIRECT_VL, X(conv1dt__direct_phase),
                                                  X(conv1dt__direct_phase_t)};
 #ifdef CONV1DT_HAVE_WIDE
@@ -203,9 +219,15 @@ static const X(conv1dt_direct_kernels) *
   const int64_t per_phase = plan->chunk / g->stride;
 #ifdef CONV1DT_HAVE_WIDE
   if (conv1dt__cpu_has_wide()) {
-    *steps_kernel = g->channels_first && per_phase >= 2 * CONV1DT_DIRECT_WIDE_VL;
+    /* Past 128 channels the steps kernel's 4-filter tiles wait on the panel's rows (L2), and
+     * the transposed panel with the filter kernel, whose tiles reuse each weight vector for 6
+     * positions, wins: cases G, B, F channels_first f32 6.3 -> 4.5, 111 -> 75, 208 -> 192 ms
+     * (at 64 channels, case C, the steps kernel is the faster: 7.5 against 10.0 ms). */
+    *steps_kernel = g->channels_first && per_phase >= 2 * CONV1DT_DIRECT_WIDE_VL &&
+                    g->in_ch <= CONV1DT_DIRECT_STEPS_MAX_CH;
     if (*steps_kernel) return &wide;
-    if (!g->channels_first || per_phase < 2 * CONV1DT_DIRECT_VL)
+    if (!g->channels_first || per_phase < 2 * CONV1DT_DIRECT_VL ||
+        g->in_ch > CONV1DT_DIRECT_STEPS_MAX_CH)
       return g->filters > CONV1DT_DIRECT_VL ? &wide : &narrow;
   }
 #endif

@@ -2,20 +2,28 @@
  * conv1dt__repack whenever the weights change (never during a forward call). */
 #include "typed.h"
 
-/* The direct kernel's: row (k, c) holds kernel[k, :, c] zero-padded to ldw, then one row of
- * bias (zeros without); channels_first layers add packed_t (filters in groups of MF, see
- * internal.h): before it, the steps-along-vectors kernel broadcast 4 weights from every
- * ldw-long row, a cache line each (2-10 % on the bench's channels_first direct cases). */
+/* The direct kernel's: panels of PW filters (the last one as wide as the rest of ldw), panel p
+ * at p * PW * K * C, its row (k, c) holding kernel[k, f, c] for the panel's filters, zero
+ * beyond F; then one row of bias (zeros without). A register tile walks down the rows of one
+ * panel: with rows of all F filters it strode through memory F apart, and at F = 1024 those
+ * 4 KiB strides fell into the same L1 sets (bench case F channels_last: 372 -> ... ms).
+ * channels_first layers add packed_t (filters in groups of MF, see internal.h): before it, the
+ * steps-along-vectors kernel broadcast 4 weights from every ldw-long row, a cache line each
+ * (2-10 % on the bench's channels_first direct cases). */
 void X(conv1dt__pack_direct)(const conv1dt_layer *layer, R *packed) {
+  enum { PW = CONV1DT_DIRECT_PANEL_BYTES / (int)sizeof(R) };
   const int64_t C = layer->in_channels, F = layer->cfg.filters, K = layer->cfg.kernel_size;
   const int64_t ldw = layer->ldw;
   const R *kernel = layer->kernel, *bias = layer->bias;
-  for (int64_t k = 0; k < K; k++)
-    for (int64_t c = 0; c < C; c++) {
-      R *row = packed + (k * C + c) * ldw;
-      for (int64_t f = 0; f < F; f++) row[f] = kernel[(k * F + f) * C + c];
-      for (int64_t f = F; f < ldw; f++) row[f] = 0;
-    }
+  for (int64_t f0 = 0; f0 < ldw; f0 += PW) {
+    const int64_t w = conv1dt__min64(PW, ldw - f0);
+    for (int64_t k = 0; k < K; k++)
+      for (int64_t c = 0; c < C; c++) {
+        R *row = packed + f0 * K * C + (k * C + c) * w;
+        for (int64_t i = 0, f = f0; i < w; i++, f++)
+          row[i] = f < F ? kernel[(k * F + f) * C + c] : 0;
+      }
+  }
   R *brow = packed + K * C * ldw;
   for (int64_t f = 0; f < ldw; f++) brow[f] = bias && f < F ? bias[f] : 0;
   R *t = layer->packed_t;
