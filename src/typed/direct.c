@@ -14,10 +14,17 @@
  * the wide build's 32). */
 #define MR_MAX CONV1DT_DIRECT_MR
 #define NV_MAX 4
+/* Tile heights for 4, 3 and 2 vectors of filters: 12 accumulators in 16 registers, 24 in 32. */
 #ifdef CONV1DT_DIRECT_WIDE
 #define KNAME(name) X(name##_wide)
+#define MR_NV4 6
+#define MR_NV3 8
+#define MR_NV2 12
 #else
 #define KNAME(name) X(name)
+#define MR_NV4 3
+#define MR_NV3 4
+#define MR_NV2 6
 #endif
 
 /* rows[i * C + c] is input row i; taps[j] = (packed weights of tap k, C rows of ldw; row offset
@@ -123,35 +130,19 @@ static void phase(const R *rows, int64_t C, const conv1dt_direct_tap *taps, int 
   for (int64_t f0 = 0; f0 < F;) {
     const int64_t nv = nv_all - f0 / VL;
     /* Filters in chunks of up to NV_MAX vectors; the register tile gets taller as it narrows. */
-#ifdef CONV1DT_DIRECT_WIDE
     if (nv >= 4) {
-      PHASE(6, 4)
+      PHASE(MR_NV4, 4)
       f0 += 4 * VL;
     } else if (nv == 3) {
-      PHASE(8, 3)
+      PHASE(MR_NV3, 3)
       f0 += 3 * VL;
     } else if (nv == 2) {
-      PHASE(12, 2)
+      PHASE(MR_NV2, 2)
       f0 += 2 * VL;
     } else {
       PHASE(12, 1)
       f0 += VL;
     }
-#else
-    if (nv >= 4) {
-      PHASE(3, 4)
-      f0 += 4 * VL;
-    } else if (nv == 3) {
-      PHASE(4, 3)
-      f0 += 3 * VL;
-    } else if (nv == 2) {
-      PHASE(6, 2)
-      f0 += 2 * VL;
-    } else {
-      PHASE(12, 1)
-      f0 += VL;
-    }
-#endif
   }
 }
 
