@@ -166,6 +166,16 @@ START_TEST(test_info) {
   char line[160];
   snprintf(line, sizeof line, "direct kernel: %s\n", conv1dt_kernel_isa());
   ck_assert_msg(strstr(r.out, line) != NULL, "no '%s' in: %s", line, r.out);
+  /* what AUTO runs past 128 channels, as conv1dt_forward_algorithm says for the same layer */
+  conv1dt_config cfg = conv1dt_config_default(1024, 4);
+  cfg.strides = 2;
+  conv1dt_layer *layer = NULL;
+  conv1dt_algorithm alg;
+  ck_assert_int_eq(conv1dt_create(&cfg, 1024, CONV1DT_FLOAT32, &layer), CONV1DT_OK);
+  ck_assert_int_eq(conv1dt_forward_algorithm(layer, 16, 256, 0, &alg), CONV1DT_OK);
+  conv1dt_destroy(layer);
+  snprintf(line, sizeof line, "AUTO for 1024 channels: %s", conv1dt_algorithm_name(alg));
+  ck_assert_msg(strstr(r.out, line) != NULL, "no '%s' in: %s", line, r.out);
   free_result(&r);
 }
 END_TEST

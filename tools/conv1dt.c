@@ -574,10 +574,28 @@ static int cmd_demo(void) {
   return EXIT_SUCCESS;
 }
 
+/* What AUTO runs for a layer past the direct kernel's channel rule (case F of the benchmark):
+ * the GEMM methods, unless the BLAS names kernels narrower than the direct kernel's here. */
+static void print_auto_choice(void) {
+  conv1dt_config cfg = conv1dt_config_default(1024, 4);
+  cfg.strides = 2;
+  conv1dt_layer *layer = NULL;
+  conv1dt_algorithm alg;
+  if (conv1dt_create(&cfg, 1024, CONV1DT_FLOAT32, &layer) == CONV1DT_OK &&
+      conv1dt_forward_algorithm(layer, 16, 256, 0, &alg) == CONV1DT_OK)
+    printf("AUTO for 1024 channels: %s%s\n", conv1dt_algorithm_name(alg),
+           alg == CONV1DT_ALGORITHM_DIRECT
+               ? " (the BLAS's GEMM kernels are narrower than the direct "
+                 "kernel's vectors here)"
+               : "");
+  conv1dt_destroy(layer);
+}
+
 static int cmd_info(void) {
   printf("conv1dt %s (version number %d)\n", conv1dt_version_string(), conv1dt_version_number());
   if (!print_blas()) return EXIT_FAILURE;
   printf("direct kernel: %s\n", conv1dt_kernel_isa());
+  print_auto_choice();
   printf("dtypes: float32, float64\n");
   return EXIT_SUCCESS;
 }
