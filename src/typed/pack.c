@@ -6,7 +6,8 @@
  * at p * PW * K * C, its row (k, c) holding kernel[k, f, c] for the panel's filters, zero
  * beyond F; then one row of bias (zeros without). A register tile walks down the rows of one
  * panel: with rows of all F filters it strode through memory F apart, and at F = 1024 those
- * 4 KiB strides fell into the same L1 sets (bench case F channels_last: 372 -> ... ms).
+ * 4 KiB strides fell into the same L1 sets (bench case F float32 channels_last, AVX-512 build:
+ * 372 -> 130 ms).
  * channels_first layers add packed_t (filters in groups of MF, see internal.h): before it, the
  * steps-along-vectors kernel broadcast 4 weights from every ldw-long row, a cache line each
  * (2-10 % on the bench's channels_first direct cases). */
