@@ -41,6 +41,7 @@ PEAK_FN(peak_128, , 16)
 
 typedef struct {
   int f64, lanes;
+  const char *isa;
   double sink;
 } peak_job;
 
@@ -50,12 +51,12 @@ static void *peak_thread(void *arg) {
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
       __builtin_cpu_supports("avx512vl"))
-    j->sink = peak_512(j->f64, &j->lanes);
+    j->sink = peak_512(j->f64, &j->lanes), j->isa = "AVX-512";
   else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    j->sink = peak_256(j->f64, &j->lanes);
+    j->sink = peak_256(j->f64, &j->lanes), j->isa = "AVX2+FMA";
   else
 #endif
-    j->sink = peak_128(j->f64, &j->lanes);
+    j->sink = peak_128(j->f64, &j->lanes), j->isa = "SSE2";
   return NULL;
 }
 
@@ -70,7 +71,7 @@ double bench_fma_peak(int f64, int threads, const char **isa) {
     int started = 0;
     const double t0 = bench_now();
     for (int t = 0; t < threads; t++) {
-      jobs[t] = (peak_job){f64, 0, 0};
+      jobs[t] = (peak_job){f64, 0, NULL, 0};
       if (pthread_create(&tid[t], NULL, peak_thread, &jobs[t]) == 0)
         started++;
       else
@@ -81,9 +82,6 @@ double bench_fma_peak(int f64, int threads, const char **isa) {
     const double flops = 2.0 * started * (double)ITERS * CHAINS * jobs[0].lanes;
     if (started && dt > 0 && flops / dt / 1e9 > best) best = flops / dt / 1e9;
   }
-  if (isa)
-    *isa = jobs[0].lanes * (f64 ? 8 : 4) == 64   ? "AVX-512"
-           : jobs[0].lanes * (f64 ? 8 : 4) == 32 ? "AVX2+FMA"
-                                                 : "SSE2";
+  if (isa) *isa = jobs[0].isa ? jobs[0].isa : "SSE2";
   return best;
 }

@@ -23,15 +23,7 @@ static int64_t round_up(int64_t v, int64_t a) {
   return (v + a - 1) / a * a;
 }
 
-/* The width of the direct kernel's vectors on this CPU (plain C counts as SSE's 128). */
-static int direct_vector_bits(void) {
-  if (conv1dt__cpu_has_wide()) return 512;
-#ifdef CONV1DT_DISPATCH
-  return strncmp(conv1dt_kernel_isa(), "x86-64-v3", 9) ? 128 : 256;
-#else
-  return 128;
-#endif
-}
+static int direct_vector_bits(void);
 
 int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels) {
   if (algorithm == CONV1DT_ALGORITHM_DIRECT) return 1;
@@ -288,10 +280,12 @@ int conv1dt__cpu_has_wide(void) {
 #endif
 }
 
-const char *conv1dt_kernel_isa(void) {
-  if (conv1dt__cpu_has_wide()) return "x86-64-v4 (AVX-512; AVX2 where 256-bit vectors fit better)";
+/* The width of the direct kernel's vectors on this CPU: the AVX-512 build, or what
+ * target_clones' resolver picks (its x86-64-v3 clone where the CPU has that level); plain C
+ * counts as SSE's 128. */
+static int direct_vector_bits(void) {
+  if (conv1dt__cpu_has_wide()) return 512;
 #ifdef CONV1DT_DISPATCH
-  /* What target_clones' resolver decides: its x86-64-v3 clone where the CPU has that level. */
   __builtin_cpu_init();
 #if defined(__clang__) || __GNUC__ < 12
   const int v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
@@ -299,7 +293,18 @@ const char *conv1dt_kernel_isa(void) {
 #else
   const int v3 = __builtin_cpu_supports("x86-64-v3");
 #endif
-  return v3 ? "x86-64-v3 (AVX2, FMA)" : "x86-64 baseline (SSE2)";
+  return v3 ? 256 : 128;
+#else
+  return 128;
+#endif
+}
+
+const char *conv1dt_kernel_isa(void) {
+  /* the AVX-512 build needs no target_clones, so clang builds may have it without the clones */
+  const int bits = direct_vector_bits();
+  if (bits == 512) return "x86-64-v4 (AVX-512; AVX2 where 256-bit vectors fit better)";
+#ifdef CONV1DT_DISPATCH
+  return bits == 256 ? "x86-64-v3 (AVX2, FMA)" : "x86-64 baseline (SSE2)";
 #else
   return "portable C (built without run-time dispatch)";
 #endif
