@@ -115,6 +115,13 @@ struct conv1dt_layer {
    * so a register tile's weights are one contiguous run per tap (in the same allocation as
    * `packed`; NULL otherwise). */
   void *packed_t;
+  /* Stride-1 layers whose filters fill at most half of the AVX-512 build's vectors, on CPUs
+   * that run it: `groups` (G, 2 to 16) groups of filters per vector, one per position
+   * v + g*dilation, and packed_g their K + G - 1 virtual taps (typed/pack.c, direct.c's
+   * grouped kernel): C rows of one 512-bit vector each, then the bias in every group.
+   * 0 and NULL otherwise. */
+  int groups;
+  void *packed_g;
   /* For the GEMM methods (NULL when the layer uses the direct kernel): the kernel as C rows of
    * kernel_size * filters (typed/pack.c), the layout the BLAS packs fastest. */
   void *gemm_w;
@@ -197,6 +204,9 @@ int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels);
 /* Whether this CPU runs the direct kernel's AVX-512 build (AVX-512 F/BW/DQ/VL with the OS
  * saving their registers; 0 where the library has no such build). */
 int conv1dt__cpu_has_wide(void);
+/* G for a layer's grouped-positions kernel on this CPU (see conv1dt_layer.groups), or 0. */
+int conv1dt__direct_groups(int64_t filters, int64_t ksize, int64_t stride, int64_t dilation,
+                           size_t elem_size);
 /* The direct kernel's vectors (bytes): 32 in the AVX2 / baseline build, 64 in the AVX-512 one
  * (CONV1DT_HAVE_WIDE: compiled with -march=x86-64-v4, run where the CPU has it). The packed
  * weights pad the filters to the wider, so either build reads them. */

@@ -131,6 +131,15 @@ conv1dt_status conv1dt_create(const conv1dt_config *cfg, int64_t in_channels, co
     if (direct) layer->packed = malloc((size_t)(n / 8) * layer->elem_size);
     if (direct && layer->packed && copies == 2)
       layer->packed_t = (char *)layer->packed + (size_t)(n / 16) * layer->elem_size;
+    /* The grouped kernel's taps, if it runs here; without the memory the layer does without. */
+    const int groups = conv1dt__direct_groups(cfg->filters, cfg->kernel_size, cfg->strides,
+                                              cfg->dilation_rate, layer->elem_size);
+    int64_t ng;
+    if (direct && groups && conv1dt__add64(cfg->kernel_size, groups - 1, &ng) &&
+        conv1dt__mul64(ng, in_channels, &ng) && conv1dt__add64(ng, 1, &ng) &&
+        conv1dt__mul64(ng, CONV1DT_DIRECT_WIDE_VBYTES, &ng) && (uint64_t)ng <= SIZE_MAX &&
+        (layer->packed_g = malloc((size_t)ng)) != NULL)
+      layer->groups = groups;
   }
   /* The GEMM methods' copy (as large as the kernel). Layers with the direct kernel fall back to
    * the GEMMs only for tiny workspaces, and then read the kernel as it is. */
@@ -157,6 +166,7 @@ void conv1dt_destroy(conv1dt_layer *layer) {
   free(layer->kernel);
   free(layer->bias);
   free(layer->packed);
+  free(layer->packed_g);
   free(layer->gemm_w);
   free(layer);
 }

@@ -280,6 +280,18 @@ int conv1dt__cpu_has_wide(void) {
 #endif
 }
 
+int conv1dt__direct_groups(int64_t filters, int64_t ksize, int64_t stride, int64_t dilation,
+                           size_t elem_size) {
+  if (!conv1dt__cpu_has_wide() || stride != 1 || ksize < 2) return 0;
+  /* As many groups as the filters allow: per position, (K + G - 1) / G vector multiply-adds per
+   * channel instead of K. The kernel reads (G - 1) * dilation rows past a chunk's last
+   * position, which the panel's slack must hold. */
+  const int64_t vl = (int64_t)(CONV1DT_DIRECT_WIDE_VBYTES / elem_size);
+  int64_t g = vl;
+  while (g > 1 && (filters > vl / g || (g - 1) * dilation > CONV1DT_DIRECT_SLACK)) g /= 2;
+  return g > 1 ? (int)g : 0;
+}
+
 /* The width of the direct kernel's vectors on this CPU: the AVX-512 build, or what
  * target_clones' resolver picks (its x86-64-v3 clone where the CPU has that level); plain C
  * counts as SSE's 128. */

@@ -158,6 +158,46 @@ START_TEST(test_sweep_direct_long) {
 }
 END_TEST
 
+/* Stride 1 with few filters: on CPUs with AVX-512 the grouped-positions kernel (groups of
+ * filters per vector, one per position v + g*d; 2 to 16 groups) runs every chunk of at least
+ * 12*G*d positions, the others the plain tiles. Filters 1-9 (float32) and 1-5 (float64) against
+ * dilations 1-14 (up to the 48 rows of slack its panel has, and past it), chunks with and
+ * without short tails, both formats (channels_first via its transposed panel on short samples),
+ * fused relu, linear and activations finished from the tile. */
+START_TEST(test_sweep_direct_groups) {
+  static const char *const acts[] = {"relu", NULL, "tanh", "softmax"};
+  ref_rng rng;
+  ref_rng_seed(&rng, UINT64_C(0x6A0795));
+  sweep_stats st = {0, 0, 0, ""};
+  for (int rep = 0; rep < 160; ++rep) {
+    const conv1dt_dtype dt = (conv1dt_dtype)(rep % 2);
+    conv1dt_config cfg = conv1dt_config_default(ref_rng_int(&rng, 1, dt == CONV1DT_FLOAT32 ? 9 : 5),
+                                                ref_rng_int(&rng, 1, 8));
+    cfg.algorithm = CONV1DT_ALGORITHM_DIRECT;
+    cfg.dilation_rate = rep % 5 == 0 ? ref_rng_int(&rng, 5, 14) : ref_rng_int(&rng, 1, 4);
+    cfg.padding = (conv1dt_padding)ref_rng_int(&rng, 0, 1);
+    cfg.output_padding = ref_rng_int(&rng, -1, 0);
+    cfg.data_format = (conv1dt_data_format)(rep / 2 % 2);
+    cfg.activation = acts[rep / 4 % 4];
+    cfg.use_bias = rep % 7 != 3;
+    cfg.seed = ref_rng_next(&rng);
+    const int64_t B = ref_rng_int(&rng, 1, 3);
+    const int64_t L = rep % 3 == 0 ? ref_rng_int(&rng, 16, 40) : ref_rng_int(&rng, 40, 1500);
+    char msg[MSG_SIZE] = "";
+    if (tn_check_random_case(&rng, &cfg, ref_rng_int(&rng, 1, 20), dt, B, L, false, msg,
+                             sizeof msg)) {
+      if (st.failed < MAX_REPORTED) fprintf(stderr, "FAIL %s", msg);
+      if (!st.failed) snprintf(st.first, sizeof st.first, "%s", msg);
+      ++st.failed;
+    }
+    ++st.configs;
+  }
+  printf("test_sweep_direct_groups: %zu configurations, %zu failed\n", st.configs, st.failed);
+  ck_assert_msg(st.failed == 0, "%zu of %zu configurations failed; first:\n%s", st.failed,
+                st.configs, st.first);
+}
+END_TEST
+
 /* Small extremes: 1 step, 1 channel, 1 filter, kernel 1, the largest strides. */
 START_TEST(test_sweep_edges) {
   ref_rng rng;
@@ -942,6 +982,7 @@ static Suite *forward_suite(void) {
   tcase_add_test(tc, test_sweep_dilation);
   tcase_add_test(tc, test_sweep_edges);
   tcase_add_test(tc, test_sweep_direct_long);
+  tcase_add_test(tc, test_sweep_direct_groups);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("workspace");

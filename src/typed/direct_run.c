@@ -21,6 +21,8 @@ typedef struct {
   int64_t strip;        /* chunks per unit: consecutive ones of a sample (see direct_work) */
   int to_y;             /* linear or relu, no pre: the kernel writes y itself, relu fused */
   int steps_kernel;     /* channels_first: the kernel with steps along the vectors */
+  int groups;           /* the grouped-positions kernel's G (0: not this layer) */
+  const R *wgroups;     /* its packed_g */
   _Atomic int64_t next; /* the next unit to take */
 } direct_job;
 
@@ -56,7 +58,7 @@ static void chunk_steps(const direct_job *job, int64_t chunk, int vcf, int64_t *
   const int64_t t1 = conv1dt__min64(g->out_len, t0 + job->plan->chunk);
   *ilo = conv1dt__ceil_div(t0 + g->crop_left - (g->keff - 1), g->stride);
   *ihi = conv1dt__floor_div(t1 + g->crop_left - 1, g->stride) + 1 +
-         (vcf ? 3 * job->kern->vl : CONV1DT_DIRECT_MR);
+         (vcf ? 3 * job->kern->vl : conv1dt__max64(CONV1DT_DIRECT_MR, (job->groups - 1) * g->dil));
 }
 
 /* channels_first: the channel rows' steps the next chunk adds to this one's, asked for a few
@@ -146,8 +148,17 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
   }
 
   const int64_t gstride = g->ksize * C * CONV1DT_DIRECT_MF; /* packed_t's filter groups */
+  /* stride 1 and few filters: every position at once, in groups (direct.c), where the chunk
+   * is long enough for its tiles */
+  const int grouped = !vcf && job->groups && n >= CONV1DT_DIRECT_MR * job->groups * g->dil;
+#ifdef CONV1DT_HAVE_WIDE
+  if (grouped)
+    X(conv1dt__direct_groups_wide)
+    (src + (ua - shift) * C, C, job->wgroups, (int)(g->ksize + job->groups - 1), g->dil,
+     job->groups, F, n, out, F, relu);
+#endif
   /* Phase r: positions u = r + n*s, taps k with k*d = r (mod s), steps i = n + (r - k*d)/s. */
-  for (int64_t r = 0; r < s; r++) {
+  for (int64_t r = 0; r < s && !grouped; r++) {
     const int64_t n_lo = conv1dt__ceil_div(ua - r, s), n_hi = conv1dt__ceil_div(ub - r, s);
     if (n_lo >= n_hi) continue;
     const int64_t p0 = n_lo * s + r - ua; /* the phase's first position in the tile */
@@ -271,6 +282,8 @@ void X(conv1dt__direct_run)(const conv1dt_layer *layer, const conv1dt_geometry *
   job.strip = conv1dt__max64(1, conv1dt__min64(job.strip, conv1dt__min64(job.nchunk, 8)));
   atomic_init(&job.next, 0);
   job.kern = pick_kernels(g, plan, &job.steps_kernel);
+  job.groups = layer->groups;
+  job.wgroups = layer->packed_g;
   job.to_y = !pre && (g->act == CONV1DT_ACT_LINEAR || g->act == CONV1DT_ACT_RELU) &&
              (!g->channels_first || job.steps_kernel);
   /* channels_first glu pairs steps across a sample: one owner per sample */

@@ -27,6 +27,19 @@ void X(conv1dt__pack_direct)(const conv1dt_layer *layer, R *packed) {
   }
   R *brow = packed + K * C * ldw;
   for (int64_t f = 0; f < ldw; f++) brow[f] = bias && f < F ? bias[f] : 0;
+  R *wg = layer->packed_g;
+  if (wg) { /* virtual tap jj, channel c: group g holds kernel[jj - (G-1) + g, :, c] */
+    enum { VW = CONV1DT_DIRECT_WIDE_VBYTES / (int)sizeof(R) };
+    const int64_t G = layer->groups, fp = VW / G;
+    for (int64_t jj = 0; jj < K + G - 1; jj++)
+      for (int64_t c = 0; c < C; c++)
+        for (int64_t e = 0; e < VW; e++) {
+          const int64_t k = jj - (G - 1) + e / fp, f = e % fp;
+          wg[(jj * C + c) * VW + e] = k >= 0 && k < K && f < F ? kernel[(k * F + f) * C + c] : 0;
+        }
+    for (int64_t e = 0; e < VW; e++)
+      wg[(K + G - 1) * C * VW + e] = bias && e % fp < F ? bias[e % fp] : 0;
+  }
   R *t = layer->packed_t;
   if (!t) return;
   enum { MF = CONV1DT_DIRECT_MF };

@@ -86,6 +86,15 @@ void X(conv1dt__direct_phase_t)(CONV1DT_DIRECT_PHASE_T_ARGS);
 void X(conv1dt__direct_phase_wide)(CONV1DT_DIRECT_PHASE_ARGS);
 void X(conv1dt__direct_phase_t_wide)(CONV1DT_DIRECT_PHASE_T_ARGS);
 
+/* The AVX-512 build's grouped-positions kernel (stride 1, G groups of filters per vector; see
+ * direct.c): all n positions of a chunk, out + p * ldo for position p, from input rows
+ * rows + (p + e) * C for e in [-(K-1)*d, (G-1)*d] and the layer's packed_g (ntaps = K + G - 1
+ * virtual taps of C rows of 512 bits, then the bias row). Needs n >= CONV1DT_DIRECT_MR * G * d. */
+#define CONV1DT_DIRECT_GROUPS_ARGS                                                                 \
+  const R *rows, int64_t C, const R *wg, int ntaps, int64_t d, int G, int64_t F, int64_t n,        \
+      R *out, int64_t ldo, int relu
+void X(conv1dt__direct_groups_wide)(CONV1DT_DIRECT_GROUPS_ARGS);
+
 /* The kernels one direct call runs: vl elements per vector (how far the steps kernel reads past
  * a phase is 3 * vl), picked per call by direct_run.c. */
 typedef struct {
