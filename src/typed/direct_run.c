@@ -114,7 +114,10 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
    * instead of being stored s apart one element at a time (cases C and E channels_first:
    * median 15.0 -> 12.7 ms and 12.6 -> 11.7 ms). With double's 4-element vectors the scattered
    * stores cost less than the extra pass (C a tie, E 23 -> 27 ms), so double keeps them. */
-  const int planar = vcf && job->to_y && s > 1 && job->kern->vl >= 8;
+  /* zipped: stride 2 in the AVX-512 build, both phases in one tile, zipped into y in registers
+   * (direct.c's phase_t2) */
+  const int zipped = vcf && job->to_y && s == 2 && job->kern->phase_t2;
+  const int planar = vcf && job->to_y && s > 1 && job->kern->vl >= 8 && !zipped;
   const int64_t n = t1 - t0, mp = conv1dt__ceil_div(n, s); /* planar: plane length */
   R *tile = (R *)scratch;
   /* Where the kernel writes: y itself (filter rows of out_len steps channels_first, position
@@ -151,14 +154,23 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
   /* stride 1 and few filters: every position at once, in groups (direct.c), where the chunk
    * is long enough for its tiles */
   const int grouped = !vcf && job->groups && n >= CONV1DT_DIRECT_MR * job->groups * g->dil;
+  if (zipped) { /* both phases' taps, rho = 0 then 1, offsets from q (p = 2q + rho) */
+    int ntaps[2], all = 0;
+    for (int64_t rho = 0; rho < s; rho++) {
+      const int64_t r = (ua + rho) % s, q_to_n = (ua + rho - r) / s;
+      ntaps[rho] = phase_taps(g, r, shift - q_to_n, job->wpack_t, CONV1DT_DIRECT_MF, taps + all);
+      all += ntaps[rho];
+    }
+    job->kern->phase_t2(src, ldx, C, taps, ntaps, n, F, gstride, job->bias,
+                        job->y + b * F * g->out_len + t0, g->out_len, relu, pf);
+  }
 #ifdef CONV1DT_HAVE_WIDE
-  if (grouped)
-    X(conv1dt__direct_groups_wide)
-    (src + (ua - shift) * C, C, job->wgroups, (int)(g->ksize + job->groups - 1), g->dil,
-     job->groups, F, n, out, F, relu);
+  if (grouped) X(conv1dt__direct_groups_wide)
+  (src + (ua - shift) * C, C, job->wgroups, (int)(g->ksize + job->groups - 1), g->dil, job->groups,
+   F, n, out, F, relu);
 #endif
   /* Phase r: positions u = r + n*s, taps k with k*d = r (mod s), steps i = n + (r - k*d)/s. */
-  for (int64_t r = 0; r < s && !grouped; r++) {
+  for (int64_t r = 0; r < s && !grouped && !zipped; r++) {
     const int64_t n_lo = conv1dt__ceil_div(ua - r, s), n_hi = conv1dt__ceil_div(ub - r, s);
     if (n_lo >= n_hi) continue;
     const int64_t p0 = n_lo * s + r - ua; /* the phase's first position in the tile */
@@ -214,10 +226,11 @@ static void direct_work(void *arg, int id, int size) {
 
 #define CONV1DT_DIRECT_STEPS_MAX_CH 128
 static const X(conv1dt_direct_kernels) narrow = {CONV1DT_DIRECT_VL, X(conv1dt__direct_phase),
-                                                 X(conv1dt__direct_phase_t)};
+                                                 X(conv1dt__direct_phase_t), NULL};
 #ifdef CONV1DT_HAVE_WIDE
 static const X(conv1dt_direct_kernels) wide = {
-    CONV1DT_DIRECT_WIDE_VL, X(conv1dt__direct_phase_wide), X(conv1dt__direct_phase_t_wide)};
+    CONV1DT_DIRECT_WIDE_VL, X(conv1dt__direct_phase_wide), X(conv1dt__direct_phase_t_wide),
+    X(conv1dt__direct_phase_t2_wide)};
 #endif
 
 /* The kernels for this call, and whether channels_first runs the steps-along-vectors one. Steps

@@ -121,14 +121,8 @@ void X(conv1dt__transpose_act)(const R *src, int64_t lds, int64_t rows, int64_t 
   transpose(src, lds, rows, cols, bias, relu, dst, ldd);
 }
 
-/* Interleaving two vectors: their first halves element by element, then their second halves. */
-#if CONV1DT_PRECISION == 32
-#define ILO(a, b) SH(a, b, 0, 8, 1, 9, 2, 10, 3, 11)
-#define IHI(a, b) SH(a, b, 4, 12, 5, 13, 6, 14, 7, 15)
-#else
-#define ILO(a, b) SH(a, b, 0, 4, 1, 5)
-#define IHI(a, b) SH(a, b, 2, 6, 3, 7)
-#endif
+#define ILO zip_lo /* vec.h */
+#define IHI zip_hi
 
 /* Per row f < rows: dst[f * ldd + j * s + q] = act(src[f * lds + q * ldp + j] + bias[f]) for
  * j * s + q < n (act: relu or none; bias may be NULL). Strides 2 and 4 with shuffles (2 and 4

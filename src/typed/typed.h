@@ -81,6 +81,16 @@ void X(conv1dt__direct_phase)(CONV1DT_DIRECT_PHASE_ARGS);
       int relu, conv1dt_prefetch *pf, int out_is_y
 void X(conv1dt__direct_phase_t)(CONV1DT_DIRECT_PHASE_T_ARGS);
 
+/* channels_first, stride 2, straight into y (AVX-512 build only): both phases of the chunk's
+ * n positions at once, position p = 2q + rho reading xc + c * ldx + q + off for the taps of
+ * its phase (taps[] holds rho = 0's taps, then rho = 1's, ntaps[rho] each); filter f's
+ * position p at out[f * ldo + p]. Reads steps up to CONV1DT_DIRECT_SLACK past the last q. */
+#define CONV1DT_DIRECT_PHASE_T2_ARGS                                                               \
+  const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_tap *taps, const int *ntaps,           \
+      int64_t n, int64_t F, int64_t gstride, const R *bias, R *out, int64_t ldo, int relu,         \
+      conv1dt_prefetch *pf
+void X(conv1dt__direct_phase_t2_wide)(CONV1DT_DIRECT_PHASE_T2_ARGS);
+
 /* The same two kernels with 512-bit vectors (direct.c compiled again with CONV1DT_DIRECT_WIDE
  * and -march=x86-64-v4), where the build has them (CONV1DT_HAVE_WIDE) and the CPU runs them. */
 void X(conv1dt__direct_phase_wide)(CONV1DT_DIRECT_PHASE_ARGS);
@@ -101,6 +111,7 @@ typedef struct {
   int vl;
   void (*phase)(CONV1DT_DIRECT_PHASE_ARGS);
   void (*phase_t)(CONV1DT_DIRECT_PHASE_T_ARGS);
+  void (*phase_t2)(CONV1DT_DIRECT_PHASE_T2_ARGS); /* NULL: this build has none */
 } X(conv1dt_direct_kernels);
 
 #if CONV1DT_PRECISION == 32

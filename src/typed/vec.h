@@ -5,6 +5,7 @@
 
 #include "typed.h"
 
+#include <stdint.h>
 #include <string.h>
 
 /* GCC/Clang vector extension: 32 bytes (AVX2 registers; two SSE registers in the baseline), or
@@ -38,6 +39,30 @@ typedef __typeof__((V){0} < (V){0}) VI;
 INLINE V relu_v(V a) {
   const VI neg = a < (V){0};
   return (V)((VI)a & ~neg);
+}
+
+/* Interleaving two vectors: their first halves element by element (zip_lo), then their second
+ * halves (zip_hi). */
+#if CONV1DT_VEC_BYTES * 8 / CONV1DT_PRECISION == 4
+#define ZIP_LO_IDX 0, 4, 1, 5
+#define ZIP_HI_IDX 2, 6, 3, 7
+#elif CONV1DT_VEC_BYTES * 8 / CONV1DT_PRECISION == 8
+#define ZIP_LO_IDX 0, 8, 1, 9, 2, 10, 3, 11
+#define ZIP_HI_IDX 4, 12, 5, 13, 6, 14, 7, 15
+#else
+#define ZIP_LO_IDX 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23
+#define ZIP_HI_IDX 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
+#endif
+#if CONV1DT_PRECISION == 32
+typedef int32_t VZ __attribute__((vector_size(CONV1DT_VEC_BYTES)));
+#else
+typedef int64_t VZ __attribute__((vector_size(CONV1DT_VEC_BYTES)));
+#endif
+INLINE V zip_lo(V a, V b) {
+  return __builtin_shuffle(a, b, (VZ){ZIP_LO_IDX});
+}
+INLINE V zip_hi(V a, V b) {
+  return __builtin_shuffle(a, b, (VZ){ZIP_HI_IDX});
 }
 
 #endif /* CONV1DT_VEC_H */
