@@ -15,6 +15,10 @@
 #define CONV1DT_DIRECT_AUTO_MAX_CH 128
 /* Tiles aim at this many bytes (L1-resident with the panel beside them)... */
 #define CONV1DT_DIRECT_TILE_BYTES 16384
+/* Layers with more bytes of weights than this (more than the caches keep for a core)... */
+#define CONV1DT_DIRECT_BIG_WEIGHTS ((double)(8 << 20))
+/* ...take chunks of about this many positions or more (plan_direct). */
+#define CONV1DT_DIRECT_BIG_CHUNK 384
 /* ...and a forward call uses threads from this many multiply-adds on (the layer keeps its
  * team between calls, so sharing costs a microsecond or so, not a thread start). */
 #define CONV1DT_DIRECT_PARALLEL_MACS ((double)(1 << 17))
@@ -69,10 +73,16 @@ static int plan_direct(const conv1dt_geometry *g, size_t elem_size, size_t budge
   if (chunk < 64) chunk = 64;
   /* Every phase of the stride gets whole register tiles (up to 12 positions channels_last, 24
    * channels_first), at least two of them. */
-  if (g->stride <= INT64_MAX / (4 * CONV1DT_DIRECT_UNIT)) {
-    const int64_t unit = CONV1DT_DIRECT_UNIT * g->stride;
-    chunk = chunk < 2 * unit ? 2 * unit : chunk / unit * unit;
-  }
+  const int64_t unit =
+      g->stride <= INT64_MAX / (4 * CONV1DT_DIRECT_UNIT) ? CONV1DT_DIRECT_UNIT * g->stride : 1;
+  chunk = chunk < 2 * unit ? 2 * unit : chunk / unit * unit;
+  /* Every chunk reads all the weights again, from memory once they outgrow the caches: such
+   * layers take chunks of CONV1DT_DIRECT_BIG_CHUNK positions or more (bench case F float64,
+   * 32 MiB of weights, 96 -> 384: 435-508 -> 408-424 ms channels_first, 442-494 -> 392-428
+   * channels_last; float32 and case B float64 at 1536 ties). */
+  const double wbytes = (double)g->ksize * (double)g->in_ch * (double)g->filters * (double)sz;
+  if (wbytes > CONV1DT_DIRECT_BIG_WEIGHTS && chunk < CONV1DT_DIRECT_BIG_CHUNK)
+    chunk = CONV1DT_DIRECT_BIG_CHUNK / unit * unit;
   if (chunk > g->out_len) chunk = g->out_len;
   if (chunk < 1) chunk = 1;
 

@@ -58,7 +58,8 @@ INLINE void gtap(const int MR, const R *xr, int64_t ldr, int64_t C, const R *w, 
     break;
     GTAIL(1)
     GTAIL(2)
-    GTAIL(3) GTAIL(4) GTAIL(5) GTAIL(6) GTAIL(7)
+    GTAIL(3)
+    GTAIL(4) GTAIL(5) GTAIL(6) GTAIL(7)
 #undef GTAIL
         default : break;
   }
