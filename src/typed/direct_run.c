@@ -165,9 +165,11 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
                         job->y + b * F * g->out_len + t0, g->out_len, relu, pf);
   }
 #ifdef CONV1DT_HAVE_WIDE
-  if (grouped) X(conv1dt__direct_groups_wide)
-  (src + (ua - shift) * C, C, job->wgroups, (int)(g->ksize + job->groups - 1), g->dil, job->groups,
-   F, n, out, F, relu);
+  if (grouped) {
+    const int ntaps = (int)(g->ksize + job->groups - 1);
+    X(conv1dt__direct_groups_wide)
+    (src + (ua - shift) * C, C, job->wgroups, ntaps, g->dil, job->groups, F, n, out, F, relu);
+  }
 #endif
   /* Phase r: positions u = r + n*s, taps k with k*d = r (mod s), steps i = n + (r - k*d)/s. */
   for (int64_t r = 0; r < s && !grouped && !zipped; r++) {
