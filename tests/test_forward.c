@@ -48,6 +48,28 @@ static const char *pick_activation(ref_rng *rng, sweep_stats *st) {
   return tn_activation_names[2 + st->act_counter++ % (tn_activation_count - 2)];
 }
 
+/* Runs tn_check_random_case on cfg and counts it in st (the first failures printed, the very
+ * first kept for the assertion). */
+static void sweep_case(ref_rng *rng, sweep_stats *st, const conv1dt_config *cfg, int64_t C,
+                       conv1dt_dtype dt, int64_t B, int64_t L) {
+  char msg[MSG_SIZE] = "";
+  const size_t problems = tn_check_random_case(rng, cfg, C, dt, B, L, false, msg, sizeof msg);
+  ++st->configs;
+  if (problems) {
+    if (st->failed < MAX_REPORTED) fprintf(stderr, "FAIL %s", msg);
+    if (!st->failed) snprintf(st->first, sizeof st->first, "%s", msg);
+    ++st->failed;
+  }
+}
+
+/* The sweep's count on stdout, and the test fails if any configuration did. */
+#define SWEEP_DONE(name, st)                                                                       \
+  do {                                                                                             \
+    printf("%s: %zu configurations, %zu failed\n", (name), (st).configs, (st).failed);             \
+    ck_assert_msg((st).failed == 0, "%zu of %zu configurations failed; first:\n%s", (st).failed,   \
+                  (st).configs, (st).first);                                                       \
+  } while (0)
+
 static void run_one(ref_rng *rng, sweep_stats *st, int64_t s, int64_t op, int64_t d, int64_t K,
                     conv1dt_padding pad, conv1dt_data_format df, conv1dt_dtype dt) {
   /* up to 80 filters: the direct kernel's filter chunks of 1-4 vectors and a tail, in both
@@ -68,14 +90,7 @@ static void run_one(ref_rng *rng, sweep_stats *st, int64_t s, int64_t op, int64_
     cfg.filters = F + 1; /* glu over filters needs an even count (odd: see test_activation) */
   const int64_t B = ref_rng_int(rng, 1, 5), L = ref_rng_int(rng, 1, 40);
   const int64_t C = ref_rng_int(rng, 1, 20);
-  char msg[MSG_SIZE] = "";
-  size_t problems = tn_check_random_case(rng, &cfg, C, dt, B, L, false, msg, sizeof msg);
-  ++st->configs;
-  if (problems) {
-    if (st->failed < MAX_REPORTED) fprintf(stderr, "FAIL %s", msg);
-    if (!st->failed) snprintf(st->first, sizeof st->first, "%s", msg);
-    ++st->failed;
-  }
+  sweep_case(rng, st, &cfg, C, dt, B, L);
 }
 
 /* strides s = _i + 1: every output_padding (None, 0..s-1) x padding x data format x dtype, five
@@ -113,9 +128,7 @@ START_TEST(test_sweep_dilation) {
           run_one(&rng, &st, 1, op, d, K, (conv1dt_padding)pad,
                   (conv1dt_data_format)ref_rng_int(&rng, 0, 1),
                   (conv1dt_dtype)ref_rng_int(&rng, 0, 1));
-  printf("test_sweep_dilation: %zu configurations, %zu failed\n", st.configs, st.failed);
-  ck_assert_msg(st.failed == 0, "%zu of %zu configurations failed; first:\n%s", st.failed,
-                st.configs, st.first);
+  SWEEP_DONE("test_sweep_dilation", st);
 }
 END_TEST
 
@@ -143,18 +156,10 @@ START_TEST(test_sweep_direct_long) {
           cfg.use_bias = rep != 4;
           cfg.seed = ref_rng_next(&rng);
           const int64_t B = ref_rng_int(&rng, 1, 3), L = ref_rng_int(&rng, 100, 400);
-          char msg[MSG_SIZE] = "";
-          if (tn_check_random_case(&rng, &cfg, ref_rng_int(&rng, 1, 24), (conv1dt_dtype)dt, B, L,
-                                   false, msg, sizeof msg)) {
-            if (st.failed < MAX_REPORTED) fprintf(stderr, "FAIL %s", msg);
-            if (!st.failed) snprintf(st.first, sizeof st.first, "%s", msg);
-            ++st.failed;
-          }
-          ++st.configs;
+          const int64_t C = ref_rng_int(&rng, 1, 24);
+          sweep_case(&rng, &st, &cfg, C, (conv1dt_dtype)dt, B, L);
         }
-  printf("test_sweep_direct_long: %zu configurations, %zu failed\n", st.configs, st.failed);
-  ck_assert_msg(st.failed == 0, "%zu of %zu configurations failed; first:\n%s", st.failed,
-                st.configs, st.first);
+  SWEEP_DONE("test_sweep_direct_long", st);
 }
 END_TEST
 
@@ -183,18 +188,10 @@ START_TEST(test_sweep_direct_groups) {
     cfg.seed = ref_rng_next(&rng);
     const int64_t B = ref_rng_int(&rng, 1, 3);
     const int64_t L = rep % 3 == 0 ? ref_rng_int(&rng, 16, 40) : ref_rng_int(&rng, 40, 1500);
-    char msg[MSG_SIZE] = "";
-    if (tn_check_random_case(&rng, &cfg, ref_rng_int(&rng, 1, 20), dt, B, L, false, msg,
-                             sizeof msg)) {
-      if (st.failed < MAX_REPORTED) fprintf(stderr, "FAIL %s", msg);
-      if (!st.failed) snprintf(st.first, sizeof st.first, "%s", msg);
-      ++st.failed;
-    }
-    ++st.configs;
+    const int64_t C = ref_rng_int(&rng, 1, 20);
+    sweep_case(&rng, &st, &cfg, C, dt, B, L);
   }
-  printf("test_sweep_direct_groups: %zu configurations, %zu failed\n", st.configs, st.failed);
-  ck_assert_msg(st.failed == 0, "%zu of %zu configurations failed; first:\n%s", st.failed,
-                st.configs, st.first);
+  SWEEP_DONE("test_sweep_direct_groups", st);
 }
 END_TEST
 
@@ -203,7 +200,6 @@ START_TEST(test_sweep_edges) {
   ref_rng rng;
   ref_rng_seed(&rng, 77);
   sweep_stats st = {0, 0, 11, ""};
-  char msg[MSG_SIZE];
   const int64_t dims[] = {1, 2, 3};
   for (size_t a = 0; a < 3; ++a)
     for (int64_t K = 1; K <= 3; ++K)
@@ -216,18 +212,9 @@ START_TEST(test_sweep_edges) {
             cfg.padding = (conv1dt_padding)pad;
             cfg.data_format = (conv1dt_data_format)ref_rng_int(&rng, 0, 1);
             const conv1dt_dtype dt = (conv1dt_dtype)ref_rng_int(&rng, 0, 1);
-            msg[0] = '\0';
-            ++st.configs;
-            if (tn_check_random_case(&rng, &cfg, dims[2 - a], dt, 1, dims[a], false, msg,
-                                     sizeof msg)) {
-              if (st.failed < MAX_REPORTED) fprintf(stderr, "FAIL %s", msg);
-              if (!st.failed) snprintf(st.first, sizeof st.first, "%s", msg);
-              ++st.failed;
-            }
+            sweep_case(&rng, &st, &cfg, dims[2 - a], dt, 1, dims[a]);
           }
-  printf("test_sweep_edges: %zu configurations, %zu failed\n", st.configs, st.failed);
-  ck_assert_msg(st.failed == 0, "%zu of %zu configurations failed; first:\n%s", st.failed,
-                st.configs, st.first);
+  SWEEP_DONE("test_sweep_edges", st);
 }
 END_TEST
 

@@ -51,32 +51,11 @@ INLINE void gtap(const int MR, const R *xr, int64_t ldr, int64_t C, const R *w, 
                  V acc[][NV_MAX]) {
   int64_t c = 0;
   for (; c + GB <= C; c += GB) gblock(MR, GB, xr + c, ldr, w + c * ldw, ldw, acc);
-  const R *x = xr + c, *wc = w + c * ldw;
-  switch (C - c) { /* the channels left, fewer than GB: a block of each size */
-  case 7:
-    gblock(MR, 7, x, ldr, wc, ldw, acc);
-    break;
-  case 6:
-    gblock(MR, 6, x, ldr, wc, ldw, acc);
-    break;
-  case 5:
-    gblock(MR, 5, x, ldr, wc, ldw, acc);
-    break;
-  case 4:
-    gblock(MR, 4, x, ldr, wc, ldw, acc);
-    break;
-  case 3:
-    gblock(MR, 3, x, ldr, wc, ldw, acc);
-    break;
-  case 2:
-    gblock(MR, 2, x, ldr, wc, ldw, acc);
-    break;
-  case 1:
-    gblock(MR, 1, x, ldr, wc, ldw, acc);
-    break;
-  default:
-    break;
-  }
+    /* the channels left, fewer than GB: one block of exactly that many (cb is a constant in
+     * each unrolled copy, so each block's loops unroll too) */
+#pragma GCC unroll 8
+  for (int cb = 1; cb < GB; cb++)
+    if (C - c == cb) gblock(MR, cb, xr + c, ldr, w + c * ldw, ldw, acc);
 }
 
 /* rows[i * C + c] is input row i; taps[j] = (packed weights of tap k, C rows of ldw; row offset
