@@ -119,15 +119,13 @@ INLINE void tile(const int MR, const int NV, const R *rows, int64_t C,
  * weights per channel, one contiguous run per tile); out is filter-major (row f at
  * out + f * ldo, positions n at (n - n0) * s). */
 #define MF CONV1DT_DIRECT_MF
-INLINE void tile_t(const int NV, const R *xc, int64_t ldx, int64_t C,
-                   const conv1dt_direct_tap *taps, int ntaps, int64_t n0, int64_t f0, int mf,
-                   int npos, int64_t gstride, const R *bias, R *out, int64_t ldo, int64_t s,
-                   int relu) {
-  V acc[MF][NV_MAX];
-  for (int m = 0; m < MF; m++)
-    for (int v = 0; v < NV; v++) acc[m][v] = bias[f0 + m] - (V){0};
+/* The taps' sums into a channels_first tile: channel rows xc + c * ldx (+ each tap's offset),
+ * MF filters' weights broadcast from packed_t's group of filter f0. */
+INLINE void taps_t(const int NV, const R *xc, int64_t ldx, int64_t C,
+                   const conv1dt_direct_tap *taps, int ntaps, int64_t f0, int64_t gstride,
+                   V acc[MF][NV_MAX]) {
   for (int j = 0; j < ntaps; j++) {
-    const R *xr = xc + n0 + taps[j].off;
+    const R *xr = xc + taps[j].off;
     const R *w = (const R *)taps[j].w + f0 / MF * gstride;
     for (int64_t c = 0; c < C; c++) {
       V xv[NV_MAX];
@@ -138,6 +136,16 @@ INLINE void tile_t(const int NV, const R *xc, int64_t ldx, int64_t C,
       }
     }
   }
+}
+
+INLINE void tile_t(const int NV, const R *xc, int64_t ldx, int64_t C,
+                   const conv1dt_direct_tap *taps, int ntaps, int64_t n0, int64_t f0, int mf,
+                   int npos, int64_t gstride, const R *bias, R *out, int64_t ldo, int64_t s,
+                   int relu) {
+  V acc[MF][NV_MAX];
+  for (int m = 0; m < MF; m++)
+    for (int v = 0; v < NV; v++) acc[m][v] = bias[f0 + m] - (V){0};
+  taps_t(NV, xc + n0, ldx, C, taps, ntaps, f0, gstride, acc);
   if (relu)
     for (int m = 0; m < MF; m++)
       for (int v = 0; v < NV; v++) acc[m][v] = relu_v(acc[m][v]);
@@ -247,18 +255,7 @@ INLINE void tile_t2(const int NV, const R *xc, int64_t ldx, int64_t C,
   const conv1dt_direct_tap *tp = taps;
 #pragma GCC unroll 2
   for (int r = 0; r < S; r++) {
-    for (int j = 0; j < ntaps[r]; j++) {
-      const R *xr = xc + q0 + tp[j].off;
-      const R *w = (const R *)tp[j].w + f0 / MF * gstride;
-      for (int64_t c = 0; c < C; c++) {
-        V xv[NV_MAX];
-        for (int v = 0; v < NV; v++) xv[v] = vload(xr + c * ldx + v * VL);
-        for (int m = 0; m < MF; m++) {
-          const V wb = w[c * MF + m] - (V){0};
-          for (int v = 0; v < NV; v++) acc[r][m][v] += wb * xv[v];
-        }
-      }
-    }
+    taps_t(NV, xc + q0, ldx, C, tp, ntaps[r], f0, gstride, acc[r]);
     tp += ntaps[r];
   }
   for (int m = 0; m < MF; m++) {
