@@ -18,7 +18,7 @@
 /* Layers with more bytes of weights than this (more than the caches keep for a core)... */
 #define CONV1DT_DIRECT_BIG_WEIGHTS ((double)(8 << 20))
 /* ...take chunks of about this many positions or more (plan_direct). */
-#define CONV1DT_DIRECT_BIG_CHUNK 384
+#define CONV1DT_DIRECT_BIG_CHUNK 1024
 /* ...and a forward call uses threads from this many multiply-adds on (the layer keeps its
  * team between calls, so sharing costs a microsecond or so, not a thread start). */
 #define CONV1DT_DIRECT_PARALLEL_MACS ((double)(1 << 17))
@@ -78,8 +78,9 @@ static int plan_direct(const conv1dt_geometry *g, size_t elem_size, size_t budge
   chunk = chunk < 2 * unit ? 2 * unit : chunk / unit * unit;
   /* Every chunk reads all the weights again, from memory once they outgrow the caches: such
    * layers take chunks of CONV1DT_DIRECT_BIG_CHUNK positions or more (bench case F float64,
-   * 32 MiB of weights, 96 -> 384: 435-508 -> 408-424 ms channels_first, 442-494 -> 392-428
-   * channels_last; float32 and case B float64 at 1536 ties). */
+   * 32 MiB of weights: 96 -> 384 positions, 435-508 -> 404-424 ms channels_first; 384 -> 1024,
+   * that is one chunk a sample, 391-426 -> 373-382 ms channels_last, 404-407 -> 380
+   * channels_first; float32 ties). */
   const double wbytes = (double)g->ksize * (double)g->in_ch * (double)g->filters * (double)sz;
   if (wbytes > CONV1DT_DIRECT_BIG_WEIGHTS && chunk < CONV1DT_DIRECT_BIG_CHUNK)
     chunk = CONV1DT_DIRECT_BIG_CHUNK / unit * unit;
