@@ -10,6 +10,10 @@
  * vectors and 32 registers, for the calls direct_run.c hands it on CPUs with AVX-512. */
 #include "vec.h"
 
+#ifdef CONV1DT_DIRECT_WIDE
+#include <immintrin.h> /* the grouped kernel's masked stores */
+#endif
+
 /* Largest register tile: 12 accumulators plus weights and one broadcast fit 16 registers (24 of
  * the wide build's 32). */
 #define MR_MAX CONV1DT_DIRECT_MR
@@ -46,13 +50,12 @@ INLINE void gblock(const int MR, const int CB, const R *xr, int64_t ldr, const R
   }
 }
 
-/* A tap's C channels through gblock: blocks of GB, then the rest. */
+/* A tap's C channels through gblock: blocks of GB, then one block of exactly the channels left
+ * (cb is a constant in each unrolled copy of its loop, so that block's loops unroll too). */
 INLINE void gtap(const int MR, const R *xr, int64_t ldr, int64_t C, const R *w, int64_t ldw,
                  V acc[][NV_MAX]) {
   int64_t c = 0;
   for (; c + GB <= C; c += GB) gblock(MR, GB, xr + c, ldr, w + c * ldw, ldw, acc);
-    /* the channels left, fewer than GB: one block of exactly that many (cb is a constant in
-     * each unrolled copy, so each block's loops unroll too) */
 #pragma GCC unroll 8
   for (int cb = 1; cb < GB; cb++)
     if (C - c == cb) gblock(MR, cb, xr + c, ldr, w + c * ldw, ldw, acc);
@@ -323,8 +326,6 @@ void KNAME(conv1dt__direct_phase)(CONV1DT_DIRECT_PHASE_ARGS) {
 }
 
 #ifdef CONV1DT_DIRECT_WIDE
-#include <immintrin.h>
-
 /* Grouped positions, for stride-1 layers whose filters fill at most half a 512-bit vector
  * (bench case D float32: 8 filters): a vector holds G groups of VL/G lanes, group g for
  * position v + g*d. Position v + g*d takes x[i] * W[k] with i + k*d = v + g*d, so input row
@@ -370,8 +371,9 @@ void KNAME(conv1dt__direct_groups)(CONV1DT_DIRECT_GROUPS_ARGS) {
   const int64_t gd = G * d;
   const unsigned fmask = (1u << F) - 1;
   /* The d tiles of one a0 read the same lines of input (rows b + a*gd + e), so they go
-   * together, and the tiles walk through the chunk in order (case D: 10-20 % faster than a
-   * pass per b, each striding through every line). */
+   * together and the tiles walk through the chunk once, in order, instead of d passes that
+   * each stride through every line (no faster in case D, which measured within its noise,
+   * but each line is reused right away). */
   for (int64_t a0 = 0; a0 < (n + gd - 1) / gd; a0 += MR)
     for (int64_t b = 0; b < d; b++) {
       const int64_t A = (n - b + gd - 1) / gd; /* low positions b + a*gd below n; >= MR */
