@@ -217,7 +217,8 @@ int conv1dt__direct_groups(int64_t filters, int64_t ksize, int64_t stride, int64
  * multiple of the padding and of the widest register tile (4 vectors). */
 #define CONV1DT_DIRECT_PANEL_BYTES 256
 /* How far past a phase's last position the register tiles read input: 12 rows channels_last,
- * 3 vectors of steps channels_first (48 floats in the AVX-512 build). */
+ * 3 vectors of steps channels_first (48 floats in the AVX-512 build), (G - 1) * dilation rows
+ * for the grouped-positions tiles (conv1dt__direct_groups keeps that within this). */
 #define CONV1DT_DIRECT_SLACK 48 /* the most of any of them */
 /* A chunk gives every stride phase whole multiples of this many positions (plan.c). */
 #define CONV1DT_DIRECT_UNIT 24
