@@ -208,19 +208,27 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
                                  job->pre ? job->pre + (b * g->out_len + t0) * F : NULL, 0);
 }
 
+/* Up to this many units a thread, direct_work shares them out in advance. */
+#define CONV1DT_DIRECT_STATIC_UNITS 4
+
 /* Threads take units of work one at a time from a shared counter, so a descheduled thread
  * delays the call by one unit, not by its static share. A unit is a strip of consecutive
  * chunks of one sample, so a thread knows which input it reads next and can ask for it early.
- * Which thread runs a chunk changes nothing in its sums. */
+ * Calls of a few units a thread share them out in advance instead: no counter line passes
+ * between the cores, and each core keeps its samples' lines from call to call (case A, 2 units a
+ * thread: 3-10 % faster in its four dtype/format variants, means of 10 alternating processes'
+ * medians). Which thread runs a chunk changes nothing in its sums. */
 static void direct_work(void *arg, int id, int size) {
   direct_job *job = arg;
   char *scratch = job->scratch + (size_t)id * job->plan->thread_bytes;
   const int64_t strips = conv1dt__ceil_div(job->nchunk, job->strip);
   const int64_t units = job->g->batch * strips;
-  (void)size;
-  for (;;) {
-    const int64_t u = atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed);
-    if (u >= units) return;
+  const int fixed = units <= CONV1DT_DIRECT_STATIC_UNITS * (int64_t)size;
+  int64_t u = 0, end = units;
+  if (fixed) conv1dt__share(0, units, id, size, &u, &end);
+  for (;; u++) {
+    if (!fixed) u = atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed);
+    if (u >= end) return;
     const int64_t c0 = u % strips * job->strip, c1 = conv1dt__min64(job->nchunk, c0 + job->strip);
     for (int64_t c = c0; c < c1; c++) run_chunk(job, scratch, u / strips, c, c + 1 < c1);
   }
