@@ -61,6 +61,29 @@ INLINE void gtap(const int MR, const R *xr, int64_t ldr, int64_t C, const R *w, 
     if (C - c == cb) gblock(MR, cb, xr + c, ldr, w + c * ldw, ldw, acc);
 }
 
+/* A channels_last tile's sums, relu'd when asked, to rows m < mr: out + m * ldo, filters
+ * [f0, f0 + NV*VL) ∩ [0, F). */
+INLINE void finish_tile(const int MR, const int NV, V acc[][NV_MAX], int mr, int64_t f0, int64_t F,
+                        R *out, int64_t ldo, int relu) {
+  if (relu)
+    for (int m = 0; m < MR; m++)
+      for (int v = 0; v < NV; v++) acc[m][v] = relu_v(acc[m][v]);
+  for (int m = 0; m < MR; m++) {
+    if (m >= mr) break;
+    R *o = out + m * ldo + f0;
+    for (int v = 0; v < NV; v++) {
+      const int64_t left = F - f0 - v * VL;
+      if (left >= VL) {
+        vstore(o + v * VL, acc[m][v]);
+      } else if (left > 0) {
+        R part[VL];
+        vstore(part, acc[m][v]);
+        memcpy(o + v * VL, part, (size_t)left * sizeof(R));
+      }
+    }
+  }
+}
+
 /* rows[i * C + c] is input row i; taps[j] = (packed weights of tap k, C rows of ldw; row offset
  * from n0). Writes rows m < mr of the tile: out + m * ldo, filters [f0, f0 + NV*VL) ∩ [0, F). */
 INLINE void tile(const int MR, const int NV, const R *rows, int64_t C,
@@ -89,23 +112,7 @@ INLINE void tile(const int MR, const int NV, const R *rows, int64_t C,
       }
     }
   }
-  if (relu)
-    for (int m = 0; m < MR; m++)
-      for (int v = 0; v < NV; v++) acc[m][v] = relu_v(acc[m][v]);
-  for (int m = 0; m < MR; m++) {
-    if (m >= mr) break;
-    R *o = out + m * ldo + f0;
-    for (int v = 0; v < NV; v++) {
-      const int64_t left = F - f0 - v * VL;
-      if (left >= VL) {
-        vstore(o + v * VL, acc[m][v]);
-      } else if (left > 0) {
-        R part[VL];
-        vstore(part, acc[m][v]);
-        memcpy(o + v * VL, part, (size_t)left * sizeof(R));
-      }
-    }
-  }
+  finish_tile(MR, NV, acc, mr, f0, F, out, ldo, relu);
 }
 
 /* One phase's positions n in [n_lo, n_hi): MR at a time, for filter chunks of NV vectors. */
@@ -115,6 +122,86 @@ INLINE void tile(const int MR, const int NV, const R *rows, int64_t C,
     tile((MR), (NV), rows, C, taps, ntaps, n0, mr, f0, F, ldw, bias, out + (n0 - n_lo) * ldo, ldo, \
          relu);                                                                                    \
   }
+
+#ifdef CONV1DT_DIRECT_WIDE
+/* One vector of filters, T taps whose rows lie DD apart (a phase's taps always do:
+ * off_j = off_0 - j * DD). Tile row m takes tap j from row m + (T-1-j) * DD of the rows from
+ * n0 + off_{T-1} on, so each of those MR + (T-1) * DD rows feeds up to T rows of the tile:
+ * one broadcast per row and channel, where tile() broadcasts every row once per tap (case E:
+ * 8 taps, MR = 12: 19 broadcasts a channel instead of 96). The T taps' weights for one channel
+ * stay in registers. */
+enum { RT_MAX = 8 }; /* rtile's most taps */
+INLINE void rtile(const int MR, const int T, const int DD, const R *rows, int64_t C,
+                  const conv1dt_direct_tap *taps, int64_t n0, int mr, int64_t f0, int64_t F,
+                  int64_t ldw, const R *bias, R *out, int64_t ldo, int relu) {
+  V acc[MR_MAX][NV_MAX];
+  const V b0 = vload(bias + f0);
+  for (int m = 0; m < MR; m++) acc[m][0] = b0;
+  /* the taps' weights lie ts elements apart (rphase checks) */
+  const R *w = (const R *)taps[0].w + f0;
+  const int64_t ts = (const R *)taps[1].w - (const R *)taps[0].w;
+  const R *p = rows + (n0 + taps[T - 1].off) * C;
+  for (int64_t c = 0; c < C; c++, p++, w += ldw) {
+    /* both walks step a pointer of their own (see gblock): GCC otherwise keeps a register or
+     * a stack slot for every row's and tap's offset */
+    V wv[RT_MAX];
+    const R *wq = w;
+#pragma GCC unroll 8
+    for (int j = 0; j < T; j++, wq += ts) {
+      __asm__("" : "+r"(wq));
+      wv[j] = vload(wq);
+    }
+    const R *q = p;
+#pragma GCC unroll 32
+    for (int i = 0; i < MR + (T - 1) * DD; i++, q += C) {
+      __asm__("" : "+r"(q));
+      const V b = *q - (V){0};
+#pragma GCC unroll 8
+      for (int j = 0; j < T; j++) {
+        const int m = i - (T - 1 - j) * DD;
+        if (m >= 0 && m < MR) acc[m][0] += b * wv[j];
+      }
+    }
+  }
+  finish_tile(MR, 1, acc, mr, f0, F, out, ldo, relu);
+}
+
+#define RPHASE(T, DD)                                                                              \
+  for (int64_t n0 = n_lo; n0 < n_hi; n0 += MR_MAX) {                                               \
+    const int mr = n_hi - n0 < MR_MAX ? (int)(n_hi - n0) : MR_MAX;                                 \
+    rtile(MR_MAX, (T), (DD), rows, C, taps, n0, mr, f0, F, ldw, bias, out + (n0 - n_lo) * ldo,     \
+          ldo, relu);                                                                              \
+  }
+
+/* The phase's positions for the vector of filters from f0 through rtile, where T (4 to 8) and DD
+ * (1, 2) have a copy of it: 1 on success. */
+static int rphase(int T, int DD, const R *rows, int64_t C, const conv1dt_direct_tap *taps,
+                  int64_t n_lo, int64_t n_hi, int64_t f0, int64_t F, int64_t ldw, const R *bias,
+                  R *out, int64_t ldo, int relu) {
+#define RCASE(T_)                                                                                  \
+  case T_:                                                                                         \
+    if (DD == 1)                                                                                   \
+      RPHASE(T_, 1)                                                                                \
+    else                                                                                           \
+      RPHASE(T_, 2)                                                                                \
+    return 1;
+  if (DD < 1 || DD > 2) return 0;
+  for (int j = 2; j < T; j++) /* taps of one phase are evenly spaced in the panel too */
+    if ((const R *)taps[j].w - (const R *)taps[j - 1].w !=
+        (const R *)taps[1].w - (const R *)taps[0].w)
+      return 0;
+  switch (T) {
+    RCASE(4)
+    RCASE(5)
+    RCASE(6)
+    RCASE(7)
+    RCASE(8)
+  default:
+    return 0;
+  }
+#undef RCASE
+}
+#endif
 
 /* channels_first: the tile turns round, MF filters x NV vectors of consecutive positions of
  * the phase, read straight from the channel rows of x (xc + c * ldx + i) with the weights
@@ -175,8 +262,26 @@ static void phase(const R *rows, int64_t C, const conv1dt_direct_tap *taps, int 
                   int64_t n_hi, int64_t F, int64_t ldw, const R *bias, R *out, int64_t ldo,
                   int relu) {
   const int64_t nv_all = (F + VL - 1) / VL;
+#ifdef CONV1DT_DIRECT_WIDE
+  /* the taps' row spacing, where it is the same between all of them (always, see rtile) */
+  int dd = ntaps >= 2 ? (int)(taps[0].off - taps[1].off) : 0;
+  for (int j = 2; j < ntaps; j++)
+    if (taps[j - 1].off - taps[j].off != dd) dd = 0;
+#endif
   for (int64_t f0 = 0; f0 < F;) {
     const int64_t nv = nv_all - f0 / VL;
+#ifdef CONV1DT_DIRECT_WIDE
+    /* one vector at a time through rtile, with 4 to 8 taps: in cache, case D float64
+     * channels_last (7 taps 2 rows apart) 11-12 % faster, one vector and 4 or 5 taps 2-5 %, two
+     * vectors (8 taps, case E float64) a tie; with 2 taps 20 % slower than tile(), whose
+     * multiply-adds take their broadcasts from memory, with 3 a tie */
+    if (nv <= 2 && rphase(ntaps, dd, rows, C, taps, n_lo, n_hi, f0, F, ldw, bias, out, ldo, relu)) {
+      if (nv == 2)
+        rphase(ntaps, dd, rows, C, taps, n_lo, n_hi, f0 + VL, F, ldw, bias, out, ldo, relu);
+      f0 += nv * VL;
+      continue;
+    }
+#endif
     /* Filters in chunks of up to NV_MAX vectors; the register tile gets taller as it narrows. */
     if (nv >= 4) {
       PHASE(MR_NV4, 4)
