@@ -131,16 +131,12 @@ INLINE void tile(const int MR, const int NV, const R *rows, int64_t C,
  * 8 taps, MR = 12: 19 broadcasts a channel instead of 96). The T taps' weights for one channel
  * stay in registers. */
 enum { RT_MAX = 8 }; /* rtile's most taps */
-INLINE void rtile(const int MR, const int T, const int DD, const R *rows, int64_t C,
-                  const conv1dt_direct_tap *taps, int64_t n0, int mr, int64_t f0, int64_t F,
-                  int64_t ldw, const R *bias, R *out, int64_t ldo, int relu) {
-  V acc[MR_MAX][NV_MAX];
-  const V b0 = vload(bias + f0);
-  for (int m = 0; m < MR; m++) acc[m][0] = b0;
-  /* the taps' weights lie ts elements apart (rphase checks) */
-  const R *w = (const R *)taps[0].w + f0;
-  const int64_t ts = (const R *)taps[1].w - (const R *)taps[0].w;
-  const R *p = rows + (n0 + taps[T - 1].off) * C;
+/* The sums of T taps over C channels into a one-vector tile whose row m takes tap j from input
+ * row m * RS + (T-1-j) * DD (rows `step` elements apart from p, channel c at +c): each row is
+ * broadcast once per channel, for every (m, j) it feeds. Tap j's weights for channel c at
+ * w + j * ts + c * ldw stay in registers over the channel. */
+INLINE void racc(const int MR, const int T, const int RS, const int DD, const R *p, int64_t step,
+                 int64_t C, const R *w, int64_t ldw, int64_t ts, V acc[][NV_MAX]) {
   for (int64_t c = 0; c < C; c++, p++, w += ldw) {
     /* both walks step a pointer of their own (see gblock): GCC otherwise keeps a register or
      * a stack slot for every row's and tap's offset */
@@ -152,17 +148,29 @@ INLINE void rtile(const int MR, const int T, const int DD, const R *rows, int64_
       wv[j] = vload(wq);
     }
     const R *q = p;
-#pragma GCC unroll 32
-    for (int i = 0; i < MR + (T - 1) * DD; i++, q += C) {
+#pragma GCC unroll 40
+    for (int i = 0; i <= (MR - 1) * RS + (T - 1) * DD; i++, q += step) {
       __asm__("" : "+r"(q));
       const V b = *q - (V){0};
 #pragma GCC unroll 8
       for (int j = 0; j < T; j++) {
-        const int m = i - (T - 1 - j) * DD;
-        if (m >= 0 && m < MR) acc[m][0] += b * wv[j];
+        const int mr = i - (T - 1 - j) * DD; /* m * RS */
+        if (mr >= 0 && mr % RS == 0 && mr / RS < MR) acc[mr / RS][0] += b * wv[j];
       }
     }
   }
+}
+
+INLINE void rtile(const int MR, const int T, const int DD, const R *rows, int64_t C,
+                  const conv1dt_direct_tap *taps, int64_t n0, int mr, int64_t f0, int64_t F,
+                  int64_t ldw, const R *bias, R *out, int64_t ldo, int relu) {
+  V acc[MR_MAX][NV_MAX];
+  const V b0 = vload(bias + f0);
+  for (int m = 0; m < MR; m++) acc[m][0] = b0;
+  /* the taps' weights lie ts elements apart (rphase checks) */
+  const int64_t ts = (const R *)taps[1].w - (const R *)taps[0].w;
+  racc(MR, T, 1, DD, rows + (n0 + taps[T - 1].off) * C, C, C, (const R *)taps[0].w + f0, ldw, ts,
+       acc);
   finish_tile(MR, 1, acc, mr, f0, F, out, ldo, relu);
 }
 
@@ -446,14 +454,18 @@ INLINE void mstore(R *p, unsigned mask, V v) {
 #endif
 }
 
-INLINE void gtile(const R *rows, int64_t C, int64_t d, int G, const R *wg, int ntaps, int64_t p0,
-                  int64_t n, unsigned fmask, R *out, int64_t ldo, int relu) {
+/* RG, RT: G and ntaps as constants, for racc (rows G*d apart feed several virtual taps), or 0 */
+INLINE void gtile(const int RG, const int RT, const R *rows, int64_t C, int64_t d, int G,
+                  const R *wg, int ntaps, int64_t p0, int64_t n, unsigned fmask, R *out,
+                  int64_t ldo, int relu) {
   enum { MR = CONV1DT_DIRECT_MR };
   const int64_t ldr = G * d * C, fp = VL / G;
   V acc[MR][NV_MAX];
   const V b = vload(wg + (int64_t)ntaps * C * VL);
   for (int m = 0; m < MR; m++) acc[m][0] = b;
-  for (int j = 0; j < ntaps; j++) {
+  if (RG) /* tile row m, virtual tap j: row p0 + (m*G + G-1-j) * d */
+    racc(MR, RT, RG, 1, rows + (p0 - (RT - RG) * d) * C, d * C, C, wg, VL, C * VL, acc);
+  for (int j = 0; j < ntaps && !RG; j++) {
     const R *xr = rows + (p0 + (G - 1 - j) * d) * C;
     const R *w = wg + (int64_t)j * C * VL;
     gtap(MR, xr, ldr, C, w, VL, acc);
@@ -471,6 +483,16 @@ INLINE void gtile(const R *rows, int64_t C, int64_t d, int G, const R *wg, int n
     }
 }
 
+/* All the chunk's tiles, gtile's copy for RG and RT. */
+#define GPASS(RG, RT)                                                                              \
+  for (int64_t a0 = 0; a0 < (n + gd - 1) / gd; a0 += MR)                                           \
+    for (int64_t b = 0; b < d; b++) {                                                              \
+      const int64_t A = (n - b + gd - 1) / gd; /* low positions b + a*gd below n; >= MR */         \
+      if (a0 < A)                                                                                  \
+        gtile((RG), (RT), rows, C, d, G, wg, ntaps, b + (a0 + MR > A ? A - MR : a0) * gd, n,       \
+              fmask, out, ldo, relu);                                                              \
+    }
+
 void KNAME(conv1dt__direct_groups)(CONV1DT_DIRECT_GROUPS_ARGS) {
   enum { MR = CONV1DT_DIRECT_MR };
   const int64_t gd = G * d;
@@ -478,15 +500,23 @@ void KNAME(conv1dt__direct_groups)(CONV1DT_DIRECT_GROUPS_ARGS) {
   /* The d tiles of one a0 read the same lines of input (rows b + a*gd + e), so they go
    * together and the tiles walk through the chunk once, in order, instead of d passes that
    * each stride through every line (no faster in case D, which measured within its noise,
-   * but each line is reused right away). */
-  for (int64_t a0 = 0; a0 < (n + gd - 1) / gd; a0 += MR)
-    for (int64_t b = 0; b < d; b++) {
-      const int64_t A = (n - b + gd - 1) / gd; /* low positions b + a*gd below n; >= MR */
-      /* the last tile moves back to end at A, recomputing a few positions, so that no tile
-       * reads rows past the last position's */
-      if (a0 < A)
-        gtile(rows, C, d, G, wg, ntaps, b + (a0 + MR > A ? A - MR : a0) * gd, n, fmask, out, ldo,
-              relu);
+   * but each line is reused right away). The last tile moves back to end at A, recomputing a
+   * few positions, so that no tile reads rows past the last position's. Two groups with 4 to
+   * 8 virtual taps take racc's copies. */
+  if (G == 2) switch (ntaps) {
+    case 4:
+      GPASS(2, 4) return;
+    case 5:
+      GPASS(2, 5) return;
+    case 6:
+      GPASS(2, 6) return;
+    case 7:
+      GPASS(2, 7) return;
+    case 8:
+      GPASS(2, 8) return;
+    default:
+      break;
     }
+  GPASS(0, 0)
 }
 #endif
