@@ -88,7 +88,8 @@ INLINE void finish_tile(const int MR, const int NV, V acc[][NV_MAX], int mr, int
  * from n0). Writes rows m < mr of the tile: out + m * ldo, filters [f0, f0 + NV*VL) ∩ [0, F). */
 INLINE void tile(const int MR, const int NV, const R *rows, int64_t C,
                  const conv1dt_direct_tap *taps, int ntaps, int64_t n0, int mr, int64_t f0,
-                 int64_t F, int64_t ldw, const R *bias, R *out, int64_t ldo, int relu) {
+                 int64_t F, int64_t ldw, const R *bias, R *out, int64_t ldo, int relu,
+                 conv1dt_prefetch *pf) {
   V acc[MR_MAX][NV_MAX];
   for (int v = 0; v < NV; v++) {
     const V b = vload(bias + f0 + v * VL);
@@ -105,6 +106,7 @@ INLINE void tile(const int MR, const int NV, const R *rows, int64_t C,
 #endif
     for (int64_t c = 0; c < C; c++) {
       V wv[NV_MAX];
+      if (pf) conv1dt__prefetch_some(pf); /* one line (phase sets per_tile = 1) */
       for (int v = 0; v < NV; v++) wv[v] = vload(w + c * ldw + v * VL);
       for (int m = 0; m < MR; m++) {
         const V xb = xr[m * C + c] - (V){0};
@@ -120,7 +122,7 @@ INLINE void tile(const int MR, const int NV, const R *rows, int64_t C,
   for (int64_t n0 = n_lo; n0 < n_hi; n0 += (MR)) {                                                 \
     const int mr = n_hi - n0 < (MR) ? (int)(n_hi - n0) : (MR);                                     \
     tile((MR), (NV), rows, C, taps, ntaps, n0, mr, f0, F, ldw, bias, out + (n0 - n_lo) * ldo, ldo, \
-         relu);                                                                                    \
+         relu, (NV) == 4 && n0 >= pf_from ? pf : NULL);                                            \
   }
 
 #ifdef CONV1DT_DIRECT_WIDE
@@ -268,8 +270,18 @@ INLINE void tile_t(const int NV, const R *xc, int64_t ldx, int64_t C,
 CLONES
 static void phase(const R *rows, int64_t C, const conv1dt_direct_tap *taps, int ntaps, int64_t n_lo,
                   int64_t n_hi, int64_t F, int64_t ldw, const R *bias, R *out, int64_t ldo,
-                  int relu) {
+                  int relu, conv1dt_prefetch *pf) {
   const int64_t nv_all = (F + VL - 1) / VL;
+  /* pf's lines, one per channel and tap, during the last four-vector tiles that have room for
+   * them all (asked for all through the sweep, they were gone again by the time they were
+   * needed, the tiles' input rows streaming through L2 in between: F float64 a tie or slower) */
+  int64_t pf_from = n_hi;
+  if (pf && F >= 4 * VL && ntaps > 0) {
+    const int64_t lines = pf->rows * ((pf->bytes + 63) / 64);
+    const int64_t tiles = (lines + ntaps * C - 1) / (ntaps * C) + 1;
+    pf_from = n_hi - tiles * MR_NV4;
+    pf->per_tile = 1;
+  }
 #ifdef CONV1DT_DIRECT_WIDE
   /* the taps' row spacing, where it is the same between all of them (always, see rtile) */
   int dd = ntaps >= 2 ? (int)(taps[0].off - taps[1].off) : 0;
@@ -435,7 +447,7 @@ void KNAME(conv1dt__direct_phase_t)(CONV1DT_DIRECT_PHASE_T_ARGS) {
 }
 
 void KNAME(conv1dt__direct_phase)(CONV1DT_DIRECT_PHASE_ARGS) {
-  phase(rows, C, taps, ntaps, n_lo, n_hi, F, ldw, bias, out, ldo, relu);
+  phase(rows, C, taps, ntaps, n_lo, n_hi, F, ldw, bias, out, ldo, relu, pf);
 }
 
 #ifdef CONV1DT_DIRECT_WIDE

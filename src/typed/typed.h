@@ -62,12 +62,13 @@ void X(conv1dt__act_grad_span)(conv1dt_act act, const R st[3], const R *z, const
 /* direct.c: one phase of the direct kernel. Positions n in [n_lo, n_hi) of the phase (output
  * rows out + (n - n_lo) * ldo, F filters) = bias + sum over taps j and channels c of
  * rows[(n + taps[j].off) * C + c] * w_j[c * ldw + f], then relu when asked. Reads bias[0 .. ldw)
- * and input rows up to CONV1DT_DIRECT_SLACK past the last position's. */
+ * and input rows up to CONV1DT_DIRECT_SLACK past the last position's. Asks for pf's lines (the
+ * next sweep's weights; pf may be NULL) one per channel and tap during its last tiles. */
 #define CONV1DT_DIRECT_VL (CONV1DT_DIRECT_VBYTES / (int)sizeof(R))
 #define CONV1DT_DIRECT_WIDE_VL (CONV1DT_DIRECT_WIDE_VBYTES / (int)sizeof(R))
 #define CONV1DT_DIRECT_PHASE_ARGS                                                                  \
   const R *rows, int64_t C, const conv1dt_direct_tap *taps, int ntaps, int64_t n_lo, int64_t n_hi, \
-      int64_t F, int64_t ldw, const R *bias, R *out, int64_t ldo, int relu
+      int64_t F, int64_t ldw, const R *bias, R *out, int64_t ldo, int relu, conv1dt_prefetch *pf
 void X(conv1dt__direct_phase)(CONV1DT_DIRECT_PHASE_ARGS);
 
 /* channels_first: positions along the vectors, channel rows xc + c * ldx (position i at +i);
