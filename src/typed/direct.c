@@ -126,13 +126,7 @@ INLINE void tile(const int MR, const int NV, const R *rows, int64_t C,
   }
 
 #ifdef CONV1DT_DIRECT_WIDE
-/* One vector of filters, T taps whose rows lie DD apart (a phase's taps always do:
- * off_j = off_0 - j * DD). Tile row m takes tap j from row m + (T-1-j) * DD of the rows from
- * n0 + off_{T-1} on, so each of those MR + (T-1) * DD rows feeds up to T rows of the tile:
- * one broadcast per row and channel, where tile() broadcasts every row once per tap (case E:
- * 8 taps, MR = 12: 19 broadcasts a channel instead of 96). The T taps' weights for one channel
- * stay in registers. */
-enum { RT_MAX = 8 }; /* rtile's most taps */
+enum { RT_MAX = 8 }; /* racc's most taps */
 /* The sums of T taps over C channels into a one-vector tile whose row m takes tap j from input
  * row m * RS + (T-1-j) * DD (rows `step` elements apart from p, channel c at +c): each row is
  * broadcast once per channel, for every (m, j) it feeds. Tap j's weights for channel c at
@@ -156,13 +150,18 @@ INLINE void racc(const int MR, const int T, const int RS, const int DD, const R 
       const V b = *q - (V){0};
 #pragma GCC unroll 8
       for (int j = 0; j < T; j++) {
-        const int mr = i - (T - 1 - j) * DD; /* m * RS */
-        if (mr >= 0 && mr % RS == 0 && mr / RS < MR) acc[mr / RS][0] += b * wv[j];
+        const int mrs = i - (T - 1 - j) * DD; /* m * RS */
+        if (mrs >= 0 && mrs % RS == 0 && mrs / RS < MR) acc[mrs / RS][0] += b * wv[j];
       }
     }
   }
 }
 
+/* One vector of filters, T taps whose rows lie DD apart (a phase's taps always do:
+ * off_j = off_0 - j * DD). Tile row m takes tap j from row m + (T-1-j) * DD of the rows from
+ * n0 + off_{T-1} on, so each of those MR + (T-1) * DD rows feeds up to T rows of the tile:
+ * one broadcast per row and channel, where tile() broadcasts every row once per tap (case E:
+ * 8 taps, MR = 12: 19 broadcasts a channel instead of 96). */
 INLINE void rtile(const int MR, const int T, const int DD, const R *rows, int64_t C,
                   const conv1dt_direct_tap *taps, int64_t n0, int mr, int64_t f0, int64_t F,
                   int64_t ldw, const R *bias, R *out, int64_t ldo, int relu) {
@@ -276,7 +275,7 @@ static void phase(const R *rows, int64_t C, const conv1dt_direct_tap *taps, int 
    * them all (asked for all through the sweep, they were gone again by the time they were
    * needed, the tiles' input rows streaming through L2 in between: F float64 a tie or slower) */
   int64_t pf_from = n_hi;
-  if (pf && F >= 4 * VL && ntaps > 0) {
+  if (pf && nv_all >= 4 && ntaps > 0) {
     const int64_t lines = pf->rows * ((pf->bytes + 63) / 64);
     const int64_t tiles = (lines + ntaps * C - 1) / (ntaps * C) + 1;
     pf_from = n_hi - tiles * MR_NV4;
@@ -292,7 +291,7 @@ static void phase(const R *rows, int64_t C, const conv1dt_direct_tap *taps, int 
     const int64_t nv = nv_all - f0 / VL;
 #ifdef CONV1DT_DIRECT_WIDE
     /* one vector at a time through rtile, with 4 to 8 taps: in cache, case D float64
-     * channels_last (7 taps 2 rows apart) 11-12 % faster, one vector and 4 or 5 taps 2-5 %, two
+     * channels_last (7 taps 2 rows apart) 11-14 % faster, one vector and 4 or 5 taps 2-5 %, two
      * vectors (8 taps, case E float64) a tie; with 2 taps 20 % slower than tile(), whose
      * multiply-adds take their broadcasts from memory, with 3 a tie */
     if (nv <= 2 && rphase(ntaps, dd, rows, C, taps, n_lo, n_hi, f0, F, ldw, bias, out, ldo, relu)) {
