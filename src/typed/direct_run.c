@@ -22,6 +22,7 @@ typedef struct {
   int to_y;             /* linear or relu, no pre: the kernel writes y itself, relu fused */
   int steps_kernel;     /* channels_first: the kernel with steps along the vectors */
   int prefetch_w;       /* filter-vector tiles: ask for the next sweep's weights (next_panel) */
+  int64_t period;       /* s / gcd(d, s): a phase's taps are k0, k0 + period, ... */
   int groups;           /* the grouped-positions kernel's G (0: not this layer) */
   const R *wgroups;     /* its packed_g */
   _Atomic int64_t next; /* the next unit to take */
@@ -113,13 +114,8 @@ static void next_panel(const direct_job *job, int64_t r, int64_t f0, conv1dt_pre
     f0 = 0;
     r = (r + 1) % s;
   }
-  int64_t a = g->dil, b = s, k0 = 0;
-  while (b) {
-    const int64_t t = a % b;
-    a = b;
-    b = t;
-  }
-  const int64_t p = s / a;
+  const int64_t p = job->period;
+  int64_t k0 = 0;
   while (k0 < K && k0 < p && (k0 * g->dil) % s != r) k0++;
   const int64_t w = conv1dt__min64(PW, job->ldw - f0);
   const int has = k0 < K && k0 < p;
@@ -344,6 +340,13 @@ void X(conv1dt__direct_run)(const conv1dt_layer *layer, const conv1dt_geometry *
   job.kern = pick_kernels(g, plan, &job.steps_kernel);
   job.prefetch_w = (double)g->ksize * (double)g->in_ch * (double)layer->ldw * (double)sizeof(R) >
                    CONV1DT_DIRECT_PREFETCH_WEIGHTS;
+  int64_t a = g->dil, b = g->stride;
+  while (b) { /* gcd(d, s) */
+    const int64_t t = a % b;
+    a = b;
+    b = t;
+  }
+  job.period = g->stride / a;
   job.groups = layer->groups;
   job.wgroups = layer->packed_g;
   job.to_y = !pre && (g->act == CONV1DT_ACT_LINEAR || g->act == CONV1DT_ACT_RELU) &&
