@@ -110,10 +110,10 @@ struct conv1dt_layer {
    * without). Rebuilt by conv1dt__repack whenever the weights change. */
   void *packed;
   int64_t ldw;
-  /* channels_first layers also keep the filters in groups of CONV1DT_DIRECT_MF, for the kernel
-   * that runs steps along its vectors: group q's tap k, channel c at ((q * K + k) * C + c) * MF,
-   * so a register tile's weights are one contiguous run per tap (in the same allocation as
-   * `packed`; NULL otherwise). */
+  /* channels_first layers (and channels_last ones with a single filter) also keep the filters
+   * in groups of CONV1DT_DIRECT_MF, for the kernel that runs steps along its vectors: group q's tap
+   * k, channel c at ((q * K + k) * C + c) * MF, so a register tile's weights are one contiguous run
+   * per tap (in the same allocation as `packed`; NULL otherwise). */
   void *packed_t;
   /* Stride-1 layers whose filters fill at most half of the AVX-512 build's vectors, on CPUs
    * that run it: `groups` (G, 2 to 16) groups of filters per vector, one per position

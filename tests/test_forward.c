@@ -195,6 +195,36 @@ START_TEST(test_sweep_direct_groups) {
 }
 END_TEST
 
+/* One filter (mono outputs, e.g. a waveform): the direct method gives channels_last ones the
+ * steps-along-vectors tiles for linear and relu, channels_first ones one-filter tiles; strides
+ * 1-8, dilations, samples short and long, every other activation through the usual paths. */
+START_TEST(test_sweep_direct_mono) {
+  static const char *const acts[] = {"relu", NULL, "linear", "tanh", "relu", "selu"};
+  ref_rng rng;
+  ref_rng_seed(&rng, UINT64_C(0x30A0));
+  sweep_stats st = {0, 0, 0, ""};
+  for (int rep = 0; rep < 120; ++rep) {
+    const conv1dt_dtype dt = (conv1dt_dtype)(rep % 2);
+    conv1dt_config cfg = conv1dt_config_default(1, ref_rng_int(&rng, 1, 24));
+    cfg.algorithm = CONV1DT_ALGORITHM_DIRECT;
+    cfg.strides = rep % 4 == 0 ? 1 : ref_rng_int(&rng, 2, 8);
+    cfg.dilation_rate = cfg.strides == 1 ? ref_rng_int(&rng, 1, 5) : 1; /* Keras: not both */
+    cfg.padding = (conv1dt_padding)ref_rng_int(&rng, 0, 1);
+    cfg.output_padding =
+        cfg.strides > 1 && rep % 3 == 0 ? ref_rng_int(&rng, 0, cfg.strides - 1) : -1;
+    cfg.data_format = (conv1dt_data_format)(rep / 2 % 2);
+    cfg.activation = acts[rep / 4 % 6];
+    cfg.use_bias = rep % 5 != 2;
+    cfg.seed = ref_rng_next(&rng);
+    const int64_t B = ref_rng_int(&rng, 1, 3);
+    const int64_t L = rep % 3 == 0 ? ref_rng_int(&rng, 1, 40) : ref_rng_int(&rng, 40, 1200);
+    const int64_t C = ref_rng_int(&rng, 1, 70);
+    sweep_case(&rng, &st, &cfg, C, dt, B, L);
+  }
+  SWEEP_DONE("test_sweep_direct_mono", st);
+}
+END_TEST
+
 /* Small extremes: 1 step, 1 channel, 1 filter, kernel 1, the largest strides. */
 START_TEST(test_sweep_edges) {
   ref_rng rng;
@@ -970,6 +1000,7 @@ static Suite *forward_suite(void) {
   tcase_add_test(tc, test_sweep_edges);
   tcase_add_test(tc, test_sweep_direct_long);
   tcase_add_test(tc, test_sweep_direct_groups);
+  tcase_add_test(tc, test_sweep_direct_mono);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("workspace");

@@ -21,6 +21,7 @@ typedef struct {
   int64_t strip;        /* chunks per unit: consecutive ones of a sample (see direct_work) */
   int to_y;             /* linear or relu, no pre: the kernel writes y itself, relu fused */
   int steps_kernel;     /* channels_first: the kernel with steps along the vectors */
+  int mono;             /* channels_last, one filter, into y: the steps kernel too (vcf) */
   int prefetch_w;       /* filter-vector tiles: ask for the next sweep's weights (next_panel) */
   int64_t period;       /* s / gcd(d, s): a phase's taps are k0, k0 + period, ... */
   int groups;           /* the grouped-positions kernel's G (0: not this layer) */
@@ -28,9 +29,9 @@ typedef struct {
   _Atomic int64_t next; /* the next unit to take */
 } direct_job;
 
-/* Input steps [ilo, ihi) of one sample into the panel, zero outside [0, L): channels_last as
- * rows of C, channels_first as C rows of ihi - ilo steps, or (rows_of_c) transposed to rows of
- * C for the filters-along-vectors kernel. */
+/* Input steps [ilo, ihi) of one sample into the panel, zero outside [0, L): rows of C
+ * (rows_of_c, for the filters-along-vectors kernel) or C rows of ihi - ilo steps (for the
+ * steps-along-vectors kernel), transposed where the input's format is the other one. */
 static void gather(const conv1dt_geometry *g, const R *xb, int64_t ilo, int64_t ihi, R *panel,
                    int rows_of_c) {
   const int64_t L = g->steps, C = g->in_ch, n = ihi - ilo;
@@ -39,6 +40,14 @@ static void gather(const conv1dt_geometry *g, const R *xb, int64_t ilo, int64_t 
     memset(panel, 0, (size_t)((a - ilo) * C) * sizeof(R));
     X(conv1dt__transpose_act)(xb + a, L, C, b - a, NULL, 0, panel + (a - ilo) * C, C);
     memset(panel + (b - ilo) * C, 0, (size_t)((ihi - b) * C) * sizeof(R));
+    return;
+  }
+  if (!rows_of_c && !g->channels_first) { /* channels_last to C rows of n steps */
+    for (int64_t c = 0; c < C; c++) {
+      memset(panel + c * n, 0, (size_t)(a - ilo) * sizeof(R));
+      memset(panel + c * n + (b - ilo), 0, (size_t)(ihi - b) * sizeof(R));
+    }
+    X(conv1dt__transpose_act)(xb + a * C, C, b - a, C, NULL, 0, panel + (a - ilo), n);
     return;
   }
   const int64_t rows = g->channels_first ? C : 1, w = g->channels_first ? 1 : C;
@@ -135,7 +144,7 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
   const int64_t ua = t0 + g->crop_left, ub = t1 + g->crop_left; /* uncropped positions */
   /* vcf: channels_first through the steps-along-vectors kernel (else its panel is transposed
    * and the filters-along-vectors kernel runs, as for channels_last) */
-  const int vcf = g->channels_first && job->steps_kernel;
+  const int vcf = (g->channels_first || job->mono) && job->steps_kernel;
   const int relu = job->to_y && g->act == CONV1DT_ACT_RELU;
   /* planar: channels_first straight to y with a stride, float: each phase's positions go to a
    * plane of the tile as whole vectors, and the planes are interleaved into y's rows at the end
@@ -167,12 +176,12 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
   int64_t shift = 0, ldx = vcf ? L : C;
   /* channels_first always reads a copy: channel rows L apart (often a power of two) would fight
    * over the same L1 sets. channels_last copies only at a sample edge, for the zero padding. */
-  if (g->channels_first || ilo < 0 || ihi > L) {
+  if (g->channels_first || vcf || ilo < 0 || ihi > L) {
     gather(g, xb, ilo, ihi, panel, !vcf);
     src = panel;
     shift = ilo;
     ldx = vcf ? ihi - ilo : C;
-    if (prefetch && vcf) {
+    if (prefetch && vcf && g->channels_first) {
       prefetch_plan(job, xb, chunk + 1, ihi, &pfs);
       pf = &pfs;
     }
@@ -282,7 +291,7 @@ static const X(conv1dt_direct_kernels) wide = {
  * wherever the CPU has it and its vectors would not be mostly padding: filters beyond one
  * 256-bit vector, or two 512-bit vectors of steps per phase. */
 static const X(conv1dt_direct_kernels) *
-    pick_kernels(const conv1dt_geometry *g, const conv1dt_plan *plan, int *steps_kernel) {
+    pick_kernels(const conv1dt_geometry *g, const conv1dt_plan *plan, int cf, int *steps_kernel) {
   const int64_t per_phase = plan->chunk / g->stride;
 #ifdef CONV1DT_HAVE_WIDE
   if (conv1dt__cpu_has_wide()) {
@@ -290,18 +299,18 @@ static const X(conv1dt_direct_kernels) *
      * the transposed panel with the filter kernel, whose tiles reuse each weight vector for 6
      * positions, wins: cases G, B, F channels_first f32 6.3 -> 4.5, 111 -> 75, 208 -> 192 ms
      * (at 64 channels, case C, the steps kernel is the faster: 7.5 against 10.0 ms). */
-    *steps_kernel = g->channels_first && per_phase >= 2 * CONV1DT_DIRECT_WIDE_VL &&
-                    g->in_ch <= CONV1DT_DIRECT_STEPS_MAX_CH;
+    *steps_kernel =
+        cf && per_phase >= 2 * CONV1DT_DIRECT_WIDE_VL && g->in_ch <= CONV1DT_DIRECT_STEPS_MAX_CH;
     if (*steps_kernel) return &wide;
     /* Phases too short for the wide steps tiles: where the filters fill more than one 256-bit
      * vector, the wide filter tiles beat the 256-bit steps ones (case A float64
      * channels_first, 10 steps a phase: 24 -> 16 us a call). */
-    if (!g->channels_first || per_phase < 2 * CONV1DT_DIRECT_VL ||
-        g->in_ch > CONV1DT_DIRECT_STEPS_MAX_CH || g->filters > CONV1DT_DIRECT_VL)
+    if (!cf || per_phase < 2 * CONV1DT_DIRECT_VL || g->in_ch > CONV1DT_DIRECT_STEPS_MAX_CH ||
+        g->filters > CONV1DT_DIRECT_VL)
       return g->filters > CONV1DT_DIRECT_VL ? &wide : &narrow;
   }
 #endif
-  *steps_kernel = g->channels_first && per_phase >= 2 * CONV1DT_DIRECT_VL;
+  *steps_kernel = cf && per_phase >= 2 * CONV1DT_DIRECT_VL;
   return &narrow;
 }
 
@@ -337,7 +346,18 @@ void X(conv1dt__direct_run)(const conv1dt_layer *layer, const conv1dt_geometry *
   job.strip = g->batch * job.nchunk / (32 * (int64_t)plan->threads);
   job.strip = conv1dt__max64(1, conv1dt__min64(job.strip, conv1dt__min64(job.nchunk, 8)));
   atomic_init(&job.next, 0);
-  job.kern = pick_kernels(g, plan, &job.steps_kernel);
+  /* channels_last with one filter: y's positions lie as one channels_first row's do, so where
+   * the steps kernel would run for channels_first it writes y itself (linear, relu) from a
+   * transposed panel; the filter tiles' vectors held one useful lane in 8 or 16 (one-filter
+   * layers in cache, one thread: stride 4 float32 1.11 -> 0.26 ms, float64 1.17 -> 0.53, stride
+   * 2 0.38 -> 0.16). Not where the grouped tiles run (stride 1 on AVX-512): they were 10-35 %
+   * faster than this. */
+  const int mono = !g->channels_first && g->filters == 1 && !pre && layer->packed_t &&
+                   (g->act == CONV1DT_ACT_LINEAR || g->act == CONV1DT_ACT_RELU) &&
+                   (g->stride > 1 || !layer->groups);
+  job.kern = pick_kernels(g, plan, g->channels_first || mono, &job.steps_kernel);
+  job.mono = mono && job.steps_kernel;
+  if (mono && !job.steps_kernel) job.kern = pick_kernels(g, plan, 0, &job.steps_kernel);
   job.prefetch_w = (double)g->ksize * (double)g->in_ch * (double)layer->ldw * (double)sizeof(R) >
                    CONV1DT_DIRECT_PREFETCH_WEIGHTS;
   int64_t a = g->dil, b = g->stride;
