@@ -142,8 +142,8 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
   const int64_t L = g->steps, C = g->in_ch, F = g->filters, s = g->stride;
   const int64_t t0 = chunk * plan->chunk, t1 = conv1dt__min64(g->out_len, t0 + plan->chunk);
   const int64_t ua = t0 + g->crop_left, ub = t1 + g->crop_left; /* uncropped positions */
-  /* vcf: channels_first through the steps-along-vectors kernel (else its panel is transposed
-   * and the filters-along-vectors kernel runs, as for channels_last) */
+  /* vcf: channels_first (or mono channels_last) through the steps-along-vectors kernel (else
+   * its panel is transposed and the filters-along-vectors kernel runs, as for channels_last) */
   const int vcf = (g->channels_first || job->mono) && job->steps_kernel;
   const int relu = job->to_y && g->act == CONV1DT_ACT_RELU;
   /* planar: channels_first straight to y with a stride, float: each phase's positions go to a
@@ -175,7 +175,8 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
   const R *xb = job->x + b * L * C, *src = xb;
   int64_t shift = 0, ldx = vcf ? L : C;
   /* channels_first always reads a copy: channel rows L apart (often a power of two) would fight
-   * over the same L1 sets. channels_last copies only at a sample edge, for the zero padding. */
+   * over the same L1 sets. channels_last copies at a sample edge, for the zero padding, and
+   * transposed for the steps kernel (mono). */
   if (g->channels_first || vcf || ilo < 0 || ihi > L) {
     gather(g, xb, ilo, ihi, panel, !vcf);
     src = panel;
