@@ -195,17 +195,19 @@ START_TEST(test_sweep_direct_groups) {
 }
 END_TEST
 
-/* One filter (mono outputs, e.g. a waveform): the direct method gives channels_last ones the
- * steps-along-vectors tiles for linear and relu, channels_first ones one-filter tiles; strides
- * 1-8, dilations, samples short and long, every other activation through the usual paths. */
+/* One to four filters (mono or stereo outputs, e.g. a waveform): the direct method gives
+ * channels_last ones the steps-along-vectors tiles for linear and relu (one filter straight
+ * into y, more through a filter-major tile), channels_first single filters one-filter tiles;
+ * strides 1-8, dilations, samples short and long, other activations through the usual paths. */
 START_TEST(test_sweep_direct_mono) {
   static const char *const acts[] = {"relu", NULL, "linear", "tanh", "relu", "selu"};
   ref_rng rng;
   ref_rng_seed(&rng, UINT64_C(0x30A0));
   sweep_stats st = {0, 0, 0, ""};
-  for (int rep = 0; rep < 120; ++rep) {
+  for (int rep = 0; rep < 160; ++rep) {
     const conv1dt_dtype dt = (conv1dt_dtype)(rep % 2);
-    conv1dt_config cfg = conv1dt_config_default(1, ref_rng_int(&rng, 1, 24));
+    conv1dt_config cfg =
+        conv1dt_config_default(rep % 8 < 4 ? 1 : ref_rng_int(&rng, 2, 4), ref_rng_int(&rng, 1, 24));
     cfg.algorithm = CONV1DT_ALGORITHM_DIRECT;
     cfg.strides = rep % 4 == 0 ? 1 : ref_rng_int(&rng, 2, 8);
     cfg.dilation_rate = cfg.strides == 1 ? ref_rng_int(&rng, 1, 5) : 1; /* Keras: not both */
@@ -213,7 +215,7 @@ START_TEST(test_sweep_direct_mono) {
     cfg.output_padding =
         cfg.strides > 1 && rep % 3 == 0 ? ref_rng_int(&rng, 0, cfg.strides - 1) : -1;
     cfg.data_format = (conv1dt_data_format)(rep / 2 % 2);
-    cfg.activation = acts[rep / 4 % 6];
+    cfg.activation = acts[rep / 2 % 6];
     cfg.use_bias = rep % 5 != 2;
     cfg.seed = ref_rng_next(&rng);
     const int64_t B = ref_rng_int(&rng, 1, 3);

@@ -21,7 +21,7 @@ typedef struct {
   int64_t strip;        /* chunks per unit: consecutive ones of a sample (see direct_work) */
   int to_y;             /* linear or relu, no pre: the kernel writes y itself, relu fused */
   int steps_kernel;     /* channels_first: the kernel with steps along the vectors */
-  int mono;             /* channels_last, one filter, into y: the steps kernel too (vcf) */
+  int mono;             /* channels_last, up to MF filters: the steps kernel too (vcf) */
   int prefetch_w;       /* filter-vector tiles: ask for the next sweep's weights (next_panel) */
   int64_t period;       /* s / gcd(d, s): a phase's taps are k0, k0 + period, ... */
   int groups;           /* the grouped-positions kernel's G (0: not this layer) */
@@ -239,6 +239,12 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
   (tile, mp, s * mp, s, n, F, NULL, 0, job->y + b * F * g->out_len + t0, g->out_len);
   if (job->to_y) return;
 
+  if (job->mono) { /* channels_last, 2 to MF filters: the filter-major tile into y's rows */
+    X(conv1dt__transpose_act)
+    (tile, plan->chunk, F, n, NULL, g->act == CONV1DT_ACT_RELU, job->y + (b * g->out_len + t0) * F,
+     F);
+    return;
+  }
   if (vcf) X(conv1dt__finalize_fm)
   (g, NULL, tile, plan->chunk, t0, n, job->y + b * F * g->out_last,
    job->pre ? job->pre + b * F * g->out_len : NULL, 0);
@@ -347,13 +353,16 @@ void X(conv1dt__direct_run)(const conv1dt_layer *layer, const conv1dt_geometry *
   job.strip = g->batch * job.nchunk / (32 * (int64_t)plan->threads);
   job.strip = conv1dt__max64(1, conv1dt__min64(job.strip, conv1dt__min64(job.nchunk, 8)));
   atomic_init(&job.next, 0);
-  /* channels_last with one filter: y's positions lie as one channels_first row's do, so where
-   * the steps kernel would run for channels_first it writes y itself (linear, relu) from a
-   * transposed panel; the filter tiles' vectors held one useful lane in 8 or 16 (one-filter
-   * layers in cache, one thread: stride 4 float32 1.11 -> 0.26 ms, float64 1.17 -> 0.53, stride
-   * 2 0.38 -> 0.16). Not where the grouped tiles run (stride 1 on AVX-512): they were 10-35 %
-   * faster than this. */
-  const int mono = !g->channels_first && g->filters == 1 && !pre && layer->packed_t &&
+  /* channels_last with at most MF (4) filters, linear or relu: where the steps kernel would run
+   * for channels_first, it runs here too from a transposed panel, where the filter tiles'
+   * vectors held 1-4 useful lanes in 8 or 16. One filter's y is laid out as a channels_first
+   * row, so the kernel writes it itself; 2-4 filters go through a filter-major tile transposed
+   * into y's rows. In cache, one thread, 8 samples of 1024 steps, 32 channels: 1 filter, stride
+   * 4, float32 1.11 -> 0.26 ms, float64 1.17 -> 0.53, stride 2 0.38 -> 0.16; 2 and 4 filters at
+   * stride 4 1.15 -> 0.49 and 1.32 -> 0.58 ms. Not where the grouped tiles run (stride 1 on
+   * AVX-512): they were 10-35 % faster than this. */
+  const int mono = !g->channels_first && g->filters <= CONV1DT_DIRECT_MF && !pre &&
+                   layer->packed_t &&
                    (g->act == CONV1DT_ACT_LINEAR || g->act == CONV1DT_ACT_RELU) &&
                    (g->stride > 1 || !layer->groups);
   job.kern = pick_kernels(g, plan, g->channels_first || mono, &job.steps_kernel);
@@ -371,7 +380,7 @@ void X(conv1dt__direct_run)(const conv1dt_layer *layer, const conv1dt_geometry *
   job.groups = layer->groups;
   job.wgroups = layer->packed_g;
   job.to_y = !pre && (g->act == CONV1DT_ACT_LINEAR || g->act == CONV1DT_ACT_RELU) &&
-             (!g->channels_first || job.steps_kernel);
+             (!g->channels_first || job.steps_kernel) && (!job.mono || g->filters == 1);
   /* channels_first glu pairs steps across a sample: one owner per sample */
   if (g->channels_first && g->act == CONV1DT_ACT_GLU) job.strip = job.nchunk;
   int own = 1;
