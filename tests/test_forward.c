@@ -163,6 +163,23 @@ START_TEST(test_sweep_direct_long) {
 }
 END_TEST
 
+/* The direct-kernel sweeps' common part: cfg on the direct method in the format rep picks,
+ * with a bias unless rep % bias_mod == bias_skip, run on a random seed, 1-3 samples of a short
+ * (short_min to 40 steps, every third rep) or long (40 to long_max) length and 1 to c_max
+ * channels. */
+static void direct_sweep_case(ref_rng *rng, sweep_stats *st, conv1dt_config *cfg, int rep,
+                              conv1dt_dtype dt, int bias_mod, int bias_skip, int64_t short_min,
+                              int64_t long_max, int64_t c_max) {
+  cfg->algorithm = CONV1DT_ALGORITHM_DIRECT;
+  cfg->data_format = (conv1dt_data_format)(rep / 2 % 2);
+  cfg->use_bias = rep % bias_mod != bias_skip;
+  cfg->seed = ref_rng_next(rng);
+  const int64_t B = ref_rng_int(rng, 1, 3);
+  const int64_t L = rep % 3 == 0 ? ref_rng_int(rng, short_min, 40) : ref_rng_int(rng, 40, long_max);
+  const int64_t C = ref_rng_int(rng, 1, c_max);
+  sweep_case(rng, st, cfg, C, dt, B, L);
+}
+
 /* Stride 1 with few filters: on CPUs with AVX-512 the grouped-positions kernel (groups of
  * filters per vector, one per position v + g*d; 2 to 16 groups) runs every chunk of at least
  * 12*G*d positions, the others the plain tiles. Filters 1-9 (float32) and 1-5 (float64) against
@@ -178,18 +195,11 @@ START_TEST(test_sweep_direct_groups) {
     const conv1dt_dtype dt = (conv1dt_dtype)(rep % 2);
     conv1dt_config cfg = conv1dt_config_default(ref_rng_int(&rng, 1, dt == CONV1DT_FLOAT32 ? 9 : 5),
                                                 ref_rng_int(&rng, 1, 8));
-    cfg.algorithm = CONV1DT_ALGORITHM_DIRECT;
     cfg.dilation_rate = rep % 5 == 0 ? ref_rng_int(&rng, 5, 14) : ref_rng_int(&rng, 1, 4);
     cfg.padding = (conv1dt_padding)ref_rng_int(&rng, 0, 1);
     cfg.output_padding = ref_rng_int(&rng, -1, 0);
-    cfg.data_format = (conv1dt_data_format)(rep / 2 % 2);
     cfg.activation = acts[rep / 4 % 4];
-    cfg.use_bias = rep % 7 != 3;
-    cfg.seed = ref_rng_next(&rng);
-    const int64_t B = ref_rng_int(&rng, 1, 3);
-    const int64_t L = rep % 3 == 0 ? ref_rng_int(&rng, 16, 40) : ref_rng_int(&rng, 40, 1500);
-    const int64_t C = ref_rng_int(&rng, 1, 20);
-    sweep_case(&rng, &st, &cfg, C, dt, B, L);
+    direct_sweep_case(&rng, &st, &cfg, rep, dt, 7, 3, 16, 1500, 20);
   }
   SWEEP_DONE("test_sweep_direct_groups", st);
 }
@@ -208,20 +218,13 @@ START_TEST(test_sweep_direct_mono) {
     const conv1dt_dtype dt = (conv1dt_dtype)(rep % 2);
     conv1dt_config cfg =
         conv1dt_config_default(rep % 8 < 4 ? 1 : ref_rng_int(&rng, 2, 4), ref_rng_int(&rng, 1, 24));
-    cfg.algorithm = CONV1DT_ALGORITHM_DIRECT;
     cfg.strides = rep % 4 == 0 ? 1 : ref_rng_int(&rng, 2, 8);
     cfg.dilation_rate = cfg.strides == 1 ? ref_rng_int(&rng, 1, 5) : 1; /* Keras: not both */
     cfg.padding = (conv1dt_padding)ref_rng_int(&rng, 0, 1);
     cfg.output_padding =
         cfg.strides > 1 && rep % 3 == 0 ? ref_rng_int(&rng, 0, cfg.strides - 1) : -1;
-    cfg.data_format = (conv1dt_data_format)(rep / 2 % 2);
     cfg.activation = acts[rep / 2 % 6];
-    cfg.use_bias = rep % 5 != 2;
-    cfg.seed = ref_rng_next(&rng);
-    const int64_t B = ref_rng_int(&rng, 1, 3);
-    const int64_t L = rep % 3 == 0 ? ref_rng_int(&rng, 1, 40) : ref_rng_int(&rng, 40, 1200);
-    const int64_t C = ref_rng_int(&rng, 1, 70);
-    sweep_case(&rng, &st, &cfg, C, dt, B, L);
+    direct_sweep_case(&rng, &st, &cfg, rep, dt, 5, 2, 1, 1200, 70);
   }
   SWEEP_DONE("test_sweep_direct_mono", st);
 }
