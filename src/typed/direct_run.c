@@ -353,16 +353,20 @@ void X(conv1dt__direct_run)(const conv1dt_layer *layer, const conv1dt_geometry *
   job.strip = g->batch * job.nchunk / (32 * (int64_t)plan->threads);
   job.strip = conv1dt__max64(1, conv1dt__min64(job.strip, conv1dt__min64(job.nchunk, 8)));
   atomic_init(&job.next, 0);
-  /* channels_last with at most MF (4) filters, linear or relu: where the steps kernel would run
-   * for channels_first, it runs here too from a transposed panel, where the filter tiles'
-   * vectors held 1-4 useful lanes in 8 or 16. One filter's y is laid out as a channels_first
-   * row, so the kernel writes it itself; 2-4 filters go through a filter-major tile transposed
-   * into y's rows. In cache, one thread, 8 samples of 1024 steps, 32 channels: 1 filter, stride
-   * 4, float32 1.11 -> 0.26 ms, float64 1.17 -> 0.53, stride 2 0.38 -> 0.16; 2 and 4 filters at
-   * stride 4 1.15 -> 0.49 and 1.32 -> 0.58 ms. Not where the grouped tiles run (stride 1 on
-   * AVX-512): they were 10-35 % faster than this. */
-  const int mono = !g->channels_first && g->filters <= CONV1DT_DIRECT_MF && !pre &&
-                   layer->packed_t &&
+  /* channels_last with at most MF (4) filters, or at most half a 512-bit vector of them where
+   * the AVX-512 build runs, linear or relu: where the steps kernel would run for
+   * channels_first, it runs here too from a transposed panel, where the filter tiles' vectors
+   * held 1-8 useful lanes in 16. One filter's y is laid out as a channels_first row, so the
+   * kernel writes it itself; more go through a filter-major tile transposed into y's rows. In
+   * cache, one thread, 8 samples of 1024 steps, 32 channels: 1 filter, stride 4, float32 1.11
+   * -> 0.26 ms, float64 1.17 -> 0.53, stride 2 0.38 -> 0.16; 2 and 4 filters at stride 4 1.15
+   * -> 0.49 and 1.32 -> 0.58 ms; 6 and 8 float32 filters at stride 4 1.27 -> 0.89 and 0.93 ->
+   * 0.86 ms (8 float64 filters, a whole vector, were 37 % slower this way). Not where the
+   * grouped tiles run (stride 1 on AVX-512): they were 10-35 % faster than this. */
+  const int few = g->filters <= CONV1DT_DIRECT_MF ||
+                  (conv1dt__cpu_has_wide() &&
+                   g->filters * (int64_t)sizeof(R) * 2 <= CONV1DT_DIRECT_WIDE_VBYTES);
+  const int mono = !g->channels_first && few && !pre && layer->packed_t &&
                    (g->act == CONV1DT_ACT_LINEAR || g->act == CONV1DT_ACT_RELU) &&
                    (g->stride > 1 || !layer->groups);
   job.kern = pick_kernels(g, plan, g->channels_first || mono, &job.steps_kernel);
