@@ -21,7 +21,7 @@ typedef struct {
   int64_t strip;        /* chunks per unit: consecutive ones of a sample (see direct_work) */
   int to_y;             /* linear or relu, no pre: the kernel writes y itself, relu fused */
   int steps_kernel;     /* channels_first: the kernel with steps along the vectors */
-  int mono;             /* channels_last, up to MF filters: the steps kernel too (vcf) */
+  int mono;             /* channels_last, few filters: the steps kernel too (vcf; see below) */
   int prefetch_w;       /* filter-vector tiles: ask for the next sweep's weights (next_panel) */
   int64_t period;       /* s / gcd(d, s): a phase's taps are k0, k0 + period, ... */
   int groups;           /* the grouped-positions kernel's G (0: not this layer) */
@@ -239,7 +239,7 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
   (tile, mp, s * mp, s, n, F, NULL, 0, job->y + b * F * g->out_len + t0, g->out_len);
   if (job->to_y) return;
 
-  if (job->mono) { /* channels_last, 2 to MF filters: the filter-major tile into y's rows */
+  if (job->mono) { /* channels_last, 2 or more filters: the filter-major tile into y's rows */
     X(conv1dt__transpose_act)
     (tile, plan->chunk, F, n, NULL, g->act == CONV1DT_ACT_RELU, job->y + (b * g->out_len + t0) * F,
      F);
@@ -296,7 +296,8 @@ static const X(conv1dt_direct_kernels) wide = {
  * along the vectors pays when a phase has a few vectors of them; short samples go through a
  * transposed panel and the filters-along-vectors kernel (bench case A). The AVX-512 build runs
  * wherever the CPU has it and its vectors would not be mostly padding: filters beyond one
- * 256-bit vector, or two 512-bit vectors of steps per phase. */
+ * 256-bit vector, or two 512-bit vectors of steps per phase. cf: choose as for channels_first
+ * (the layer's format, or a channels_last layer the steps kernel may take: mono). */
 static const X(conv1dt_direct_kernels) *
     pick_kernels(const conv1dt_geometry *g, const conv1dt_plan *plan, int cf, int *steps_kernel) {
   const int64_t per_phase = plan->chunk / g->stride;
