@@ -206,10 +206,10 @@ START_TEST(test_sweep_direct_groups) {
 END_TEST
 
 /* One to eight filters (mono or stereo outputs, e.g. a waveform): the direct method gives
- * channels_last ones the steps-along-vectors tiles for linear and relu (one filter straight
- * into y, more through a filter-major tile; float32 5-8 where the AVX-512 build runs),
- * channels_first single filters one-filter tiles; strides 1-8, dilations, samples short and
- * long, other activations through the usual paths. */
+ * channels_last ones with elementwise activations the steps-along-vectors tiles (one filter
+ * with linear or relu straight into y, the rest through a filter-major tile; float32 5-8 where
+ * the AVX-512 build runs), channels_first single filters one-filter tiles; strides 1-8,
+ * dilations, samples short and long. */
 START_TEST(test_sweep_direct_mono) {
   static const char *const acts[] = {"relu", NULL, "linear", "tanh", "relu", "selu"};
   ref_rng rng;
