@@ -224,6 +224,13 @@ int conv1dt__direct_groups(int64_t filters, int64_t ksize, int64_t stride, int64
 #define CONV1DT_DIRECT_UNIT 24
 #define CONV1DT_DIRECT_MR 12 /* channels_last's tallest tile */
 #define CONV1DT_DIRECT_MF 4  /* channels_first's tile: filters per register tile */
+/* Whether a channels_last layer's filters are few enough for the steps kernel (direct_run.c's
+ * mono): at most MF, or at most half a 512-bit vector of them where `wide` (the AVX-512 build
+ * runs; the layer asks with wide = 1 when it decides whether to keep packed_t). */
+static inline int conv1dt__direct_few_filters(int64_t filters, size_t elem_size, int wide) {
+  return filters <= CONV1DT_DIRECT_MF ||
+         (wide && filters * (int64_t)elem_size * 2 <= CONV1DT_DIRECT_WIDE_VBYTES);
+}
 /* Elements of a direct-method thread's output tile (plan.c checks it for overflow). */
 #define CONV1DT_DIRECT_TILE_ELEMS(chunk, stride, filters) (((chunk) + (stride)) * (filters))
 /* Input lines the direct kernel asks for a few at a time while it computes (direct_run.c): rows

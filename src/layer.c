@@ -126,11 +126,10 @@ conv1dt_status conv1dt_create(const conv1dt_config *cfg, int64_t in_channels, co
     /* channels_first, and channels_last with at most 4 filters or half a 512-bit vector of them
      * (direct_run.c's mono): twice that, for packed_t (its groups of 4 filters pad F to at most
      * ldw) */
-    const int copies =
-        cfg->data_format == CONV1DT_CHANNELS_FIRST || cfg->filters <= CONV1DT_DIRECT_MF ||
-                cfg->filters * (int64_t)layer->elem_size * 2 <= CONV1DT_DIRECT_WIDE_VBYTES
-            ? 2
-            : 1;
+    const int copies = cfg->data_format == CONV1DT_CHANNELS_FIRST ||
+                               conv1dt__direct_few_filters(cfg->filters, layer->elem_size, 1)
+                           ? 2
+                           : 1;
     direct = conv1dt__mul64(cfg->kernel_size, in_channels, &n) && conv1dt__add64(n, 1, &n) &&
              conv1dt__mul64(n, layer->ldw, &n) && conv1dt__mul64(n, 8 * copies, &n) &&
              (uint64_t)n <= SIZE_MAX;

@@ -378,10 +378,8 @@ void X(conv1dt__direct_run)(const conv1dt_layer *layer, const conv1dt_geometry *
    * -> 0.49 and 1.32 -> 0.58 ms; 6 and 8 float32 filters at stride 4 1.27 -> 0.89 and 0.93 ->
    * 0.86 ms (8 float64 filters, a whole vector, were 37 % slower this way). Not where the
    * grouped tiles run (stride 1 on AVX-512): they were 10-35 % faster than this. */
-  const int few = g->filters <= CONV1DT_DIRECT_MF ||
-                  (conv1dt__cpu_has_wide() &&
-                   g->filters * (int64_t)sizeof(R) * 2 <= CONV1DT_DIRECT_WIDE_VBYTES);
-  const int mono = !g->channels_first && few && layer->packed_t &&
+  const int mono = !g->channels_first && layer->packed_t &&
+                   conv1dt__direct_few_filters(g->filters, sizeof(R), conv1dt__cpu_has_wide()) &&
                    !CONV1DT_ACT_IS_AXISWISE(g->act) && (g->stride > 1 || !layer->groups);
   job.kern = pick_kernels(g, plan, g->channels_first || mono, &job.steps_kernel);
   job.mono = mono && job.steps_kernel;
