@@ -218,32 +218,42 @@ static int rphase(int T, int DD, const R *rows, int64_t C, const conv1dt_direct_
  * weights per channel, one contiguous run per tile); out is filter-major (row f at
  * out + f * ldo, positions n at (n - n0) * s). */
 #define MF CONV1DT_DIRECT_MF
+/* The wide build's tiles take two groups at once while 8 filters are left: 8 filters x 3
+ * vectors (24 accumulators) load each input vector once for 8 filters instead of 4, and most of
+ * a phase's input vectors are misaligned loads that straddle two cache lines (case D
+ * channels_first float32, one thread in cache, 9-13 % faster; E float32 and float64 7-10 %) */
+#ifdef CONV1DT_DIRECT_WIDE
+#define MFX CONV1DT_DIRECT_WIDE_MF
+#else
+#define MFX MF
+#endif
 /* The taps' sums into a channels_first tile: channel rows xc + c * ldx (+ each tap's offset),
- * the first MFT of the MF filters' weights broadcast from packed_t's group of filter f0. */
+ * MFT filters' weights broadcast from packed_t's group of filter f0 (and the next group's, for
+ * the filters past MF). */
 INLINE void taps_t(const int MFT, const int NV, const R *xc, int64_t ldx, int64_t C,
                    const conv1dt_direct_tap *taps, int ntaps, int64_t f0, int64_t gstride,
-                   V acc[MF][NV_MAX]) {
+                   V acc[MFX][NV_MAX]) {
   for (int j = 0; j < ntaps; j++) {
     const R *xr = xc + taps[j].off;
-    const R *w = (const R *)taps[j].w + f0 / MF * gstride;
+    const R *w = (const R *)taps[j].w + f0 / MF * gstride, *w2 = w + gstride;
     for (int64_t c = 0; c < C; c++) {
       V xv[NV_MAX];
       for (int v = 0; v < NV; v++) xv[v] = vload(xr + c * ldx + v * VL);
       for (int m = 0; m < MFT; m++) {
-        const V wb = w[c * MF + m] - (V){0};
+        const V wb = (m < MF ? w : w2)[c * MF + m % MF] - (V){0};
         for (int v = 0; v < NV; v++) acc[m][v] += wb * xv[v];
       }
     }
   }
 }
 
-/* MFT: the filters the tile computes (mf <= MFT <= MF): fewer than MF where the layer has
- * fewer filters, whose registers then hold more vectors of positions */
+/* MFT: the filters the tile computes (mf <= MFT <= MFX): one where a group has a single filter,
+ * whose registers then hold more vectors of positions */
 INLINE void tile_t(const int MFT, const int NV, const R *xc, int64_t ldx, int64_t C,
                    const conv1dt_direct_tap *taps, int ntaps, int64_t n0, int64_t f0, int mf,
                    int npos, int64_t gstride, const R *bias, R *out, int64_t ldo, int64_t s,
                    int relu) {
-  V acc[MF][NV_MAX];
+  V acc[MFX][NV_MAX];
   for (int m = 0; m < MFT; m++)
     for (int v = 0; v < NV; v++) acc[m][v] = bias[f0 + m] - (V){0};
   taps_t(MFT, NV, xc + n0, ldx, C, taps, ntaps, f0, gstride, acc);
@@ -330,12 +340,23 @@ INLINE void prefetch_out(const R *o, int64_t ldo, int mf, int64_t n) {
   }
 }
 
+/* The filters of the tile group from f0: MFX while that many are left, else up to MF. */
+INLINE int group_width(int64_t F, int64_t f0) {
+  return F - f0 >= MFX ? MFX : (F - f0 < MF ? (int)(F - f0) : MF);
+}
+
+/* GCC's default register allocation spills one input vector of the 8-filter tiles to the stack
+ * and reloads it for every multiply-add: allocating over the whole function keeps all 28 vectors
+ * in registers */
+#ifdef CONV1DT_DIRECT_WIDE
+static void phase_t(CONV1DT_DIRECT_PHASE_T_ARGS) __attribute__((optimize("ira-region=all")));
+#endif
 CLONES
 static void phase_t(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_tap *taps, int ntaps,
                     int64_t n_lo, int64_t n_hi, int64_t F, int64_t gstride, const R *bias, R *out,
                     int64_t ldo, int64_t s, int relu, conv1dt_prefetch *pf, int out_is_y) {
-  for (int64_t f0 = 0; f0 < F; f0 += MF) {
-    const int mf = F - f0 < MF ? (int)(F - f0) : MF;
+  for (int64_t f0 = 0, mf; f0 < F; f0 += mf) {
+    mf = group_width(F, f0);
     /* a group of a single filter (F = 1, or the last of F = 4k + 1): tiles of up to 4 vectors
      * of positions, the group's other three broadcasts and multiply-adds skipped (one-filter
      * layers in cache, one thread: stride 4 float32 25 % faster, float64 46 %, stride 1 29 %;
@@ -350,17 +371,24 @@ static void phase_t(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_ta
       R *o = out + (n0 - n_lo) * s;
       conv1dt__prefetch_some(pf);
       if (out_is_y) { /* y's next tile, if any: 3-4 % on case D channels_first */
-        const int64_t next = n0 + npos, f1 = f0 + MF;
+        const int64_t next = n0 + npos, f1 = f0 + mf;
         if (next < n_hi)
-          prefetch_out(o + f0 * ldo + npos * s, ldo, mf,
+          prefetch_out(o + f0 * ldo + npos * s, ldo, (int)mf,
                        (conv1dt__min64(3 * VL, n_hi - next) - 1) * s + 1);
         else if (f1 < F)
-          prefetch_out(out + f1 * ldo, ldo, F - f1 < MF ? (int)(F - f1) : MF,
+          prefetch_out(out + f1 * ldo, ldo, group_width(F, f1),
                        (conv1dt__min64(3 * VL, n_hi - n_lo) - 1) * s + 1);
       }
 #define TILE_T(MFT, NV)                                                                            \
-  tile_t((MFT), (NV), xc, ldx, C, taps, ntaps, n0, f0, mf, npos, gstride, bias, o, ldo, s, relu)
-      if (few && nv == 4)
+  tile_t((MFT), (NV), xc, ldx, C, taps, ntaps, n0, f0, (int)mf, npos, gstride, bias, o, ldo, s,    \
+         relu)
+      if (mf > MF && nv == 3) /* two groups (the wide build only: MFX > MF) */
+        TILE_T(MFX, 3);
+      else if (mf > MF && nv == 2)
+        TILE_T(MFX, 2);
+      else if (mf > MF)
+        TILE_T(MFX, 1);
+      else if (few && nv == 4)
         TILE_T(1, 4);
       else if (few && nv == 3)
         TILE_T(1, 3);

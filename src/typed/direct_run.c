@@ -88,7 +88,7 @@ static void prefetch_plan(const direct_job *job, const R *xb, int64_t next, int6
   hi = conv1dt__min64(hi, g->steps);
   const int64_t bytes = (hi - lo) * (int64_t)sizeof(R);
   const int64_t lines = g->in_ch * (bytes / 64 + 1);
-  const int64_t tiles = conv1dt__ceil_div(g->filters, CONV1DT_DIRECT_MF) *
+  const int64_t tiles = conv1dt__ceil_div(g->filters, job->kern->mf) *
                         conv1dt__ceil_div(job->plan->chunk, 3 * job->kern->vl);
   *pf = (conv1dt_prefetch){.base = (const char *)(xb + lo),
                            .ld = g->steps * (int64_t)sizeof(R),
@@ -296,12 +296,13 @@ static void direct_work(void *arg, int id, int size) {
 #define CONV1DT_DIRECT_STEPS_MAX_CH 128
 /* Weights beyond this many bytes come from memory for every chunk (next_panel). */
 #define CONV1DT_DIRECT_PREFETCH_WEIGHTS ((double)(4 << 20))
-static const X(conv1dt_direct_kernels) narrow = {CONV1DT_DIRECT_VL, X(conv1dt__direct_phase),
+static const X(conv1dt_direct_kernels) narrow = {CONV1DT_DIRECT_VL, CONV1DT_DIRECT_MF,
+                                                 X(conv1dt__direct_phase),
                                                  X(conv1dt__direct_phase_t), NULL};
 #ifdef CONV1DT_HAVE_WIDE
 static const X(conv1dt_direct_kernels) wide = {
-    CONV1DT_DIRECT_WIDE_VL, X(conv1dt__direct_phase_wide), X(conv1dt__direct_phase_t_wide),
-    X(conv1dt__direct_phase_t2_wide)};
+    CONV1DT_DIRECT_WIDE_VL, CONV1DT_DIRECT_WIDE_MF, X(conv1dt__direct_phase_wide),
+    X(conv1dt__direct_phase_t_wide), X(conv1dt__direct_phase_t2_wide)};
 #endif
 
 /* The kernels for this call, and whether channels_first runs the steps-along-vectors one. Steps

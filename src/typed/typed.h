@@ -107,9 +107,10 @@ void X(conv1dt__direct_phase_t_wide)(CONV1DT_DIRECT_PHASE_T_ARGS);
 void X(conv1dt__direct_groups_wide)(CONV1DT_DIRECT_GROUPS_ARGS);
 
 /* The kernels one direct call runs: vl elements per vector (how far the steps kernel reads past
- * a phase is 3 * vl), picked per call by direct_run.c. */
+ * a phase is 3 * vl) and mf filters in the steps kernel's widest tiles, picked per call by
+ * direct_run.c. */
 typedef struct {
-  int vl;
+  int vl, mf;
   void (*phase)(CONV1DT_DIRECT_PHASE_ARGS);
   void (*phase_t)(CONV1DT_DIRECT_PHASE_T_ARGS);
   void (*phase_t2)(CONV1DT_DIRECT_PHASE_T2_ARGS); /* NULL: this build has none */
