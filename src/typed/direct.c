@@ -355,7 +355,8 @@ CLONES
 static void phase_t(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_tap *taps, int ntaps,
                     int64_t n_lo, int64_t n_hi, int64_t F, int64_t gstride, const R *bias, R *out,
                     int64_t ldo, int64_t s, int relu, conv1dt_prefetch *pf, int out_is_y) {
-  for (int64_t f0 = 0, mf; f0 < F; f0 += mf) {
+  int mf;
+  for (int64_t f0 = 0; f0 < F; f0 += mf) {
     mf = group_width(F, f0);
     /* a group of a single filter (F = 1, or the last of F = 4k + 1): tiles of up to 4 vectors
      * of positions, the group's other three broadcasts and multiply-adds skipped (one-filter
@@ -373,20 +374,20 @@ static void phase_t(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_ta
       if (out_is_y) { /* y's next tile, if any: 3-4 % on case D channels_first */
         const int64_t next = n0 + npos, f1 = f0 + mf;
         if (next < n_hi)
-          prefetch_out(o + f0 * ldo + npos * s, ldo, (int)mf,
+          prefetch_out(o + f0 * ldo + npos * s, ldo, mf,
                        (conv1dt__min64(3 * VL, n_hi - next) - 1) * s + 1);
         else if (f1 < F)
           prefetch_out(out + f1 * ldo, ldo, group_width(F, f1),
                        (conv1dt__min64(3 * VL, n_hi - n_lo) - 1) * s + 1);
       }
 #define TILE_T(MFT, NV)                                                                            \
-  tile_t((MFT), (NV), xc, ldx, C, taps, ntaps, n0, f0, (int)mf, npos, gstride, bias, o, ldo, s,    \
-         relu)
-      if (mf > MF && nv == 3) /* two groups (the wide build only: MFX > MF) */
+  tile_t((MFT), (NV), xc, ldx, C, taps, ntaps, n0, f0, mf, npos, gstride, bias, o, ldo, s, relu)
+      const int two = MFX > MF && mf > MF; /* two groups: the wide build only */
+      if (two && nv == 3)
         TILE_T(MFX, 3);
-      else if (mf > MF && nv == 2)
+      else if (two && nv == 2)
         TILE_T(MFX, 2);
-      else if (mf > MF)
+      else if (two)
         TILE_T(MFX, 1);
       else if (few && nv == 4)
         TILE_T(1, 4);
