@@ -223,8 +223,8 @@ int conv1dt__direct_groups(int64_t filters, int64_t ksize, int64_t stride, int64
 /* A chunk gives every stride phase whole multiples of this many positions (plan.c). */
 #define CONV1DT_DIRECT_UNIT 24
 #define CONV1DT_DIRECT_MR 12     /* channels_last's tallest tile */
-#define CONV1DT_DIRECT_MF 4      /* channels_first's tile: filters per register tile */
-#define CONV1DT_DIRECT_WIDE_MF 8 /* ... in the AVX-512 build: two of packed_t's groups at once */
+#define CONV1DT_DIRECT_MF 4      /* packed_t's filter groups: the steps tiles' filters */
+#define CONV1DT_DIRECT_WIDE_MF 8 /* the AVX-512 build's steps tiles: two groups at once */
 /* Whether a channels_last layer's filters are few enough for the steps kernel (direct_run.c's
  * mono): at most MF, or at most half a 512-bit vector of them where `wide` (the AVX-512 build
  * runs; the layer asks with wide = 1 when it decides whether to keep packed_t). */
