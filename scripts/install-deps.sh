@@ -2,12 +2,14 @@
 # Installs what building and testing conv1dt needs on Debian 12, and nothing when all is there.
 # Runs apt-get as root (directly, or through sudo for a normal user).
 #   bash scripts/install-deps.sh           # build + test dependencies
-#   bash scripts/install-deps.sh --extra   # also python3-numpy (for shared/tools/check-cli)
+#   bash scripts/install-deps.sh --extra   # also python3-numpy (for scripts that check the CLI against numpy-computed cases)
 #   bash scripts/install-deps.sh --vendors # also Netlib's reference BLAS and BLIS (CI runs the
 #                                          # suite on each, swapped in at run time)
 set -euo pipefail
 
-pkgs=(build-essential cmake pkg-config libopenblas-dev check libjson-c-dev)
+# gfortran brings libgfortran.a, which a static link against Debian's OpenBLAS needs
+# (openblas.pc's Libs.private: -lgfortran); the install test links a static example.
+pkgs=(build-essential cmake pkg-config libopenblas-dev gfortran check libjson-c-dev)
 for arg in "$@"; do
   case "$arg" in
   --extra) pkgs+=(python3-numpy) ;;

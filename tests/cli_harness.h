@@ -106,7 +106,7 @@ typedef struct {
   const char *act;             /* NULL: flag omitted */
 } spec;
 
-/* Output length and left crop, straight from docs/keras-semantics.md. */
+/* Output length and left crop, straight from docs/SEMANTICS.md. */
 void spec_geometry(const spec *p, int64_t *out_len, int64_t *crop_left);
 
 /* How args_flag writes a flag: "--name value", "--name=value", or the two alternately starting

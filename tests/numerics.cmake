@@ -1,5 +1,5 @@
 # Numerical Check suites: the independent naive reference (reference.c, written from
-# docs/keras-semantics.md, no library code) and the suites judged against it.
+# docs/SEMANTICS.md, no library code) and the suites judged against it.
 find_package(Threads REQUIRED)
 
 # The reference needs conv1dt.h for its types only; it links nothing of the library.

@@ -1,6 +1,6 @@
 /*
  * Independent naive reference for Conv1DTranspose; see reference.h. Written from
- * docs/keras-semantics.md only: no GEMM, no col2im, no code shared with src/.
+ * docs/SEMANTICS.md only: no GEMM, no col2im, no code shared with src/.
  *
  * Tolerances (why they are what they are)
  * ---------------------------------------

@@ -1,7 +1,7 @@
 /*
  * The test suite's independent reference for Keras 3 `Conv1DTranspose`.
  *
- * Written from docs/keras-semantics.md (the "full" output, the pad formulas, the activation
+ * Written from docs/SEMANTICS.md (the "full" output, the pad formulas, the activation
  * formulas) and nothing else: a direct loop over (batch, step, tap, filter, channel), then the crop
  * window, bias and activation. It uses conv1dt.h for its types and enum values only and calls no
  * conv1dt function, so a misreading in the library cannot leak into the expectations.

@@ -7,7 +7,7 @@ usage: KERAS_BACKEND=jax python gen_fixtures.py [--out DIR] [--seed N]
 Deterministic: a fixed numpy seed; rerunning with the same Keras/JAX/numpy
 versions (requirements.txt) rewrites identical files. Every case is also
 cross-checked against an independent numpy implementation of
-/work/shared/docs/keras-semantics.md (kcases.numpy_forward); disagreements are
+docs/SEMANTICS.md (kcases.numpy_forward); disagreements are
 printed as 'XCHECK' lines (the fixture keeps Keras's value).
 """
 import argparse

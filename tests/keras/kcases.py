@@ -139,7 +139,7 @@ def _erf(x):
 
 def numpy_activation(name, z):
     """The activation on float64 z along the last axis (the layer's data
-    format already applied), written from keras-semantics.md."""
+    format already applied), written from docs/SEMANTICS.md."""
     z = np.asarray(z, dtype=np.float64)
     with np.errstate(over="ignore", invalid="ignore"):
         if name in (None, "linear"):
@@ -196,7 +196,7 @@ def numpy_activation(name, z):
 
 
 def numpy_preactivation(meta, x, kernel, bias):
-    """keras-semantics.md's 'full output, then window' model in float64."""
+    """docs/SEMANTICS.md's 'full output, then window' model in float64."""
     cf = meta["data_format"].lower() == "channels_first"
     x = np.asarray(x, dtype=np.float64)
     if cf:
