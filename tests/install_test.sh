@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs a built conv1dt tree into a temporary prefix and uses it the way a user would:
 # the examples/ project through find_package (shared and static), through pkg-config with the
-# examples/Makefile (shared and static), and the installed CLI. Also checks the shared library's
-# SONAME and that it exports exactly the functions declared in the installed header.
+# examples/Makefile (shared and static), and the installed CLI — with no LD_LIBRARY_PATH
+# anywhere, from the prefix and from a moved copy of it (installs are relocatable). Also checks
+# the shared library's SONAME and that it exports exactly the functions declared in the
+# installed header.
 #
 # usage: install_test.sh BUILD_DIR SOURCE_DIR [CMAKE]
 set -euo pipefail
@@ -15,6 +17,8 @@ BUILD=$(cd "$1" && pwd)
 SRC=$(cd "$2" && pwd)
 CMAKE=${3:-cmake}
 
+# Whatever the caller's environment holds, nothing here may find the library through it.
+unset LD_LIBRARY_PATH
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/conv1dt-install.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 PREFIX=$TMP/prefix
@@ -49,7 +53,17 @@ fi
 
 VERSION=$(sed -n 's/^#define CONV1DT_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$/\2/p' \
   "$SRC/include/conv1dt.h" | paste -sd.)
-SOVERSION=${VERSION%%.*}
+# Before 1.0 the SONAME carries MAJOR.MINOR (a minor release may change the ABI), MAJOR after.
+if [[ ${VERSION%%.*} == 0 ]]; then SOVERSION=${VERSION%.*}; else SOVERSION=${VERSION%%.*}; fi
+# The library a program loads, as the dynamic loader resolves it: "libconv1dt.so.X => PATH".
+loaded_from() { ldd "$1" | sed -n "s/^[[:space:]]*libconv1dt\.so\.$SOVERSION => \([^ ]*\) .*/\1/p"; }
+loads_from_dir() { # PROGRAM DIR: the program's libconv1dt resolves into DIR
+  local got
+  got=$(loaded_from "$1")
+  [[ -n $got && $(realpath "$(dirname "$got")") == "$(realpath "$2")" ]] ||
+    fail "${1##*/} loads libconv1dt.so.$SOVERSION from '${got:-nowhere}', not from $2"
+  echo "ok  ${1##*/} loads $got"
+}
 
 # ---------------------------------------------------------------------------------------------
 step "install $BUILD into $PREFIX (version $VERSION)"
@@ -108,11 +122,9 @@ found_dir=$(sed -n 's/^conv1dt_DIR:PATH=//p' "$TMP/build-cmake/CMakeCache.txt")
   fail "find_package found conv1dt in '$found_dir', not in $LIBDIR/cmake/conv1dt"
 run "$CMAKE" --build "$TMP/build-cmake"
 
-step "run basic (shared, LD_LIBRARY_PATH=$LIBDIR)"
-run env LD_LIBRARY_PATH="$LIBDIR" "$TMP/build-cmake/basic"
-resolved=$(LD_LIBRARY_PATH="$LIBDIR" ldd "$TMP/build-cmake/basic")
-grep -F "libconv1dt.so.$SOVERSION => $LIBDIR/" <<<"$resolved" ||
-  fail "basic does not load libconv1dt.so.$SOVERSION from $LIBDIR"
+step "run basic (shared; CMake's build RPATH to the imported library)"
+loads_from_dir "$TMP/build-cmake/basic" "$LIBDIR"
+run "$TMP/build-cmake/basic"
 
 step "run basic_static (no libconv1dt.so needed)"
 [[ $(needs "$TMP/build-cmake/basic_static") != *libconv1dt* ]] ||
@@ -133,12 +145,13 @@ echo "includedir=$pc_inc libdir=$pc_lib"
   fail "conv1dt.pc points libdir at '$pc_lib', not at the installed $LIBDIR"
 mkdir -p "$TMP/build-make"
 run make -C "$SRC/examples" O="$TMP/build-make" CC="$CC_USED" \
-  CFLAGS="-O2 -Wall -Wextra -Werror $EXTRA_FLAGS" LDFLAGS="$EXTRA_FLAGS"
+  CFLAGS="-O2 -Wall -Wextra -Werror $EXTRA_FLAGS" LDFLAGS="$EXTRA_FLAGS -Wl,-rpath,$pc_lib"
 [[ ! -e $SRC/examples/basic && ! -e $SRC/examples/basic_static ]] ||
   fail "make wrote programs into the source tree"
 
-step "run make-built basic (shared) and basic_static"
-run env LD_LIBRARY_PATH="$LIBDIR" "$TMP/build-make/basic"
+step "run make-built basic (shared, -Wl,-rpath from pkg-config's libdir) and basic_static"
+loads_from_dir "$TMP/build-make/basic" "$LIBDIR"
+run "$TMP/build-make/basic"
 grep -qx "libconv1dt.so.$SOVERSION" <<<"$(needs "$TMP/build-make/basic")" ||
   fail "make-built basic is not linked to libconv1dt.so.$SOVERSION"
 [[ $(needs "$TMP/build-make/basic_static") != *libconv1dt* ]] ||
@@ -146,13 +159,26 @@ grep -qx "libconv1dt.so.$SOVERSION" <<<"$(needs "$TMP/build-make/basic")" ||
 run "$TMP/build-make/basic_static"
 
 # ---------------------------------------------------------------------------------------------
-step "installed CLI: bin/conv1dt --version"
-if [[ -e $PREFIX/bin/conv1dt ]]; then
-  out=$(LD_LIBRARY_PATH="$LIBDIR" "$PREFIX/bin/conv1dt" --version) ||
-    fail "conv1dt --version exited with $?"
+step "installed CLI: bin/conv1dt from the prefix, then from a moved copy of it"
+# The demo computes the Keras docs' example: (4, 21, 32).
+cli_works() { # CLI LIBDIR
+  local out
+  loads_from_dir "$1" "$2"
+  out=$("$1" --version) || fail "${1#"$TMP"/} --version exited with $?"
   echo "$out"
   grep -qF "$VERSION" <<<"$out" || fail "conv1dt --version does not print $VERSION"
+  out=$("$1") || fail "${1#"$TMP"/} (the demo) exited with $?"
+  grep -qE '\(4, 21, 32\)' <<<"$out" || fail "the demo did not print the shape (4, 21, 32): $out"
+  echo "ok  the demo printed (4, 21, 32)"
+}
+if [[ -e $PREFIX/bin/conv1dt ]]; then
   no_build_rpath "$PREFIX/bin/conv1dt"
+  cli_works "$PREFIX/bin/conv1dt" "$LIBDIR"
+  MOVED=$TMP/moved/elsewhere
+  mkdir -p "$(dirname "$MOVED")"
+  run mv "$PREFIX" "$MOVED"
+  cli_works "$MOVED/bin/conv1dt" "$MOVED/${LIBDIR#"$PREFIX"/}"
+  run mv "$MOVED" "$PREFIX"
 elif [[ -d $BUILD/tools ]]; then
   fail "the CLI is part of this build ($BUILD/tools) but bin/conv1dt was not installed"
 else
