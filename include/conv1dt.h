@@ -28,8 +28,8 @@ extern "C" {
 
 /* Version: the single source of truth (CMake reads it from here). */
 #define CONV1DT_VERSION_MAJOR 0
-#define CONV1DT_VERSION_MINOR 3
-#define CONV1DT_VERSION_PATCH 1
+#define CONV1DT_VERSION_MINOR 4
+#define CONV1DT_VERSION_PATCH 0
 #define CONV1DT_VERSION_NUMBER                                                                     \
   (CONV1DT_VERSION_MAJOR * 10000 + CONV1DT_VERSION_MINOR * 100 + CONV1DT_VERSION_PATCH)
 
