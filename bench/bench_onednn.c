@@ -256,8 +256,8 @@ static double timed_block(const dnn_plan *p, const dnn_case *c, bench_layer_fn l
 
 /* The best variant and the layer in alternating blocks, as the layer and the bare GEMM are:
  * the VM's speed drifts by tens of percent over seconds, and a ratio of medians taken at
- * different times carries that drift (a 1.18x "loss" to oneDNN once, in a run whose first
- * seconds were 30 % slow). Blocks grow to a quarter of the time budget. */
+ * different times carries that drift (a run whose first seconds are slow can show a loss
+ * to oneDNN that is not there). Blocks grow to a quarter of the time budget. */
 static dnnl_status_t paired_rounds(dnn_case *c, int any, int fused, const bench_reps *reps,
                                    bench_layer_fn layer, void *ctx, bench_dnn_result *res) {
   dnn_plan p;

@@ -2,11 +2,12 @@
 """Times PyTorch's conv_transpose1d + relu on conv1dt-bench's suite; writes JSON that
 `conv1dt-bench --pytorch-json FILE` merges as a column.
 
-Run by hand in a virtual environment with PyTorch (CPU) and NumPy installed, e.g.
+Run by hand from the top of the checkout, in a virtual environment with PyTorch (CPU) and
+NumPy installed, e.g.
 
-    python3 -m venv /work/venv-torch && /work/venv-torch/bin/pip install torch numpy
-    /work/venv-torch/bin/python bench/pytorch_bench.py --threads 2 --json torch.json
-    ./build/bench/conv1dt-bench --pytorch-json torch.json
+    python3 -m venv .venv-torch && .venv-torch/bin/pip install torch numpy
+    .venv-torch/bin/python bench/pytorch_bench.py --threads 2 --json torch.json
+    ./build/bench/conv1dt-bench --json perf.json --pytorch-json torch.json
 
 Same shapes, data formats, activation (relu) and bias as the C benchmark, each in float32 and
 float64. Keras's padding is mapped onto PyTorch's symmetric `padding` / `output_padding` plus

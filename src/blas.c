@@ -41,7 +41,8 @@ static void *sym(const char *name) {
   } while (0)
 
 /* The vendor's thread-count query, looked up once per process: every forward call asks for
- * it, and a dlsym that misses (two of the three, for any vendor) cost ~2 % of a 10 us call.
+ * it, and a dlsym that misses (two of the three, for any vendor) costs a measurable share of a
+ * small call.
  * Written once under pthread_once and only read after, like the ifunc resolvers' choice; the
  * BLAS that provides cblas_sgemm is loaded before this library, so the answer cannot change. */
 static int_fn threads_query;

@@ -9,9 +9,9 @@
 #include <string.h>
 
 /* AUTO: the direct kernel when the GEMM's inner dimension (input channels) is this small. Below
- * it the BLAS spends its time packing and the col tile's traffic dominates: measured 0.55-0.97x
- * the GEMM path's time at C = 64 and 128 (bench case C), 0.1-0.3x at C = 8, 16 (cases D, E);
- * at C = 256 (case G) the GEMM path is as fast or faster. */
+ * it the BLAS spends its time packing and the col tile's traffic dominates: measured faster
+ * than the GEMM path at C = 64 and 128 (bench case C), and several times faster at C = 8, 16
+ * (cases D, E); at C = 256 (case G) the GEMM path is as fast or faster. */
 #define CONV1DT_DIRECT_AUTO_MAX_CH 128
 /* Tiles aim at this many bytes (L1-resident with the panel beside them)... */
 #define CONV1DT_DIRECT_TILE_BYTES 16384
@@ -33,8 +33,8 @@ int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels) {
   if (algorithm == CONV1DT_ALGORITHM_DIRECT) return 1;
   if (algorithm != CONV1DT_ALGORITHM_AUTO) return 0;
   /* One rule for both dtypes and formats: with the layer's team kept between calls, double
-   * channels_last at 128 channels also ran in 0.90-0.92x the GEMM method's time (bench case A
-   * and a 128-channel case C). */
+   * channels_last at 128 channels also ran faster than the GEMM method (bench case A and a
+   * 128-channel case C). */
   if (in_channels <= CONV1DT_DIRECT_AUTO_MAX_CH) return 1;
   /* Any channel count when the BLAS says its GEMM kernels are narrower than the direct
    * kernel's vectors here: OpenBLAS 0.3.21 runs SSE3 kernels on CPUs newer than it (an Intel
@@ -77,11 +77,9 @@ static int plan_direct(const conv1dt_geometry *g, size_t elem_size, size_t budge
       g->stride <= INT64_MAX / (4 * CONV1DT_DIRECT_UNIT) ? CONV1DT_DIRECT_UNIT * g->stride : 1;
   chunk = chunk < 2 * unit ? 2 * unit : chunk / unit * unit;
   /* Every chunk reads all the weights again, from memory once they outgrow the caches: such
-   * layers take chunks of CONV1DT_DIRECT_BIG_CHUNK positions or more (bench case F float64,
-   * 32 MiB of weights: 96 -> 384 positions, 435-508 -> 404-424 ms channels_first; 384 -> 1024,
-   * that is one chunk a sample, 391-426 -> 373-382 ms channels_last, 404-407 -> 380
-   * channels_first; float32 ties. Case B float32, 8 MiB, 384 -> 960: 6 % faster channels_last
-   * on one thread, 10 % on two, channels_first 1-6 %). */
+   * layers take chunks of CONV1DT_DIRECT_BIG_CHUNK positions or more (faster on bench
+   * case F float64, 32 MiB of weights, up to one chunk a sample; float32 ties. Faster on case
+   * B float32, 8 MiB, too). */
   const double wbytes = (double)g->ksize * (double)g->in_ch * (double)g->filters * (double)sz;
   if (wbytes > CONV1DT_DIRECT_BIG_WEIGHTS && chunk < CONV1DT_DIRECT_BIG_CHUNK)
     chunk = CONV1DT_DIRECT_BIG_CHUNK / unit * unit;
@@ -137,8 +135,8 @@ static int64_t shared_slot(const conv1dt_geometry *g) {
 }
 
 /* GEMM_ACCUMULATE under AUTO: when each tap group's GEMM is wide (group * F columns) and tall:
- * samples that share GEMMs, or long ones (bench cases B, F and G: 0.72-0.96x the column-tile
- * method's time, except F float32 channels_last, where they tie). */
+ * samples that share GEMMs, or long ones (faster than the column-tile method on bench cases B,
+ * F and G, except F float32 channels_last, where they tie). */
 #define CONV1DT_ACCUMULATE_AUTO_MIN_N 128
 #define CONV1DT_ACCUMULATE_AUTO_MIN_STEPS_LAST 512
 #define CONV1DT_ACCUMULATE_AUTO_MIN_STEPS_FIRST 64
@@ -147,7 +145,7 @@ static int64_t shared_slot(const conv1dt_geometry *g) {
 #define CONV1DT_ACCUMULATE_WINDOW_BYTES ((int64_t)4 << 20)
 /* ...or at GEMMs as tall as shared blocks make them when up to this size allows: every block
  * costs each tap group a GEMM call of its own (case G float64 channels_last: one block of
- * 2048 steps instead of two, 0.966-0.998x in alternating blocks, median 0.98x)... */
+ * 2048 steps measured faster than two)... */
 #define CONV1DT_ACCUMULATE_WINDOW_MAX_BYTES ((int64_t)8 << 20)
 /* ...and at least this many steps a block. */
 #define CONV1DT_ACCUMULATE_MIN_ROWS 256
@@ -200,8 +198,8 @@ static int plan_shared(const conv1dt_geometry *g, int64_t sz, size_t budget, con
 /* channels_first samples that do not share GEMMs: whole-sample stride planes when they fit
  * `budget` and the activation works element by element (accumulate.c). One GEMM per tap,
  * W_k * x_b, reads both operands as they are: no transposed x_b to pack, and the finish
- * interleaves planes instead of transposing (case G channels_first, GEMMs alone: 0.92-0.96x
- * the bare GEMM). */
+ * interleaves planes instead of transposing (case G channels_first, GEMMs alone: faster
+ * than the bare GEMM). */
 static int plan_planes(const conv1dt_geometry *g, int64_t sz, size_t budget, conv1dt_plan *plan) {
   if (!g->channels_first || CONV1DT_ACT_IS_AXISWISE(g->act)) return 0;
   const int64_t s = g->stride, slot = sample_slot(g);

@@ -215,7 +215,7 @@ conv1dt_status conv1dt__plan_gemm(const conv1dt_geometry *g, size_t elem_size, s
   memset(plan, 0, sizeof *plan);
   plan->rows = rows;
   /* Few filters: OpenBLAS multiplies W * x_b faster than x_b^T * W^T, and the strided scatter
-   * into short filter rows is cheap (bench cases C, D, E: 1.2-2x faster in channels_first). */
+   * into short filter rows is cheap (bench cases C, D, E: faster in channels_first). */
   plan->filter_major = g->channels_first && g->filters < CONV1DT_FILTER_MAJOR_MAX_F;
   plan->win = rows * g->stride + g->keff;
   plan->col_elems = (size_t)(rows * kf);

@@ -5,7 +5,7 @@
  * GEMM. The direct method, which calls no BLAS, borrows a team kept by the layer instead
  * (conv1dt__team_acquire): its workers spin for a short while after each job before they
  * sleep, so back-to-back calls hand work over in a microsecond or so instead of paying a
- * thread start (~35 us here, more than a small layer's whole call). The layer's team is
+ * thread start (which costs more than a small layer's whole call). The layer's team is
  * guarded by a mutex: a concurrent call that finds it busy makes a team of its own, so the
  * layer stays safe to share between threads. No global state. */
 #define _DEFAULT_SOURCE /* MADV_WIPEONFORK */
@@ -104,7 +104,7 @@ int conv1dt__default_threads(void) {
 
 /* The layer's team lives in pages that fork() hands to the child zeroed (Linux 4.14+), so a
  * forward call learns that it runs in a child from the team's size (0), with no getpid()
- * system call per call (~0.25 us here: 2 % of a small layer's call). NULL where the kernel
+ * system call per call (a measurable share of a small layer's call). NULL where the kernel
  * cannot: the caller falls back to calloc and getpid(). */
 static conv1dt_team *map_team(void) {
 #ifdef MADV_WIPEONFORK

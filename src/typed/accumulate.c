@@ -14,7 +14,7 @@
  *
  * Short samples share their GEMMs (plan->span samples a block): each GEMM then packs the tap
  * group's weights once for all of them, which per-sample GEMMs did again for every sample
- * (bench case F, 256 steps: 1.09-1.15x -> 0.96-1.01x the bare GEMM's time, GEMMs alone).
+ * (measured on bench case F, 256 steps, GEMMs alone).
  * Sample j's input rows go to panel rows j*slot.. with zero rows up to the next slot, so its
  * outputs land in window slot j without touching its neighbours' (channels_first transposes
  * its samples into the panel on the way; channels_last reads x in place when no gap is
@@ -161,8 +161,8 @@ static void run_shared(finisher *fin, const conv1dt_plan *plan, const R *x, R *y
     }
     /* The window starts uninitialised, so the first block clears all of it. Later blocks find
      * it zero wherever finishing reads, since finishing clears what it reads while that is in
-     * cache. A separate pass over the whole window took B float64 channels_last 2.5-3 ms a
-     * block, about 3 % of the call. Rows finishing never reads (each slot's cropped head and
+     * cache, which measured faster than a separate pass over the whole window per block (bench
+     * case B). Rows finishing never reads (each slot's cropped head and
      * tail) keep the last block's sums: no result depends on them. */
     if (b0 == 0) memset(win, 0, (size_t)(nb * slot * s * F) * sizeof(R));
     gemm_groups(fin->layer, g, 0, (nb - 1) * slot + L, a, C, win);
@@ -272,8 +272,8 @@ void X(conv1dt__accumulate_run)(const conv1dt_layer *layer, const conv1dt_geomet
     return;
   }
   /* Every GEMM accumulates (beta = 1) into a window zeroed here: OpenBLAS runs beta = 0 as a
-   * separate zeroing pass of its own that measured slower than memset (case G: 1.18-1.20x ->
-   * 1.10-1.16x the bare GEMM channels_first). Window slots from `stale` on are zero (none at
+   * separate zeroing pass of its own that measured slower than memset (bench case G
+   * channels_first). Window slots from `stale` on are zero (none at
    * first: the workspace is uninitialised). */
   int64_t stale = plan->win;
 

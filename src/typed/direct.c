@@ -220,8 +220,8 @@ static int rphase(int T, int DD, const R *rows, int64_t C, const conv1dt_direct_
 #define MF CONV1DT_DIRECT_MF
 /* The wide build's tiles take two groups at once while 8 filters are left: 8 filters x 3
  * vectors (24 accumulators) load each input vector once for 8 filters instead of 4, and most of
- * a phase's input vectors are misaligned loads that straddle two cache lines (case D
- * channels_first float32, one thread in cache, 9-13 % faster; E float32 and float64 7-10 %) */
+ * a phase's input vectors are misaligned loads that straddle two cache lines (faster on
+ * cases D and E channels_first) */
 #ifdef CONV1DT_DIRECT_WIDE
 #define MFX CONV1DT_DIRECT_WIDE_MF
 #else
@@ -302,9 +302,9 @@ static void phase(const R *rows, int64_t C, const conv1dt_direct_tap *taps, int 
   for (int64_t f0 = 0; f0 < F;) {
     const int64_t nv = nv_all - f0 / VL;
 #ifdef CONV1DT_DIRECT_WIDE
-    /* one vector at a time through rtile, with 4 to 8 taps: in cache, case D float64
-     * channels_last (7 taps 2 rows apart) 11-14 % faster, one vector and 4 or 5 taps 2-5 %, two
-     * vectors (8 taps, case E float64) a tie; with 2 taps 20 % slower than tile(), whose
+    /* one vector at a time through rtile, with 4 to 8 taps: in cache, faster on case D
+     * float64 channels_last (7 taps 2 rows apart) and on one vector with 4 or 5 taps, two
+     * vectors (8 taps, case E float64) a tie; with 2 taps slower than tile(), whose
      * multiply-adds take their broadcasts from memory, with 3 a tie */
     if (nv <= 2 && rphase(ntaps, dd, rows, C, taps, n_lo, n_hi, f0, F, ldw, bias, out, ldo, relu)) {
       if (nv == 2)
@@ -359,9 +359,9 @@ static void phase_t(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_ta
   for (int64_t f0 = 0; f0 < F; f0 += mf) {
     mf = group_width(F, f0);
     /* a group of a single filter (F = 1, or the last of F = 4k + 1): tiles of up to 4 vectors
-     * of positions, the group's other three broadcasts and multiply-adds skipped (one-filter
-     * layers in cache, one thread: stride 4 float32 25 % faster, float64 46 %, stride 1 29 %;
-     * two filters in 2 x 4-vector tiles were 15 % slower than the 4 x 3 ones) */
+     * of positions, the group's other three broadcasts and multiply-adds skipped (faster on
+     * one-filter layers at strides 1 and 4; two filters in 2 x 4-vector tiles were slower
+     * than the 4 x 3 ones) */
     const int few = mf == 1;
     for (int64_t n0 = n_lo; n0 < n_hi;) {
       /* 3 vectors of positions while they last (4 for one filter), then as few as cover the
@@ -371,7 +371,7 @@ static void phase_t(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_ta
       const int npos = rem < nv * VL ? (int)rem : nv * VL;
       R *o = out + (n0 - n_lo) * s;
       conv1dt__prefetch_some(pf);
-      if (out_is_y) { /* y's next tile, if any: 3-4 % on case D channels_first */
+      if (out_is_y) { /* y's next tile, if any: faster on case D channels_first */
         const int64_t next = n0 + npos, f1 = f0 + mf;
         if (next < n_hi)
           prefetch_out(o + f0 * ldo + npos * s, ldo, mf,
@@ -413,9 +413,9 @@ static void phase_t(const R *xc, int64_t ldx, int64_t C, const conv1dt_direct_ta
  * taps one after the other, ntaps[rho] each, offsets from q), so the tile keeps two sets of
  * accumulators (24 registers: 4 filters x 3 vectors of q each) and zips them into whole vectors
  * of consecutive positions before storing. Before it, each phase went to a plane of the tile
- * and a second pass interleaved the planes into y: 23 % of case C channels_first's time. At
- * stride 4 the four sets leave room for one vector of q, and the planes stayed faster (case E
- * channels_first float32 5.8 against 7.0 ms). */
+ * and a second pass interleaved the planes into y, a large share of case C channels_first's
+ * time. At stride 4 the four sets leave room for one vector of q, and the planes stayed
+ * faster (case E channels_first). */
 INLINE void tile_t2(const int NV, const R *xc, int64_t ldx, int64_t C,
                     const conv1dt_direct_tap *taps, const int *ntaps, int64_t q0, int64_t f0,
                     int mf, int64_t n, int64_t gstride, const R *bias, R *out, int64_t ldo,

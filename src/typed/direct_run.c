@@ -76,9 +76,8 @@ static void chunk_steps(const direct_job *job, int64_t chunk, int vcf, int64_t *
 }
 
 /* channels_first: the channel rows' steps the next chunk adds to this one's, asked for a few
- * lines before each register tile so that the loads overlap the arithmetic (case D
- * channels_first 7-13 % faster, C 6-8 %; asked for all at once, they were no faster than
- * none). */
+ * lines before each register tile so that the loads overlap the arithmetic (faster on
+ * cases C and D channels_first; asked for all at once, they were no faster than none). */
 static void prefetch_plan(const direct_job *job, const R *xb, int64_t next, int64_t from,
                           conv1dt_prefetch *pf) {
   const conv1dt_geometry *g = job->g;
@@ -113,9 +112,9 @@ static int phase_taps(const conv1dt_geometry *g, int64_t r, int64_t shift, const
 
 /* The filter-vector tiles with weights beyond the caches: the weights that the sweep after
  * (r, f0) reads (the next panel of phase r, else the first of the next phase, cyclically: the
- * next chunk starts where this one did), for the kernel to ask for at the end of this one (B
- * float64 channels_last 6 % faster, F 2-5 %, one thread in cache; G float64, 2 MiB of weights
- * that stay in L2, was 9 % slower with it). Phase r's taps are k = k0, k0 + p, ... with
+ * next chunk starts where this one did), for the kernel to ask for at the end of this one (faster
+ * on cases B and F; G float64, whose 2 MiB of weights stay in L2, was slower with it, hence
+ * the threshold). Phase r's taps are k = k0, k0 + p, ... with
  * p = s / gcd(d, s), so their rows lie p * C rows apart. */
 static void next_panel(const direct_job *job, int64_t r, int64_t f0, conv1dt_prefetch *pf) {
   enum { PW = CONV1DT_DIRECT_PANEL_BYTES / (int)sizeof(R) };
@@ -151,9 +150,9 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
   const int relu = job->to_y && g->act == CONV1DT_ACT_RELU;
   /* planar: channels_first straight to y with a stride, float: each phase's positions go to a
    * plane of the tile as whole vectors, and the planes are interleaved into y's rows at the end
-   * instead of being stored s apart one element at a time (cases C and E channels_first:
-   * median 15.0 -> 12.7 ms and 12.6 -> 11.7 ms). With double's 4-element vectors the scattered
-   * stores cost less than the extra pass (C a tie, E 23 -> 27 ms), so double keeps them. */
+   * instead of being stored s apart one element at a time (faster on cases C and E
+   * channels_first). With double's 4-element vectors the scattered stores cost less than the
+   * extra pass (C a tie, E slower with planes), so double keeps them. */
   /* zipped: stride 2 in the AVX-512 build, both phases in one tile, zipped into y in registers
    * (direct.c's phase_t2) */
   const int zipped = vcf && job->to_y && s == 2 && job->kern->phase_t2;
@@ -275,8 +274,7 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
  * chunks of one sample, so a thread knows which input it reads next and can ask for it early.
  * Calls of a few units a thread share them out in advance instead: no counter line passes
  * between the cores, and each core keeps its samples' lines from call to call (case A, 2 units a
- * thread: 3-10 % faster in its four dtype/format variants, means of 10 alternating processes'
- * medians). Which thread runs a chunk changes nothing in its sums. */
+ * thread, measured faster in its four dtype/format variants). Which thread runs a chunk changes nothing in its sums. */
 static void direct_work(void *arg, int id, int size) {
   direct_job *job = arg;
   char *scratch = job->scratch + (size_t)id * job->plan->thread_bytes;
@@ -318,14 +316,14 @@ static const X(conv1dt_direct_kernels) *
   if (conv1dt__cpu_has_wide()) {
     /* Past 128 channels the steps kernel's 4-filter tiles wait on the panel's rows (L2), and
      * the transposed panel with the filter kernel, whose tiles reuse each weight vector for 6
-     * positions, wins: cases G, B, F channels_first f32 6.3 -> 4.5, 111 -> 75, 208 -> 192 ms
-     * (at 64 channels, case C, the steps kernel is the faster: 7.5 against 10.0 ms). */
+     * positions, wins (cases G, B, F channels_first; at 64 channels, case C, the steps kernel
+     * is the faster). */
     *steps_kernel =
         cf && per_phase >= 2 * CONV1DT_DIRECT_WIDE_VL && g->in_ch <= CONV1DT_DIRECT_STEPS_MAX_CH;
     if (*steps_kernel) return &wide;
     /* Phases too short for the wide steps tiles: where the filters fill more than one 256-bit
      * vector, the wide filter tiles beat the 256-bit steps ones (case A float64
-     * channels_first, 10 steps a phase: 24 -> 16 us a call). */
+     * channels_first, 10 steps a phase). */
     if (!cf || per_phase < 2 * CONV1DT_DIRECT_VL || g->in_ch > CONV1DT_DIRECT_STEPS_MAX_CH ||
         g->filters > CONV1DT_DIRECT_VL)
       return g->filters > CONV1DT_DIRECT_VL ? &wide : &narrow;
@@ -362,8 +360,8 @@ void X(conv1dt__direct_run)(const conv1dt_layer *layer, const conv1dt_geometry *
   job.scratch = work;
   job.nchunk = (g->out_len + plan->chunk - 1) / plan->chunk;
   /* Strips of up to 8 chunks, as long as that leaves every thread 32 or more: the last strip
-   * bounds how long one thread can keep the other waiting (whole samples were 0-3 % slower
-   * than 8 chunks on cases C, D, E). */
+   * bounds how long one thread can keep the other waiting (whole samples measured
+   * slightly slower than 8 chunks on cases C, D, E). */
   job.strip = g->batch * job.nchunk / (32 * (int64_t)plan->threads);
   job.strip = conv1dt__max64(1, conv1dt__min64(job.strip, conv1dt__min64(job.nchunk, 8)));
   atomic_init(&job.next, 0);
@@ -372,13 +370,10 @@ void X(conv1dt__direct_run)(const conv1dt_layer *layer, const conv1dt_geometry *
    * channels_first, it runs here too from a transposed panel, where the filter tiles' vectors
    * held 1-8 useful lanes in 16. One filter's y (linear, relu, no pre) is laid out as a
    * channels_first row, so the kernel writes it itself; otherwise a filter-major tile is
-   * activated in place and transposed into y's rows (tanh, one filter at stride 4: 1.37 ->
-   * 0.62 ms). In
-   * cache, one thread, 8 samples of 1024 steps, 32 channels: 1 filter, stride 4, float32 1.11
-   * -> 0.26 ms, float64 1.17 -> 0.53, stride 2 0.38 -> 0.16; 2 and 4 filters at stride 4 1.15
-   * -> 0.49 and 1.32 -> 0.58 ms; 6 and 8 float32 filters at stride 4 1.27 -> 0.89 and 0.93 ->
-   * 0.86 ms (8 float64 filters, a whole vector, were 37 % slower this way). Not where the
-   * grouped tiles run (stride 1 on AVX-512): they were 10-35 % faster than this. */
+   * activated in place and transposed into y's rows. Measured faster for 1 to 8 float32
+   * filters and 1 to 4 float64 ones at strides 2 and 4 (8 float64 filters, a whole vector,
+   * were slower this way and keep the filter tiles). Not where the grouped tiles run
+   * (stride 1 on AVX-512): they were faster than this. */
   const int mono = !g->channels_first && layer->packed_t &&
                    conv1dt__direct_few_filters(g->filters, sizeof(R), conv1dt__cpu_has_wide()) &&
                    !CONV1DT_ACT_IS_AXISWISE(g->act) && (g->stride > 1 || !layer->groups);

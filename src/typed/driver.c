@@ -12,7 +12,7 @@
 
 /* Tiles smaller than this (elements) are scattered by the calling thread alone: below it,
  * waking a team costs more than it saves while the BLAS's idle threads still spin (measured on
- * the bench suite: C, D, E ran 5-15 % faster alone). */
+ * the bench suite: C, D, E ran faster alone). */
 #define CONV1DT_PARALLEL_MIN_TILE (1 << 20)
 
 /* Output positions below this are final once input rows < l1 are in (all, at a sample's end). */

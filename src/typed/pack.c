@@ -6,11 +6,11 @@
  * at p * PW * K * C, its row (k, c) holding kernel[k, f, c] for the panel's filters, zero
  * beyond F; then one row of bias (zeros without). A register tile walks down the rows of one
  * panel: with rows of all F filters it strode through memory F apart, and at F = 1024 those
- * 4 KiB strides fell into the same L1 sets (bench case F float32 channels_last, AVX-512 build:
- * 372 -> 130 ms).
+ * 4 KiB strides fell into the same L1 sets (bench case F channels_last measured several
+ * times slower).
  * channels_first layers add packed_t (filters in groups of MF, see internal.h): before it, the
  * steps-along-vectors kernel broadcast 4 weights from every ldw-long row, a cache line each
- * (2-10 % on the bench's channels_first direct cases). */
+ * (slower on the bench's channels_first direct cases). */
 void X(conv1dt__pack_direct)(const conv1dt_layer *layer, R *packed) {
   enum { PW = CONV1DT_DIRECT_PANEL_BYTES / (int)sizeof(R) };
   const int64_t C = layer->in_channels, F = layer->cfg.filters, K = layer->cfg.kernel_size;
@@ -52,8 +52,8 @@ void X(conv1dt__pack_direct)(const conv1dt_layer *layer, R *packed) {
 
 /* The GEMMs': the (K*F) x C view of the Keras kernel transposed to C rows of K*F, so the
  * GEMMs take it untransposed. OpenBLAS packs a transposed B operand much more slowly, and the
- * per-sample GEMMs pack it once each: measured 1.05-1.24x the time of the untransposed one
- * on the bench's wide cases (B, F). Tiled so neither side strides through memory alone. */
+ * per-sample GEMMs pack it once each: measured slower than the untransposed one on the
+ * bench's wide cases (B, F). Tiled so neither side strides through memory alone. */
 void X(conv1dt__pack_gemm)(const conv1dt_layer *layer, R *kt) {
   const int64_t C = layer->in_channels, KF = layer->cfg.kernel_size * layer->cfg.filters;
   const R *kernel = layer->kernel;

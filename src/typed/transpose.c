@@ -5,11 +5,10 @@
  * a strided scalar copy ran at a third of memory speed (case G channels_first). Compiled per
  * ISA like the direct kernel.
  *
- * Measured alone on a 4 MiB window (case G, float32): 0.26-0.38 ms in 12 processes this way,
- * 0.34-1.9 ms (bimodal from one process to the next) when rows were cut into passes that
- * visit every filter: those leave half-written lines of y behind at each pass's end. Windows
- * over the L3's share (8 MiB and more) run at a fifth of that speed either way, which is one
- * reason the GEMM methods keep their windows small. */
+ * Rows are not cut into passes that visit every filter: those leave half-written lines of y
+ * behind at each pass's end, and measured slower and bimodal from one process to the next
+ * (case G's window, float32). Windows over the L3's share (8 MiB and more) run several times
+ * slower either way, which is one reason the GEMM methods keep their windows small. */
 #include "vec.h"
 
 #include <stdint.h>
