@@ -5,6 +5,8 @@
 #   bash scripts/install-deps.sh --extra   # also python3-numpy (for scripts that check the CLI against numpy-computed cases)
 #   bash scripts/install-deps.sh --vendors # also Netlib's reference BLAS and BLIS (CI runs the
 #                                          # suite on each, swapped in at run time)
+#   bash scripts/install-deps.sh --bench   # also oneDNN (the bench's yardstick), jq and gnuplot
+#                                          # (bench/roofline.sh's chart)
 set -euo pipefail
 
 # gfortran brings libgfortran.a, which a static link against Debian's OpenBLAS needs
@@ -14,6 +16,7 @@ for arg in "$@"; do
   case "$arg" in
   --extra) pkgs+=(python3-numpy) ;;
   --vendors) pkgs+=(libblas-dev libblis-dev) ;;
+  --bench) pkgs+=(libdnnl-dev jq gnuplot-nox) ;;
   *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac
 done
