@@ -204,6 +204,9 @@ int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels);
 /* Whether this CPU runs the direct kernel's AVX-512 build (AVX-512 F/BW/DQ/VL with the OS
  * saving their registers; 0 where the library has no such build). */
 int conv1dt__cpu_has_wide(void);
+/* Whether the build dispatches (CONV1DT_DISPATCH) and this CPU runs x86-64-v3 code (AVX2, FMA,
+ * BMI2): the direct kernel's 256-bit copy runs there. */
+int conv1dt__cpu_has_v3(void);
 /* G for a layer's grouped-positions kernel on this CPU (see conv1dt_layer.groups), or 0. */
 int conv1dt__direct_groups(int64_t filters, int64_t ksize, int64_t stride, int64_t dilation,
                            size_t elem_size);

@@ -304,23 +304,28 @@ int conv1dt__direct_groups(int64_t filters, int64_t ksize, int64_t stride, int64
   return g > 1 ? (int)g : 0;
 }
 
-/* The width of the direct kernel's vectors on this CPU: the AVX-512 build, or what
- * target_clones' resolver picks (its x86-64-v3 clone where the CPU has that level); plain C
- * counts as SSE's 128. */
-static int direct_vector_bits(void) {
-  if (conv1dt__cpu_has_wide()) return 512;
+int conv1dt__cpu_has_v3(void) {
 #ifdef CONV1DT_DISPATCH
   __builtin_cpu_init();
 #if defined(__clang__) || __GNUC__ < 12
-  const int v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                 __builtin_cpu_supports("bmi2");
+  /* the level's vector and bit-manipulation features these compilers can test (every CPU with
+   * them has the rest: F16C, LZCNT, MOVBE) */
+  return __builtin_cpu_supports("avx") && __builtin_cpu_supports("avx2") &&
+         __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi") &&
+         __builtin_cpu_supports("bmi2");
 #else
-  const int v3 = __builtin_cpu_supports("x86-64-v3");
+  return __builtin_cpu_supports("x86-64-v3");
 #endif
-  return v3 ? 256 : 128;
 #else
-  return 128;
+  return 0;
 #endif
+}
+
+/* The width of the direct kernel's vectors on this CPU: the AVX-512 build, or the x86-64-v3
+ * copy where the CPU has that level; plain C counts as SSE's 128. */
+static int direct_vector_bits(void) {
+  if (conv1dt__cpu_has_wide()) return 512;
+  return conv1dt__cpu_has_v3() ? 256 : 128;
 }
 
 const char *conv1dt_kernel_isa(void) {

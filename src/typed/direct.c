@@ -31,6 +31,7 @@
 #define MR_NV2 6
 #endif
 
+#ifdef CONV1DT_DIRECT_WIDE /* the only build whose tiles call gtap */
 /* CB channels of one tap into a one-vector-wide tile: their weights (ldw apart) in registers,
  * then one input row (ldr apart) at a time through a pointer of its own, so that every
  * multiply-add reads its broadcast at a constant offset. With the rows at an index, the wide
@@ -60,6 +61,7 @@ INLINE void gtap(const int MR, const R *xr, int64_t ldr, int64_t C, const R *w, 
   for (int cb = 1; cb < GB; cb++)
     if (C - c == cb) gblock(MR, cb, xr + c, ldr, w + c * ldw, ldw, acc);
 }
+#endif
 
 /* A channels_last tile's sums, relu'd when asked, to rows m < mr: out + m * ldo, filters
  * [f0, f0 + NV*VL) ∩ [0, F). */
@@ -347,8 +349,8 @@ INLINE int group_width(int64_t F, int64_t f0) {
 
 /* GCC's default register allocation spills one input vector of the 8-filter tiles to the stack
  * and reloads it for every multiply-add: allocating over the whole function keeps all 28 vectors
- * in registers */
-#ifdef CONV1DT_DIRECT_WIDE
+ * in registers (a GCC option: clang has no optimize attribute and warns on it) */
+#if defined(CONV1DT_DIRECT_WIDE) && defined(__GNUC__) && !defined(__clang__)
 static void phase_t(CONV1DT_DIRECT_PHASE_T_ARGS) __attribute__((optimize("ira-region=all")));
 #endif
 CLONES
@@ -487,13 +489,12 @@ void KNAME(conv1dt__direct_phase_t2)(CONV1DT_DIRECT_PHASE_T2_ARGS) {
 }
 #endif
 
-void KNAME(conv1dt__direct_phase_t)(CONV1DT_DIRECT_PHASE_T_ARGS) {
-  phase_t(xc, ldx, C, taps, ntaps, n_lo, n_hi, F, gstride, bias, out, ldo, s, relu, pf, out_is_y);
-}
+CLONED_ENTRY(KNAME(conv1dt__direct_phase_t), phase_t, (CONV1DT_DIRECT_PHASE_T_ARGS),
+             (xc, ldx, C, taps, ntaps, n_lo, n_hi, F, gstride, bias, out, ldo, s, relu, pf,
+              out_is_y))
 
-void KNAME(conv1dt__direct_phase)(CONV1DT_DIRECT_PHASE_ARGS) {
-  phase(rows, C, taps, ntaps, n_lo, n_hi, F, ldw, bias, out, ldo, relu, pf);
-}
+CLONED_ENTRY(KNAME(conv1dt__direct_phase), phase, (CONV1DT_DIRECT_PHASE_ARGS),
+             (rows, C, taps, ntaps, n_lo, n_hi, F, ldw, bias, out, ldo, relu, pf))
 
 #ifdef CONV1DT_DIRECT_WIDE
 /* Grouped positions, for stride-1 layers whose filters fill at most half a 512-bit vector

@@ -14,12 +14,7 @@
 
 #include <stdint.h>
 
-#if CONV1DT_PRECISION == 32
-typedef int32_t VM __attribute__((vector_size(CONV1DT_DIRECT_VBYTES)));
-#else
-typedef int64_t VM __attribute__((vector_size(CONV1DT_DIRECT_VBYTES)));
-#endif
-#define SH(a, b, ...) __builtin_shuffle(a, b, (VM){__VA_ARGS__})
+#define SH SHUFFLE2 /* vec.h */
 
 /* r[i] holds row i of a VL x VL block; afterwards r[j] holds its column j. */
 INLINE void transpose_block(V r[VL]) {
@@ -116,10 +111,10 @@ CLONES static void transpose(const R *src, int64_t lds, int64_t rows, int64_t co
   }
 }
 
-void X(conv1dt__transpose_act)(const R *src, int64_t lds, int64_t rows, int64_t cols, const R *bias,
-                               int relu, R *dst, int64_t ldd) {
-  transpose(src, lds, rows, cols, bias, relu, dst, ldd);
-}
+CLONED_ENTRY(X(conv1dt__transpose_act), transpose,
+             (const R *src, int64_t lds, int64_t rows, int64_t cols, const R *bias, int relu,
+              R *dst, int64_t ldd),
+             (src, lds, rows, cols, bias, relu, dst, ldd))
 
 #define ILO zip_lo /* vec.h */
 #define IHI zip_hi
@@ -162,7 +157,7 @@ CLONES static void interleave(const R *src, int64_t ldp, int64_t lds, int64_t s,
   }
 }
 
-void X(conv1dt__interleave)(const R *src, int64_t ldp, int64_t lds, int64_t s, int64_t n,
-                            int64_t rows, const R *bias, int relu, R *dst, int64_t ldd) {
-  interleave(src, ldp, lds, s, n, rows, bias, relu, dst, ldd);
-}
+CLONED_ENTRY(X(conv1dt__interleave), interleave,
+             (const R *src, int64_t ldp, int64_t lds, int64_t s, int64_t n, int64_t rows,
+              const R *bias, int relu, R *dst, int64_t ldd),
+             (src, ldp, lds, s, n, rows, bias, relu, dst, ldd))

@@ -1,5 +1,5 @@
 /* The GCC/Clang vector extensions the hand-vectorised kernels share (direct.c, transpose.c),
- * and the target_clones attribute that compiles them per ISA. */
+ * and how those are compiled per ISA. */
 #ifndef CONV1DT_VEC_H
 #define CONV1DT_VEC_H
 
@@ -18,13 +18,38 @@
 typedef R V __attribute__((vector_size(CONV1DT_VEC_BYTES)));
 #define VL (CONV1DT_VEC_BYTES / (int)sizeof(R))
 
-/* see conv1dt_kernel_isa() in plan.c for the same choice */
+#define INLINE static inline __attribute__((always_inline))
+
+/* A kernel compiled per ISA is written `CLONES static void name(params) {...}` and called only
+ * through `CLONED_ENTRY(entry, name, (params), (args))`, which defines the exported `entry`.
+ * GCC: target_clones (x86-64-v3 and baseline, resolved when the library loads). Clang (14) makes
+ * target_clones' resolver an exported global even for a static function (the float and double
+ * objects' resolvers then collide at link time), so there name() is inlined into an x86-64-v3
+ * copy and into the entry itself, which picks by conv1dt__cpu_has_v3() (as
+ * conv1dt_kernel_isa() reports). */
+#if defined(CONV1DT_DISPATCH) && !defined(CONV1DT_DIRECT_WIDE) && defined(__clang__)
+#define CLONES inline __attribute__((always_inline))
+#define CLONED_ENTRY(entry, name, params, args)                                                    \
+  __attribute__((target("arch=x86-64-v3"))) static void name##_v3 params {                         \
+    name args;                                                                                     \
+  }                                                                                                \
+  void entry params {                                                                              \
+    if (conv1dt__cpu_has_v3())                                                                     \
+      name##_v3 args;                                                                              \
+    else                                                                                           \
+      name args;                                                                                   \
+  }
+#else
 #if defined(CONV1DT_DISPATCH) && !defined(CONV1DT_DIRECT_WIDE)
 #define CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define CLONES
 #endif
-#define INLINE static inline __attribute__((always_inline))
+#define CLONED_ENTRY(entry, name, params, args)                                                    \
+  void entry params {                                                                              \
+    name args;                                                                                     \
+  }
+#endif
 
 INLINE V vload(const R *p) {
   V v;
@@ -58,11 +83,19 @@ typedef int32_t VZ __attribute__((vector_size(CONV1DT_VEC_BYTES)));
 #else
 typedef int64_t VZ __attribute__((vector_size(CONV1DT_VEC_BYTES)));
 #endif
+/* The lanes of a then b picked by constant indices (0 .. VL-1 from a, VL .. from b): GCC's
+ * __builtin_shuffle takes them as a vector, clang (which lacks it) has
+ * __builtin_shufflevector with them as arguments. */
+#ifdef __clang__
+#define SHUFFLE2(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define SHUFFLE2(a, b, ...) __builtin_shuffle(a, b, (VZ){__VA_ARGS__})
+#endif
 INLINE V zip_lo(V a, V b) {
-  return __builtin_shuffle(a, b, (VZ){ZIP_LO_IDX});
+  return SHUFFLE2(a, b, ZIP_LO_IDX);
 }
 INLINE V zip_hi(V a, V b) {
-  return __builtin_shuffle(a, b, (VZ){ZIP_HI_IDX});
+  return SHUFFLE2(a, b, ZIP_HI_IDX);
 }
 
 #endif /* CONV1DT_VEC_H */
