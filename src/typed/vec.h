@@ -20,6 +20,26 @@ typedef R V __attribute__((vector_size(CONV1DT_VEC_BYTES)));
 
 #define INLINE static inline __attribute__((always_inline))
 
+/* UNROLL(n): unroll the next loop completely (n: at least its trip count). FULL_UNROLL: the
+ * same for a loop GCC unrolls by itself once its function is inlined. Clang optimises an inline
+ * function's own copy first, where a count (or its plain "unroll") unrolls loops whose trip
+ * counts are not constant yet, with a remainder loop, and the accumulators they index stay in
+ * memory; its "full" waits for the constants. STOP_IF(c): skip the rest of such a loop when c;
+ * clang's full unroll needs the trip count constant, so there it skips each iteration
+ * (GCC leaves the loop: its code stays smaller). */
+#ifdef __clang__
+#define UNROLL(n) _Pragma("clang loop unroll(full)")
+#define FULL_UNROLL _Pragma("clang loop unroll(full)")
+#define STOP_IF(c)                                                                                 \
+  if (c) continue
+#else
+#define CONV1DT_PRAGMA(x) _Pragma(#x)
+#define UNROLL(n) CONV1DT_PRAGMA(GCC unroll n)
+#define FULL_UNROLL
+#define STOP_IF(c)                                                                                 \
+  if (c) break
+#endif
+
 /* A kernel compiled per ISA is written `CLONES static void name(params) {...}` and called only
  * through `CLONED_ENTRY(entry, name, (params), (args))`, which defines the exported `entry`.
  * GCC: target_clones (x86-64-v3 and baseline, resolved when the library loads). Clang (14) makes
