@@ -322,7 +322,7 @@ int conv1dt__cpu_has_v3(void) {
 }
 
 /* The width of the direct kernel's vectors on this CPU: the AVX-512 build, or the x86-64-v3
- * copy where the CPU has that level; plain C counts as SSE's 128. */
+ * copy where the CPU has that level; NEON's and plain C's count as SSE's 128. */
 static int direct_vector_bits(void) {
   if (conv1dt__cpu_has_wide()) return 512;
   return conv1dt__cpu_has_v3() ? 256 : 128;
@@ -332,8 +332,10 @@ const char *conv1dt_kernel_isa(void) {
   /* the AVX-512 build needs no target_clones, so clang builds may have it without the clones */
   const int bits = direct_vector_bits();
   if (bits == 512) return "x86-64-v4 (AVX-512; AVX2 where 256-bit vectors fit better)";
-#ifdef CONV1DT_DISPATCH
+#if defined(CONV1DT_DISPATCH)
   return bits == 256 ? "x86-64-v3 (AVX2, FMA)" : "x86-64 baseline (SSE2)";
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+  return "aarch64 NEON (128-bit vector extensions)";
 #else
   return "portable C (built without run-time dispatch)";
 #endif

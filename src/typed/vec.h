@@ -8,8 +8,9 @@
 #include <stdint.h>
 #include <string.h>
 
-/* GCC/Clang vector extension: 32 bytes (AVX2 registers; two SSE registers in the baseline), or
- * 64 (AVX-512) in the wide build of direct.c, whose flags pick the ISA for the whole file. */
+/* GCC/Clang vector extension: 32 bytes (AVX2 registers; two SSE registers in the baseline; 16,
+ * one NEON register, on aarch64), or 64 (AVX-512) in the wide build of direct.c, whose flags
+ * pick the ISA for the whole file. */
 #ifdef CONV1DT_DIRECT_WIDE
 #define CONV1DT_VEC_BYTES CONV1DT_DIRECT_WIDE_VBYTES
 #else
@@ -17,6 +18,7 @@
 #endif
 typedef R V __attribute__((vector_size(CONV1DT_VEC_BYTES)));
 #define VL (CONV1DT_VEC_BYTES / (int)sizeof(R))
+#define VL_LANES (CONV1DT_VEC_BYTES * 8 / CONV1DT_PRECISION) /* VL for #if */
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -88,10 +90,13 @@ INLINE V relu_v(V a) {
 
 /* Interleaving two vectors: their first halves element by element (zip_lo), then their second
  * halves (zip_hi). */
-#if CONV1DT_VEC_BYTES * 8 / CONV1DT_PRECISION == 4
+#if VL_LANES == 2
+#define ZIP_LO_IDX 0, 2
+#define ZIP_HI_IDX 1, 3
+#elif VL_LANES == 4
 #define ZIP_LO_IDX 0, 4, 1, 5
 #define ZIP_HI_IDX 2, 6, 3, 7
-#elif CONV1DT_VEC_BYTES * 8 / CONV1DT_PRECISION == 8
+#elif VL_LANES == 8
 #define ZIP_LO_IDX 0, 8, 1, 9, 2, 10, 3, 11
 #define ZIP_HI_IDX 4, 12, 5, 13, 6, 14, 7, 15
 #else
