@@ -374,9 +374,24 @@ CONV1DT_API conv1dt_status conv1dt_algorithm_from_string(const char *text, conv1
  * ("swish" -> "silu"), which may be NULL-pointer-skipped. */
 CONV1DT_API conv1dt_status conv1dt_activation_check(const char *name, const char **canonical);
 
-/* Describes the BLAS linked at run time ("OpenBLAS 0.3.21 ... Haswell", or "unknown CBLAS")
- * and its thread count (0 when the vendor does not say). Writes a NUL-terminated string. */
+/* Describes the BLAS that provides cblas_sgemm at run time, as that BLAS tells it: vendor
+ * (OpenBLAS, BLIS, MKL, ATLAS, Netlib reference BLAS), version, threading build, and the file
+ * ("OpenBLAS 0.3.21 ...; core Haswell; pthreads build in /usr/lib/.../libopenblasp-r0.3.21.so"),
+ * or "unknown CBLAS in FILE" when no vendor's own symbol names it. *threads (may be NULL) gets
+ * its thread count: 1 for a serial build, 0 when the vendor does not say. Writes a
+ * NUL-terminated string; 512 bytes always suffice. */
 CONV1DT_API conv1dt_status conv1dt_blas_info(char *buffer, size_t size, int *threads);
+
+/* Sets how many threads both the BLAS (through that vendor's own call: openblas_set_num_threads,
+ * bli_thread_set_num_threads, MKL_Set_Num_Threads; nothing for a serial build) and conv1dt's own
+ * team (the direct method, col2im, the activations) run, process-wide, from 1 to 64. The two
+ * never run at the same time, so neither oversubscribes the other. Without this call the team
+ * runs as many threads as a threaded BLAS does, else one per online CPU. Fails with
+ * CONV1DT_ERROR_UNSUPPORTED, after setting the team, when the BLAS runs threads but hides its
+ * call (Debian's BLIS as libblas.so.3: set BLIS_NUM_THREADS before the program starts). */
+CONV1DT_API conv1dt_status conv1dt_set_num_threads(int threads);
+/* The number of threads conv1dt's team runs now (see conv1dt_set_num_threads). */
+CONV1DT_API conv1dt_status conv1dt_get_num_threads(int *threads);
 
 /* The best instruction set the direct kernel runs here: "x86-64-v4 (AVX-512; ...)" (512-bit
  * vectors, picked per call where they are not mostly padding), "x86-64-v3 (AVX2, FMA)" or

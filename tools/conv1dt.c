@@ -42,6 +42,7 @@ static const char USAGE[] =
     "       conv1dt info            show the version, the BLAS in use and its threads\n"
     "       conv1dt help [run|grad|init]  show this help (also --help, -h)\n"
     "       conv1dt --version       show the version\n"
+    "Any command takes --threads N: the threads of both the BLAS and conv1dt's own team.\n"
     "\n"
     "Keras 3 Conv1DTranspose forward and backward passes on CBLAS. See 'conv1dt run --help'\n"
     "and 'conv1dt grad --help'.\n"
@@ -506,6 +507,7 @@ static bool print_blas(void) {
     printf("BLAS threads: %d\n", threads);
   else
     printf("BLAS threads: unknown\n");
+  if (conv1dt_get_num_threads(&threads) == CONV1DT_OK) printf("conv1dt threads: %d\n", threads);
   return true;
 }
 
@@ -647,8 +649,47 @@ static int dispatch(int argc, char **argv) {
   return CLI_EXIT_USAGE;
 }
 
+/* `--threads N` (any command, anywhere on the line): the BLAS's threads and conv1dt's team, set
+ * together by the library. Taken out of argv before the command parses its own options. */
+static int take_threads(int *argc, char **argv) {
+  for (int i = 1; i < *argc; i++) {
+    const char *value = NULL;
+    int used = 1;
+    if (strcmp(argv[i], "--threads") == 0) {
+      if (i + 1 >= *argc) {
+        cli_error("--threads needs a value (a thread count from 1 to 64)");
+        return CLI_EXIT_USAGE;
+      }
+      value = argv[i + 1], used = 2;
+    } else if (strncmp(argv[i], "--threads=", 10) == 0) {
+      value = argv[i] + 10;
+    } else {
+      continue;
+    }
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(value, &end, 10);
+    if (errno || end == value || *end || n < 1 || n > 64) {
+      cli_error("invalid --threads '%s' (a thread count from 1 to 64)", value);
+      return CLI_EXIT_USAGE;
+    }
+    conv1dt_status st = conv1dt_set_num_threads((int)n);
+    if (st == CONV1DT_ERROR_UNSUPPORTED)
+      fprintf(stderr, "conv1dt: note: %s\n", conv1dt_last_error());
+    else if (st != CONV1DT_OK) {
+      cli_lib_error("cannot set the threads", st);
+      return EXIT_FAILURE;
+    }
+    memmove(argv + i, argv + i + used, (size_t)(*argc - i - used + 1) * sizeof *argv);
+    *argc -= used;
+    i--;
+  }
+  return EXIT_SUCCESS;
+}
+
 int main(int argc, char **argv) {
-  int rc = dispatch(argc, argv);
+  int rc = take_threads(&argc, argv);
+  if (rc == EXIT_SUCCESS) rc = dispatch(argc, argv);
   /* A full disk or closed pipe on stdout is a failure too, not a silent truncation. */
   if (fflush(stdout) != 0 || ferror(stdout)) {
     cli_error("cannot write to standard output: %s", strerror(errno));
