@@ -393,6 +393,15 @@ CONV1DT_API conv1dt_status conv1dt_set_num_threads(int threads);
 /* The number of threads conv1dt's team runs now (see conv1dt_set_num_threads). */
 CONV1DT_API conv1dt_status conv1dt_get_num_threads(int *threads);
 
+/* Checks that this machine computes the layer correctly: a small sweep (five shapes, float32
+ * and float64, both data formats) of forward calls by every method — the GEMMs of the BLAS
+ * loaded at run time and the direct kernel in the instruction sets this CPU runs (its AVX-512
+ * and 256-bit tiles where it has AVX-512) — and backward calls, each against a naive loop
+ * built into the library. Writes a NUL-terminated report (the BLAS, the kernel's ISA, pass or
+ * FAIL per dtype and format, each failing case; 8192 bytes always suffice) and the number of
+ * failed checks to *failures (0: all passed). Takes well under a second. */
+CONV1DT_API conv1dt_status conv1dt_selftest(char *report, size_t size, int *failures);
+
 /* The best instruction set the direct kernel runs here: "x86-64-v4 (AVX-512; ...)" (512-bit
  * vectors, picked per call where they are not mostly padding), "x86-64-v3 (AVX2, FMA)" or
  * "x86-64 baseline (SSE2)" (chosen when the library loads), or "portable C (...)" in builds

@@ -345,6 +345,16 @@ START_TEST(test_err_usage) {
 }
 END_TEST
 
+START_TEST(test_selftest_command) {
+  result r = run_cli(ARGS("selftest"));
+  ck_assert_msg(r.status == 0, "stdout: %s stderr: %s", r.out, r.err);
+  ck_assert_msg(strstr(r.out, "float32 channels_last: pass") != NULL, "%s", r.out);
+  ck_assert_msg(strstr(r.out, "selftest passed\n") != NULL, "%s", r.out);
+  free_result(&r);
+  expect_failure(ARGS("selftest", "extra"), 2, "no arguments");
+}
+END_TEST
+
 /* --threads N sets conv1dt's team (and the BLAS's where the BLAS has a call), from any place on
  * the line. */
 START_TEST(test_threads_option) {
@@ -489,6 +499,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(tc, test_version);
   tcase_add_test(tc, test_info);
   tcase_add_test(tc, test_threads_option);
+  tcase_add_test(tc, test_selftest_command);
   tcase_add_test(tc, test_help);
 
   tc = cli_tcase_create(s, "run", 60);

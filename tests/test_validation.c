@@ -525,6 +525,25 @@ START_TEST(test_version_and_blas_info) {
 }
 END_TEST
 
+/* The selftest's own naive loop agrees with the library here (the suite checks the library
+ * against tests/reference.c independently), and its report names what it ran. */
+START_TEST(test_selftest) {
+  static char report[8192];
+  int failures = -1;
+  ck_assert_int_eq(conv1dt_selftest(report, sizeof report, &failures), CONV1DT_OK);
+  ck_assert_msg(failures == 0, "%s", report);
+  ck_assert_ptr_nonnull(strstr(report, "BLAS: "));
+  ck_assert_ptr_nonnull(strstr(report, conv1dt_kernel_isa()));
+  ck_assert_ptr_nonnull(strstr(report, "float64 channels_first: pass"));
+  ck_assert_ptr_nonnull(strstr(report, "selftest passed\n"));
+  char tiny[16];
+  EXPECT_ERROR(conv1dt_selftest(tiny, sizeof tiny, &failures), CONV1DT_ERROR_BUFFER_TOO_SMALL,
+               "16 bytes");
+  EXPECT_ERROR(conv1dt_selftest(NULL, 0, &failures), CONV1DT_ERROR_NULL_ARGUMENT, NULL);
+  EXPECT_ERROR(conv1dt_selftest(report, sizeof report, NULL), CONV1DT_ERROR_NULL_ARGUMENT, NULL);
+}
+END_TEST
+
 START_TEST(test_set_num_threads) {
   EXPECT_ERROR(conv1dt_set_num_threads(0), CONV1DT_ERROR_INVALID_VALUE, "got 0");
   EXPECT_ERROR(conv1dt_set_num_threads(65), CONV1DT_ERROR_INVALID_VALUE, "got 65");
@@ -648,6 +667,7 @@ static Suite *validation_suite(void) {
   tcase_add_test(tc, test_status_names);
   tcase_add_test(tc, test_version_and_blas_info);
   tcase_add_test(tc, test_set_num_threads);
+  tcase_add_test(tc, test_selftest);
   tcase_add_test(tc, test_config_defaults_and_roundtrip);
   tcase_add_test(tc, test_last_error_thread_local);
   suite_add_tcase(s, tc);

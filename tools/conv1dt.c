@@ -7,6 +7,7 @@
  *   conv1dt grad ...        gradients (backward pass) over .npy files
  *   conv1dt init ...        a layer's initial weights (Keras's initializers) as .npy files
  *   conv1dt info            version, BLAS, threads
+ *   conv1dt selftest        forward and backward through this BLAS and CPU vs a naive loop
  *   conv1dt --help | help | --version
  *
  * Exit status: 0 success, 1 failure (files, shapes, library), 2 usage error. On any failure the
@@ -40,6 +41,7 @@ static const char USAGE[] =
     "       conv1dt init --in-channels C --filters F --kernel-size K --kernel-output K.npy\n"
     "                    [--bias-output B.npy] [options]  initial weights (Keras initializers)\n"
     "       conv1dt info            show the version, the BLAS in use and its threads\n"
+    "       conv1dt selftest        check the BLAS and the direct kernel on this machine\n"
     "       conv1dt help [run|grad|init]  show this help (also --help, -h)\n"
     "       conv1dt --version       show the version\n"
     "Any command takes --threads N: the threads of both the BLAS and conv1dt's own team.\n"
@@ -593,6 +595,20 @@ static void print_auto_choice(void) {
   conv1dt_destroy(layer);
 }
 
+/* The library's selftest through the BLAS loaded and this CPU's kernels; the exit status says
+ * whether everything agreed with the naive loop. */
+static int cmd_selftest(void) {
+  static char report[8192];
+  int failures = 0;
+  conv1dt_status st = conv1dt_selftest(report, sizeof report, &failures);
+  if (st != CONV1DT_OK) {
+    cli_lib_error("selftest could not run", st);
+    return EXIT_FAILURE;
+  }
+  fputs(report, stdout);
+  return failures ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 static int cmd_info(void) {
   printf("conv1dt %s (version number %d)\n", conv1dt_version_string(), conv1dt_version_number());
   if (!print_blas()) return EXIT_FAILURE;
@@ -635,12 +651,12 @@ static int dispatch(int argc, char **argv) {
   }
   for (int i = 0; i < SUBCOMMAND_COUNT; i++)
     if (strcmp(cmd, SUBCOMMANDS[i].cmd->name) == 0) return SUBCOMMANDS[i].main(argc - 2, argv + 2);
-  if (strcmp(cmd, "info") == 0 || strcmp(cmd, "demo") == 0) {
+  if (strcmp(cmd, "info") == 0 || strcmp(cmd, "demo") == 0 || strcmp(cmd, "selftest") == 0) {
     if (argc > 2) {
       cli_error("'%s' takes no arguments", cmd);
       return CLI_EXIT_USAGE;
     }
-    return cmd[0] == 'i' ? cmd_info() : cmd_demo();
+    return cmd[0] == 'i' ? cmd_info() : cmd[0] == 's' ? cmd_selftest() : cmd_demo();
   }
   if (cmd[0] == '-')
     cli_error("unknown option '%s' (see 'conv1dt --help')", cmd);
