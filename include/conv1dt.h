@@ -402,6 +402,25 @@ CONV1DT_API conv1dt_status conv1dt_get_num_threads(int *threads);
  * failed checks to *failures (0: all passed). Takes well under a second. */
 CONV1DT_API conv1dt_status conv1dt_selftest(char *report, size_t size, int *failures);
 
+/* The opt-in measured plan (FFTW_MEASURE's idea), for a BLAS or machine AUTO's rules were not
+ * measured on: times GEMM, GEMM_ACCUMULATE and DIRECT on copies of this layer for inputs of
+ * `batch` x `steps` (alternating rounds, medians; about 0.3 s or 15 rounds, whichever is
+ * less, plus one warm-up call each) and writes the fastest to *best. Create the layer again
+ * with cfg.algorithm = *best to use it. AUTO itself never measures, so its choice and results
+ * are the same on every run. With `wisdom` (may be NULL; 2048 bytes suffice) it also writes one
+ * line of text recording the answer and everything it depends on (the BLAS, the direct kernel's
+ * ISA, the threads, the layer's configuration, the input shape): store such lines and give them
+ * to conv1dt_wisdom_lookup next time instead of measuring again. */
+CONV1DT_API conv1dt_status conv1dt_measure_algorithm(const conv1dt_layer *layer, int64_t batch,
+                                                     int64_t steps, conv1dt_algorithm *best,
+                                                     char *wisdom, size_t size);
+/* The method a wisdom text (lines from conv1dt_measure_algorithm, in any number and order; the
+ * last matching line wins) records for this layer and input shape under the BLAS, kernel ISA
+ * and thread count in use now; CONV1DT_ERROR_INVALID_VALUE when no line matches. */
+CONV1DT_API conv1dt_status conv1dt_wisdom_lookup(const char *wisdom, const conv1dt_layer *layer,
+                                                 int64_t batch, int64_t steps,
+                                                 conv1dt_algorithm *best);
+
 /* The best instruction set the direct kernel runs here: "x86-64-v4 (AVX-512; ...)" (512-bit
  * vectors, picked per call where they are not mostly padding), "x86-64-v3 (AVX2, FMA)" or
  * "x86-64 baseline (SSE2)" (chosen when the library loads), or "portable C (...)" in builds

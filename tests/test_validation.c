@@ -544,6 +544,49 @@ START_TEST(test_selftest) {
 }
 END_TEST
 
+/* The measured plan names one of the three methods, its wisdom line gives it back for the
+ * same layer and shape, and only for them. */
+START_TEST(test_measure_and_wisdom) {
+  conv1dt_config cfg = conv1dt_config_default(6, 3);
+  cfg.strides = 2;
+  conv1dt_layer *layer = NULL, *other = NULL;
+  ck_assert_int_eq(conv1dt_create(&cfg, 5, CONV1DT_FLOAT32, &layer), CONV1DT_OK);
+  conv1dt_algorithm best = CONV1DT_ALGORITHM_AUTO, again = CONV1DT_ALGORITHM_AUTO;
+  char wisdom[2048];
+  ck_assert_int_eq(conv1dt_measure_algorithm(layer, 2, 9, &best, wisdom, sizeof wisdom),
+                   CONV1DT_OK);
+  ck_assert_msg(best == CONV1DT_ALGORITHM_GEMM || best == CONV1DT_ALGORITHM_DIRECT ||
+                    best == CONV1DT_ALGORITHM_GEMM_ACCUMULATE,
+                "best %d", (int)best);
+  ck_assert_msg(strncmp(wisdom, "conv1dt-wisdom 1 | ", 19) == 0, "%s", wisdom);
+  ck_assert_int_eq(wisdom[strlen(wisdom) - 1], '\n');
+  ck_assert_int_eq(conv1dt_wisdom_lookup(wisdom, layer, 2, 9, &again), CONV1DT_OK);
+  ck_assert_int_eq(again, best);
+  /* a later line for the same key wins */
+  char two[4200];
+  snprintf(two, sizeof two, "%s%.*s method=gemm_accumulate\n", wisdom,
+           (int)(strstr(wisdom, " method=") - wisdom), wisdom);
+  ck_assert_int_eq(conv1dt_wisdom_lookup(two, layer, 2, 9, &again), CONV1DT_OK);
+  ck_assert_int_eq(again, CONV1DT_ALGORITHM_GEMM_ACCUMULATE);
+  /* another shape, another layer: no answer */
+  EXPECT_ERROR(conv1dt_wisdom_lookup(wisdom, layer, 3, 9, &again), CONV1DT_ERROR_INVALID_VALUE,
+               "no line");
+  cfg.strides = 1;
+  ck_assert_int_eq(conv1dt_create(&cfg, 5, CONV1DT_FLOAT32, &other), CONV1DT_OK);
+  EXPECT_ERROR(conv1dt_wisdom_lookup(wisdom, other, 2, 9, &again), CONV1DT_ERROR_INVALID_VALUE,
+               "no line");
+  EXPECT_ERROR(conv1dt_measure_algorithm(layer, 0, 9, &best, NULL, 0), CONV1DT_ERROR_INVALID_VALUE,
+               "batch=0");
+  EXPECT_ERROR(conv1dt_measure_algorithm(layer, 2, 9, &best, wisdom, 8),
+               CONV1DT_ERROR_BUFFER_TOO_SMALL, "8 bytes");
+  EXPECT_ERROR(conv1dt_measure_algorithm(NULL, 2, 9, &best, NULL, 0), CONV1DT_ERROR_NULL_ARGUMENT,
+               NULL);
+  EXPECT_ERROR(conv1dt_wisdom_lookup(NULL, layer, 2, 9, &again), CONV1DT_ERROR_NULL_ARGUMENT, NULL);
+  conv1dt_destroy(layer);
+  conv1dt_destroy(other);
+}
+END_TEST
+
 START_TEST(test_set_num_threads) {
   EXPECT_ERROR(conv1dt_set_num_threads(0), CONV1DT_ERROR_INVALID_VALUE, "got 0");
   EXPECT_ERROR(conv1dt_set_num_threads(65), CONV1DT_ERROR_INVALID_VALUE, "got 65");
@@ -668,6 +711,7 @@ static Suite *validation_suite(void) {
   tcase_add_test(tc, test_version_and_blas_info);
   tcase_add_test(tc, test_set_num_threads);
   tcase_add_test(tc, test_selftest);
+  tcase_add_test(tc, test_measure_and_wisdom);
   tcase_add_test(tc, test_config_defaults_and_roundtrip);
   tcase_add_test(tc, test_last_error_thread_local);
   suite_add_tcase(s, tc);
