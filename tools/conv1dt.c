@@ -589,7 +589,7 @@ static void print_auto_choice(void) {
       conv1dt_forward_algorithm(layer, 16, 256, 0, &alg) == CONV1DT_OK)
     printf("AUTO for 1024 channels: %s%s\n", conv1dt_algorithm_name(alg),
            alg == CONV1DT_ALGORITHM_DIRECT
-               ? " (the BLAS's GEMM kernels are narrower than the direct "
+               ? " (this BLAS's GEMMs are untuned, or narrower than the direct "
                  "kernel's vectors here)"
                : "");
   conv1dt_destroy(layer);
