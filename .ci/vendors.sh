@@ -4,7 +4,8 @@
 # LD_LIBRARY_PATH as a user would (or through update-alternatives):
 #   OpenBLAS pthreads, OpenBLAS OpenMP, BLIS, Netlib's reference BLAS, ATLAS (Debian packages),
 #   Intel MKL (PyPI's `mkl` wheel, its libmkl_rt.so.3 as libblas.so.3);
-# OpenBLAS's serial build gets `info` and `selftest`. Each run asserts that `conv1dt info`, and
+# OpenBLAS's serial build and a plain-loop CBLAS of no vendor (.ci/fake_cblas.c) get `info`
+# and `selftest`. Each run asserts that `conv1dt info`, and
 # the suite's own test (CONV1DT_TEST_BLAS_VENDOR / _DIR), name the vendor swapped in. Last, a
 # build-time MKL build (-DCONV1DT_BLAS=Intel10_64_dyn, CMake's FindBLAS name for mkl_rt) runs
 # the suite.
@@ -70,6 +71,16 @@ for row in "${matrix[@]}"; do
   fi
   echo "-- $name: $(($(date +%s) - t0)) s"
 done
+
+# A CBLAS no vendor's symbols name (.ci/fake_cblas.c): reported as unknown, with its file.
+fake=$PWD/build-generic/fake-blas
+mkdir -p "$fake"
+gcc -O2 -shared -fPIC -Wl,-soname,libblas.so.3 -o "$fake/libblas.so.3" .ci/fake_cblas.c
+blas=$(LD_LIBRARY_PATH=$fake $cli info | grep '^BLAS: ')
+echo "-- unknown CBLAS: $blas"
+[ "$blas" = "BLAS: unknown CBLAS in $fake/libblas.so.3" ] ||
+  { echo "vendors: the plain-loop CBLAS is not reported as unknown" >&2; exit 1; }
+LD_LIBRARY_PATH=$fake $cli selftest | tail -1
 
 echo "-- MKL at build time (-DCONV1DT_BLAS=Intel10_64_dyn)"
 cmake -S . -B build-mkl -DCMAKE_BUILD_TYPE=Release -DCONV1DT_BLAS=Intel10_64_dyn \
