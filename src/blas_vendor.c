@@ -62,15 +62,21 @@ static const char *file_version(const char *file) {
   return strchr(v, '.') ? v : "";
 }
 
-static void openblas_core_bits(const char *core) {
-  static const char *const wide[] = {"skylakex", "cooperlake", "sapphirerapids"};
-  static const char *const avx[] = {"haswell",    "zen",         "sandybridge", "bulldozer",
+/* The vector width of the GEMM kernels a BLAS names: OpenBLAS's core (openblas_get_corename)
+ * or BLIS's configuration (bli_arch_string). A DYNAMIC_ARCH OpenBLAS or a "fat" BLIS picks them
+ * from the CPU models it knows: Debian 12's OpenBLAS 0.3.21 runs SSE3 "Prescott" kernels on
+ * CPUs newer than itself, and Debian's BLIS 0.9 its AVX2 "haswell" ones on AVX-512 Xeons. */
+static void kernel_bits(const char *name) {
+  static const char *const wide[] = {"skylakex", "cooperlake", "sapphirerapids",
+                                     "skx",      "knl",        "zen4"};
+  static const char *const avx[] = {"haswell",    "zen",         "zen2",
+                                    "zen3",       "sandybridge", "bulldozer",
                                     "piledriver", "steamroller", "excavator"};
   probe.bits = 128;
   for (size_t i = 0; i < sizeof wide / sizeof wide[0]; i++)
-    if (!strcasecmp(core, wide[i])) probe.bits = 512;
+    if (!strcasecmp(name, wide[i])) probe.bits = 512;
   for (size_t i = 0; i < sizeof avx / sizeof avx[0]; i++)
-    if (!strcasecmp(core, avx[i])) probe.bits = 256;
+    if (!strcasecmp(name, avx[i])) probe.bits = 256;
 }
 
 static int probe_openblas(void *h) {
@@ -85,7 +91,7 @@ static int probe_openblas(void *h) {
   const int par = parallel ? parallel() : -1;
   static const char *const layers[] = {"serial build", "pthreads build", "OpenMP build"};
   const char *c = core ? core() : NULL, *cfg = config(); /* "OpenBLAS 0.3.21 DYNAMIC_ARCH ..." */
-  if (c) openblas_core_bits(c);
+  if (c) kernel_bits(c);
   probe.vendor = CONV1DT_BLAS_OPENBLAS;
   probe.serial = par == 0;
   snprintf(probe.text, sizeof probe.text, "%s%s; core %s; %s",
@@ -97,18 +103,21 @@ static int probe_openblas(void *h) {
 /* BLIS's own queries; `how` says where they came from. */
 static void describe_blis(void *lib, const char *how) {
   str_fn version;
-  int_fn omp, pth;
+  int_fn omp, pth, arch_id;
+  const char *(*arch_name)(int);
   FN(version, dlsym(lib, "bli_info_get_version_str"));
   FN(omp, dlsym(lib, "bli_info_get_enable_openmp"));
   FN(pth, dlsym(lib, "bli_info_get_enable_pthreads"));
+  FN(arch_id, dlsym(lib, "bli_arch_query_id"));
+  FN(arch_name, dlsym(lib, "bli_arch_string"));
   const int o = omp && omp(), p = pth && pth();
+  const char *arch = arch_id && arch_name ? arch_name(arch_id()) : NULL;
+  if (arch) kernel_bits(arch);
+  const char *threading = o ? "OpenMP build" : p ? "pthreads build" : "serial build";
   probe.vendor = CONV1DT_BLAS_BLIS;
   probe.serial = omp && pth && !o && !p;
-  snprintf(probe.text, sizeof probe.text, "BLIS %s; %s%s", version ? version() : "?",
-           o   ? "OpenMP build"
-           : p ? "pthreads build"
-               : "serial build",
-           how);
+  snprintf(probe.text, sizeof probe.text, "BLIS %s; config %s; %s%s", version ? version() : "?",
+           arch ? arch : "?", threading, how);
 }
 
 static int probe_blis(void *h) {

@@ -353,7 +353,7 @@ int conv1dt__blas_serial(void); /* 1 when the BLAS was built without threads */
  * the BLAS offers no call. */
 int conv1dt__blas_set_threads(int n);
 /* The vector width (bits) of the BLAS's GEMM kernels where the BLAS names them (OpenBLAS's
- * core), 0 if unknown. */
+ * core, BLIS's configuration), 0 if unknown. */
 int conv1dt__blas_vector_bits(void);
 /* NULL (run everything on the caller) when size <= 1 or threads cannot be had. */
 conv1dt_team *conv1dt__team_create(int size);

@@ -45,7 +45,8 @@ int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels) {
   /* Any channel count when the BLAS says its GEMM kernels are narrower than the direct
    * kernel's vectors here: OpenBLAS 0.3.21 runs SSE3 kernels on CPUs newer than it (an Intel
    * with AVX-512: its GEMMs at 37-65 GFLOP/s f32, the direct kernel at 230-300 on cases B, F,
-   * G), or AVX2 kernels on AMD Zen 4/5. */
+   * G), or AVX2 kernels on AMD Zen 4/5; Debian's BLIS 0.9 its "haswell" AVX2 ones on an
+   * AVX-512 Xeon (GEMM_ACCUMULATE 7-19x slower than the direct kernel on cases B, F, G). */
   const int blas = conv1dt__blas_vector_bits();
   return blas && blas < direct_vector_bits();
 }
