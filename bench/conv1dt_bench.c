@@ -150,6 +150,7 @@ typedef struct {
   int ncustom;
   int scaling;
   int smoke;
+  int quick_roof; /* --quick-roofline */
   int onednn;
   int limit_check;
 } options;
@@ -181,6 +182,8 @@ static void usage(FILE *out) {
       "  --json FILE  --csv FILE   machine-readable results\n"
       "  --pytorch-json FILE add the times of bench/pytorch_bench.py as a column\n"
       "  --smoke             one small case, once (checks that the bench runs)\n"
+      "  --quick-roofline    measure the peak with a 512^3 GEMM, once (for a slow BLAS, such\n"
+      "                      as the reference BLAS, whose 2048^3 GEMM takes many seconds)\n"
       "  --help\n"
       "\nSuite (B, L, C, F, K, s, d, padding):\n");
   for (size_t i = 0; i < SUITE_SIZE; i++) {
@@ -302,6 +305,8 @@ static int parse_options(int argc, char **argv, options *o) {
       o->limit_check = 1;
     } else if (!strcmp(a, "--smoke")) {
       o->smoke = 1;
+    } else if (!strcmp(a, "--quick-roofline")) {
+      o->quick_roof = 1;
     } else if (!strcmp(a, "--no-onednn")) {
       o->onednn = 0;
     } else if (!strcmp(a, "--algorithm")) {
@@ -1449,11 +1454,11 @@ int main(int argc, char **argv) {
   /* The roofline's ceilings, measured now on the same threads (and the peak again at the end). */
   roofline roof;
   memset(&roof, 0, sizeof roof);
-  roof.gemm_n = o.smoke ? 256 : 2048;
+  roof.gemm_n = o.smoke ? 256 : o.quick_roof ? 512 : 2048;
   roof.copy_bytes = o.smoke ? (size_t)16 << 20 : (size_t)512 << 20;
   roof.copy_threads = threads;
   const int copy_reps = o.smoke ? 1 : 5;
-  const double peak_time = o.smoke ? 0.0 : 0.5;
+  const double peak_time = o.smoke || o.quick_roof ? 0.0 : 0.5;
   for (int dt = 0; dt < 2; dt++) {
     roof.gflops_first[dt] = roof.gflops_last[dt] = roof.gflops[dt] = roof.gflops_fma[dt] = NAN;
     if (o.want_dtype[dt]) {
@@ -1525,7 +1530,7 @@ int main(int argc, char **argv) {
         }
       }
   for (int dt = 0; dt < 2; dt++) {
-    if (o.want_dtype[dt] && !o.smoke)
+    if (o.want_dtype[dt] && !o.smoke && !o.quick_roof)
       roof.gflops_last[dt] = measure_peak((conv1dt_dtype)dt, roof.gemm_n, peak_time);
     roof.gflops[dt] =
         roof.gflops_last[dt] > roof.gflops_first[dt] ? roof.gflops_last[dt] : roof.gflops_first[dt];

@@ -374,9 +374,52 @@ CONV1DT_API conv1dt_status conv1dt_algorithm_from_string(const char *text, conv1
  * ("swish" -> "silu"), which may be NULL-pointer-skipped. */
 CONV1DT_API conv1dt_status conv1dt_activation_check(const char *name, const char **canonical);
 
-/* Describes the BLAS linked at run time ("OpenBLAS 0.3.21 ... Haswell", or "unknown CBLAS")
- * and its thread count (0 when the vendor does not say). Writes a NUL-terminated string. */
+/* Describes the BLAS that provides cblas_sgemm at run time, as that BLAS tells it: vendor
+ * (OpenBLAS, BLIS, MKL, ATLAS, Netlib reference BLAS), version, threading build, and the file
+ * ("OpenBLAS 0.3.21 ...; core Haswell; pthreads build in /usr/lib/.../libopenblasp-r0.3.21.so"),
+ * or "unknown CBLAS in FILE" when no vendor's own symbol names it. *threads (may be NULL) gets
+ * its thread count: 1 for a serial build, 0 when the vendor does not say. Writes a
+ * NUL-terminated string; 512 bytes always suffice. */
 CONV1DT_API conv1dt_status conv1dt_blas_info(char *buffer, size_t size, int *threads);
+
+/* Sets how many threads both the BLAS (through that vendor's own call: openblas_set_num_threads,
+ * bli_thread_set_num_threads, MKL_Set_Num_Threads; nothing for a serial build) and conv1dt's own
+ * team (the direct method, col2im, the activations) run, process-wide, from 1 to 64. The two
+ * never run at the same time, so neither oversubscribes the other. Without this call the team
+ * runs as many threads as a threaded BLAS does, else one per online CPU. Fails with
+ * CONV1DT_ERROR_UNSUPPORTED, after setting the team, when the BLAS runs threads but hides its
+ * call (Debian's BLIS as libblas.so.3: set BLIS_NUM_THREADS before the program starts). */
+CONV1DT_API conv1dt_status conv1dt_set_num_threads(int threads);
+/* The number of threads conv1dt's team runs now (see conv1dt_set_num_threads). */
+CONV1DT_API conv1dt_status conv1dt_get_num_threads(int *threads);
+
+/* Checks that this machine computes the layer correctly: a small sweep (five shapes, float32
+ * and float64, both data formats) of forward calls by every method — the GEMMs of the BLAS
+ * loaded at run time and the direct kernel in the instruction sets this CPU runs (its AVX-512
+ * and 256-bit tiles where it has AVX-512) — and backward calls, each against a naive loop
+ * built into the library. Writes a NUL-terminated report (the BLAS, the kernel's ISA, pass or
+ * FAIL per dtype and format, each failing case; 8192 bytes always suffice) and the number of
+ * failed checks to *failures (0: all passed). Takes well under a second. */
+CONV1DT_API conv1dt_status conv1dt_selftest(char *report, size_t size, int *failures);
+
+/* The opt-in measured plan (FFTW_MEASURE's idea), for a BLAS or machine AUTO's rules were not
+ * measured on: times GEMM, GEMM_ACCUMULATE and DIRECT on copies of this layer for inputs of
+ * `batch` x `steps` (alternating rounds, medians; about 0.3 s or 15 rounds, whichever is
+ * less, plus one warm-up call each) and writes the fastest to *best. Create the layer again
+ * with cfg.algorithm = *best to use it. AUTO itself never measures, so its choice and results
+ * are the same on every run. With `wisdom` (may be NULL; 2048 bytes suffice) it also writes one
+ * line of text recording the answer and everything it depends on (the BLAS, the direct kernel's
+ * ISA, the threads, the layer's configuration, the input shape): store such lines and give them
+ * to conv1dt_wisdom_lookup next time instead of measuring again. */
+CONV1DT_API conv1dt_status conv1dt_measure_algorithm(const conv1dt_layer *layer, int64_t batch,
+                                                     int64_t steps, conv1dt_algorithm *best,
+                                                     char *wisdom, size_t size);
+/* The method a wisdom text (lines from conv1dt_measure_algorithm, in any number and order; the
+ * last matching line wins) records for this layer and input shape under the BLAS, kernel ISA
+ * and thread count in use now; CONV1DT_ERROR_INVALID_VALUE when no line matches. */
+CONV1DT_API conv1dt_status conv1dt_wisdom_lookup(const char *wisdom, const conv1dt_layer *layer,
+                                                 int64_t batch, int64_t steps,
+                                                 conv1dt_algorithm *best);
 
 /* The best instruction set the direct kernel runs here: "x86-64-v4 (AVX-512; ...)" (512-bit
  * vectors, picked per call where they are not mostly padding), "x86-64-v3 (AVX2, FMA)" or

@@ -3,7 +3,9 @@
 # Runs apt-get as root (directly, or through sudo for a normal user).
 #   bash scripts/install-deps.sh           # build + test dependencies
 #   bash scripts/install-deps.sh --extra   # also python3-numpy (for scripts that check the CLI against numpy-computed cases)
-#   bash scripts/install-deps.sh --vendors # also Netlib's reference BLAS and BLIS (CI runs the
+#   bash scripts/install-deps.sh --vendors # also the other BLAS vendors Debian ships (Netlib's
+#                                          # reference BLAS, BLIS, ATLAS, OpenBLAS's OpenMP and serial
+#                                          # builds) and python3-venv for the MKL wheel (CI runs the
 #                                          # suite on each, swapped in at run time)
 #   bash scripts/install-deps.sh --bench   # also oneDNN (the bench's yardstick), jq and gnuplot
 #                                          # (bench/roofline.sh's chart)
@@ -15,7 +17,8 @@ pkgs=(build-essential cmake pkg-config libopenblas-dev gfortran check libjson-c-
 for arg in "$@"; do
   case "$arg" in
   --extra) pkgs+=(python3-numpy) ;;
-  --vendors) pkgs+=(libblas-dev libblis-dev) ;;
+  --vendors) pkgs+=(libblas3 libblis4-openmp libblis4-pthread libatlas3-base libopenblas0-openmp
+    libopenblas0-serial python3-venv) ;;
   --bench) pkgs+=(libdnnl-dev jq gnuplot-nox) ;;
   *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac

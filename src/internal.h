@@ -343,10 +343,26 @@ void *conv1dt__workspace_alloc(size_t bytes);
 typedef struct conv1dt_team conv1dt_team;
 /* A job runs once on each member: fn(arg, id, size) with id in [0, size). */
 typedef void (*conv1dt_job)(void *arg, int id, int size);
-int conv1dt__default_threads(void); /* the BLAS's thread count, else the online CPUs */
-int conv1dt__blas_threads(void);    /* blas.c: the vendor's thread count, 0 if unknown */
-/* blas.c: the vector width (bits) of the BLAS's GEMM kernels where the BLAS names them
- * (OpenBLAS's core), 0 if unknown. */
+/* conv1dt_set_num_threads's count, else the BLAS's when it runs threads, else the online CPUs */
+int conv1dt__default_threads(void);
+/* ---- the BLAS in use (blas_vendor.c) ---------------------------------------------------- */
+typedef enum {
+  CONV1DT_BLAS_UNKNOWN,
+  CONV1DT_BLAS_OPENBLAS,
+  CONV1DT_BLAS_BLIS,
+  CONV1DT_BLAS_MKL,
+  CONV1DT_BLAS_ATLAS,
+  CONV1DT_BLAS_REFERENCE
+} conv1dt__blas_vendor;
+conv1dt__blas_vendor conv1dt__blas_vendor_id(void);
+int conv1dt__blas_threads(
+    void);                      /* the vendor's thread count (1 for a serial build), 0 if unknown */
+int conv1dt__blas_serial(void); /* 1 when the BLAS was built without threads */
+/* Sets the vendor's thread count through its own call: 1 when set (or a serial build), 0 when
+ * the BLAS offers no call. */
+int conv1dt__blas_set_threads(int n);
+/* The vector width (bits) of the BLAS's GEMM kernels where the BLAS names them (OpenBLAS's
+ * core, BLIS's configuration), 0 if unknown. */
 int conv1dt__blas_vector_bits(void);
 /* NULL (run everything on the caller) when size <= 1 or threads cannot be had. */
 conv1dt_team *conv1dt__team_create(int size);

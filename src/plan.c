@@ -36,10 +36,17 @@ int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels) {
    * channels_last at 128 channels also ran faster than the GEMM method (bench case A and a
    * 128-channel case C). */
   if (in_channels <= CONV1DT_DIRECT_AUTO_MAX_CH) return 1;
+  /* Any channel count on a BLAS without tuned GEMM kernels: Netlib's reference BLAS (its
+   * triple loop, 3-6 GFLOP/s here) and Debian's ATLAS (built for baseline x86-64, serial): the
+   * direct kernel was the fastest method on every bench case with either (docs/PERFORMANCE.md).
+   * The vendor is the BLAS's own answer, the same on every run, so AUTO stays deterministic. */
+  const conv1dt__blas_vendor vendor = conv1dt__blas_vendor_id();
+  if (vendor == CONV1DT_BLAS_REFERENCE || vendor == CONV1DT_BLAS_ATLAS) return 1;
   /* Any channel count when the BLAS says its GEMM kernels are narrower than the direct
    * kernel's vectors here: OpenBLAS 0.3.21 runs SSE3 kernels on CPUs newer than it (an Intel
    * with AVX-512: its GEMMs at 37-65 GFLOP/s f32, the direct kernel at 230-300 on cases B, F,
-   * G), or AVX2 kernels on AMD Zen 4/5. */
+   * G), or AVX2 kernels on AMD Zen 4/5; Debian's BLIS 0.9 its "haswell" AVX2 ones on an
+   * AVX-512 Xeon (GEMM_ACCUMULATE 7-19x slower than the direct kernel on cases B, F, G). */
   const int blas = conv1dt__blas_vector_bits();
   return blas && blas < direct_vector_bits();
 }

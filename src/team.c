@@ -93,15 +93,6 @@ static void *worker_main(void *p) {
   }
 }
 
-int conv1dt__default_threads(void) {
-  int n = conv1dt__blas_threads();
-  if (n <= 0) {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    n = cpus > 0 ? (int)cpus : 1;
-  }
-  return n > CONV1DT_MAX_THREADS ? CONV1DT_MAX_THREADS : n;
-}
-
 /* The layer's team lives in pages that fork() hands to the child zeroed (Linux 4.14+), so a
  * forward call learns that it runs in a child from the team's size (0), with no getpid()
  * system call per call (a measurable share of a small layer's call). NULL where the kernel

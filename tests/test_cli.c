@@ -339,6 +339,33 @@ START_TEST(test_err_usage) {
   expect_failure(ARGS("frobnicate"), 2, "frobnicate");
   expect_failure(ARGS("--frobnicate"), 2, "frobnicate");
   expect_failure(ARGS("info", "extra"), 2, NULL);
+  expect_failure(ARGS("--threads", "0", "info"), 2, "--threads");
+  expect_failure(ARGS("info", "--threads"), 2, "--threads");
+  expect_failure(ARGS("--threads=x", "info"), 2, "'x'");
+}
+END_TEST
+
+START_TEST(test_selftest_command) {
+  result r = run_cli(ARGS("selftest"));
+  ck_assert_msg(r.status == 0, "stdout: %s stderr: %s", r.out, r.err);
+  ck_assert_msg(strstr(r.out, "float32 channels_last: pass") != NULL, "%s", r.out);
+  ck_assert_msg(strstr(r.out, "selftest passed\n") != NULL, "%s", r.out);
+  free_result(&r);
+  expect_failure(ARGS("selftest", "extra"), 2, "no arguments");
+}
+END_TEST
+
+/* --threads N sets conv1dt's team (and the BLAS's where the BLAS has a call), from any place on
+ * the line. */
+START_TEST(test_threads_option) {
+  result r = run_cli(ARGS("info", "--threads", "1"));
+  ck_assert_msg(r.status == 0, "stderr: %s", r.err);
+  ck_assert_msg(strstr(r.out, "conv1dt threads: 1\n") != NULL, "%s", r.out);
+  free_result(&r);
+  r = run_cli(ARGS("--threads=2", "info"));
+  ck_assert_msg(r.status == 0, "stderr: %s", r.err);
+  ck_assert_msg(strstr(r.out, "conv1dt threads: 2\n") != NULL, "%s", r.out);
+  free_result(&r);
 }
 END_TEST
 
@@ -471,6 +498,8 @@ static Suite *cli_suite(void) {
   tcase_add_test(tc, test_demo);
   tcase_add_test(tc, test_version);
   tcase_add_test(tc, test_info);
+  tcase_add_test(tc, test_threads_option);
+  tcase_add_test(tc, test_selftest_command);
   tcase_add_test(tc, test_help);
 
   tc = cli_tcase_create(s, "run", 60);

@@ -514,13 +514,99 @@ START_TEST(test_version_and_blas_info) {
   ck_assert_str_eq(isa, "aarch64 NEON (128-bit vector extensions)");
 #endif
   ck_assert_int_eq(conv1dt_version_number(), CONV1DT_VERSION_NUMBER);
-  char buf[256];
+  char buf[512];
   int threads = -1;
   ck_assert_int_eq(conv1dt_blas_info(buf, sizeof buf, &threads), CONV1DT_OK);
   ck_assert_msg(strlen(buf) > 0 && strlen(buf) < sizeof buf, "blas_info: \"%s\"", buf);
   ck_assert_int_ge(threads, 0);
+  /* CI's vendor matrix names the BLAS it swapped in: the report must name that vendor first and
+   * the file must be the one from that vendor's directory. */
+  const char *vendor = getenv("CONV1DT_TEST_BLAS_VENDOR"), *dir = getenv("CONV1DT_TEST_BLAS_DIR");
+  if (vendor) ck_assert_msg(strncmp(buf, vendor, strlen(vendor)) == 0, "want %s: %s", vendor, buf);
+  if (dir) ck_assert_msg(strstr(buf, dir) != NULL, "want a file in %s: %s", dir, buf);
   char tiny[2] = {'x', 'x'};
   EXPECT_ERROR(conv1dt_blas_info(tiny, 1, &threads), CONV1DT_ERROR_BUFFER_TOO_SMALL, NULL);
+}
+END_TEST
+
+/* The selftest's own naive loop agrees with the library here (the suite checks the library
+ * against tests/reference.c independently), and its report names what it ran. */
+START_TEST(test_selftest) {
+  static char report[8192];
+  int failures = -1;
+  ck_assert_int_eq(conv1dt_selftest(report, sizeof report, &failures), CONV1DT_OK);
+  ck_assert_msg(failures == 0, "%s", report);
+  ck_assert_ptr_nonnull(strstr(report, "BLAS: "));
+  ck_assert_ptr_nonnull(strstr(report, conv1dt_kernel_isa()));
+  ck_assert_ptr_nonnull(strstr(report, "float64 channels_first: pass"));
+  ck_assert_ptr_nonnull(strstr(report, "selftest passed\n"));
+  char tiny[16];
+  EXPECT_ERROR(conv1dt_selftest(tiny, sizeof tiny, &failures), CONV1DT_ERROR_BUFFER_TOO_SMALL,
+               "16 bytes");
+  EXPECT_ERROR(conv1dt_selftest(NULL, 0, &failures), CONV1DT_ERROR_NULL_ARGUMENT, NULL);
+  EXPECT_ERROR(conv1dt_selftest(report, sizeof report, NULL), CONV1DT_ERROR_NULL_ARGUMENT, NULL);
+}
+END_TEST
+
+/* The measured plan names one of the three methods, its wisdom line gives it back for the
+ * same layer and shape, and only for them. */
+START_TEST(test_measure_and_wisdom) {
+  conv1dt_config cfg = conv1dt_config_default(6, 3);
+  cfg.strides = 2;
+  conv1dt_layer *layer = NULL, *other = NULL;
+  ck_assert_int_eq(conv1dt_create(&cfg, 5, CONV1DT_FLOAT32, &layer), CONV1DT_OK);
+  conv1dt_algorithm best = CONV1DT_ALGORITHM_AUTO, again = CONV1DT_ALGORITHM_AUTO;
+  char wisdom[2048];
+  ck_assert_int_eq(conv1dt_measure_algorithm(layer, 2, 9, &best, wisdom, sizeof wisdom),
+                   CONV1DT_OK);
+  ck_assert_msg(best == CONV1DT_ALGORITHM_GEMM || best == CONV1DT_ALGORITHM_DIRECT ||
+                    best == CONV1DT_ALGORITHM_GEMM_ACCUMULATE,
+                "best %d", (int)best);
+  ck_assert_msg(strncmp(wisdom, "conv1dt-wisdom 1 | ", 19) == 0, "%s", wisdom);
+  ck_assert_int_eq(wisdom[strlen(wisdom) - 1], '\n');
+  ck_assert_int_eq(conv1dt_wisdom_lookup(wisdom, layer, 2, 9, &again), CONV1DT_OK);
+  ck_assert_int_eq(again, best);
+  /* a later line for the same key wins */
+  char two[4200];
+  snprintf(two, sizeof two, "%s%.*s method=gemm_accumulate\n", wisdom,
+           (int)(strstr(wisdom, " method=") - wisdom), wisdom);
+  ck_assert_int_eq(conv1dt_wisdom_lookup(two, layer, 2, 9, &again), CONV1DT_OK);
+  ck_assert_int_eq(again, CONV1DT_ALGORITHM_GEMM_ACCUMULATE);
+  /* another shape, another layer: no answer */
+  EXPECT_ERROR(conv1dt_wisdom_lookup(wisdom, layer, 3, 9, &again), CONV1DT_ERROR_INVALID_VALUE,
+               "no line");
+  cfg.strides = 1;
+  ck_assert_int_eq(conv1dt_create(&cfg, 5, CONV1DT_FLOAT32, &other), CONV1DT_OK);
+  EXPECT_ERROR(conv1dt_wisdom_lookup(wisdom, other, 2, 9, &again), CONV1DT_ERROR_INVALID_VALUE,
+               "no line");
+  EXPECT_ERROR(conv1dt_measure_algorithm(layer, 0, 9, &best, NULL, 0), CONV1DT_ERROR_INVALID_VALUE,
+               "batch=0");
+  EXPECT_ERROR(conv1dt_measure_algorithm(layer, 2, 9, &best, wisdom, 8),
+               CONV1DT_ERROR_BUFFER_TOO_SMALL, "8 bytes");
+  EXPECT_ERROR(conv1dt_measure_algorithm(NULL, 2, 9, &best, NULL, 0), CONV1DT_ERROR_NULL_ARGUMENT,
+               NULL);
+  EXPECT_ERROR(conv1dt_wisdom_lookup(NULL, layer, 2, 9, &again), CONV1DT_ERROR_NULL_ARGUMENT, NULL);
+  conv1dt_destroy(layer);
+  conv1dt_destroy(other);
+}
+END_TEST
+
+START_TEST(test_set_num_threads) {
+  EXPECT_ERROR(conv1dt_set_num_threads(0), CONV1DT_ERROR_INVALID_VALUE, "got 0");
+  EXPECT_ERROR(conv1dt_set_num_threads(65), CONV1DT_ERROR_INVALID_VALUE, "got 65");
+  EXPECT_ERROR(conv1dt_get_num_threads(NULL), CONV1DT_ERROR_NULL_ARGUMENT, NULL);
+  for (int n = 1; n <= 3; n++) {
+    conv1dt_status st = conv1dt_set_num_threads(n);
+    int team = 0, blas = -1;
+    char buf[512];
+    ck_assert_int_eq(conv1dt_get_num_threads(&team), CONV1DT_OK);
+    ck_assert_int_eq(team, n); /* the team follows the call even when the BLAS cannot */
+    ck_assert_int_eq(conv1dt_blas_info(buf, sizeof buf, &blas), CONV1DT_OK);
+    if (st == CONV1DT_OK) /* the count (capped at the CPUs by some), or 1 for a serial build */
+      ck_assert_msg(blas >= 1 && blas <= n, "BLAS threads %d after setting %d: %s", blas, n, buf);
+    else
+      ck_assert_int_eq(st, CONV1DT_ERROR_UNSUPPORTED);
+  }
 }
 END_TEST
 
@@ -627,6 +713,9 @@ static Suite *validation_suite(void) {
   tcase_add_test(tc, test_parse_data_format);
   tcase_add_test(tc, test_status_names);
   tcase_add_test(tc, test_version_and_blas_info);
+  tcase_add_test(tc, test_set_num_threads);
+  tcase_add_test(tc, test_selftest);
+  tcase_add_test(tc, test_measure_and_wisdom);
   tcase_add_test(tc, test_config_defaults_and_roundtrip);
   tcase_add_test(tc, test_last_error_thread_local);
   suite_add_tcase(s, tc);

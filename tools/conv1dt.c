@@ -7,6 +7,7 @@
  *   conv1dt grad ...        gradients (backward pass) over .npy files
  *   conv1dt init ...        a layer's initial weights (Keras's initializers) as .npy files
  *   conv1dt info            version, BLAS, threads
+ *   conv1dt selftest        forward and backward through this BLAS and CPU vs a naive loop
  *   conv1dt --help | help | --version
  *
  * Exit status: 0 success, 1 failure (files, shapes, library), 2 usage error. On any failure the
@@ -40,8 +41,10 @@ static const char USAGE[] =
     "       conv1dt init --in-channels C --filters F --kernel-size K --kernel-output K.npy\n"
     "                    [--bias-output B.npy] [options]  initial weights (Keras initializers)\n"
     "       conv1dt info            show the version, the BLAS in use and its threads\n"
+    "       conv1dt selftest        check the BLAS and the direct kernel on this machine\n"
     "       conv1dt help [run|grad|init]  show this help (also --help, -h)\n"
     "       conv1dt --version       show the version\n"
+    "Any command takes --threads N: the threads of both the BLAS and conv1dt's own team.\n"
     "\n"
     "Keras 3 Conv1DTranspose forward and backward passes on CBLAS. See 'conv1dt run --help'\n"
     "and 'conv1dt grad --help'.\n"
@@ -506,6 +509,7 @@ static bool print_blas(void) {
     printf("BLAS threads: %d\n", threads);
   else
     printf("BLAS threads: unknown\n");
+  if (conv1dt_get_num_threads(&threads) == CONV1DT_OK) printf("conv1dt threads: %d\n", threads);
   return true;
 }
 
@@ -585,10 +589,24 @@ static void print_auto_choice(void) {
       conv1dt_forward_algorithm(layer, 16, 256, 0, &alg) == CONV1DT_OK)
     printf("AUTO for 1024 channels: %s%s\n", conv1dt_algorithm_name(alg),
            alg == CONV1DT_ALGORITHM_DIRECT
-               ? " (the BLAS's GEMM kernels are narrower than the direct "
+               ? " (this BLAS's GEMMs are untuned, or narrower than the direct "
                  "kernel's vectors here)"
                : "");
   conv1dt_destroy(layer);
+}
+
+/* The library's selftest through the BLAS loaded and this CPU's kernels; the exit status says
+ * whether everything agreed with the naive loop. */
+static int cmd_selftest(void) {
+  static char report[8192];
+  int failures = 0;
+  conv1dt_status st = conv1dt_selftest(report, sizeof report, &failures);
+  if (st != CONV1DT_OK) {
+    cli_lib_error("selftest could not run", st);
+    return EXIT_FAILURE;
+  }
+  fputs(report, stdout);
+  return failures ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 static int cmd_info(void) {
@@ -633,12 +651,12 @@ static int dispatch(int argc, char **argv) {
   }
   for (int i = 0; i < SUBCOMMAND_COUNT; i++)
     if (strcmp(cmd, SUBCOMMANDS[i].cmd->name) == 0) return SUBCOMMANDS[i].main(argc - 2, argv + 2);
-  if (strcmp(cmd, "info") == 0 || strcmp(cmd, "demo") == 0) {
+  if (strcmp(cmd, "info") == 0 || strcmp(cmd, "demo") == 0 || strcmp(cmd, "selftest") == 0) {
     if (argc > 2) {
       cli_error("'%s' takes no arguments", cmd);
       return CLI_EXIT_USAGE;
     }
-    return cmd[0] == 'i' ? cmd_info() : cmd_demo();
+    return cmd[0] == 'i' ? cmd_info() : cmd[0] == 's' ? cmd_selftest() : cmd_demo();
   }
   if (cmd[0] == '-')
     cli_error("unknown option '%s' (see 'conv1dt --help')", cmd);
@@ -647,8 +665,47 @@ static int dispatch(int argc, char **argv) {
   return CLI_EXIT_USAGE;
 }
 
+/* `--threads N` (any command, anywhere on the line): the BLAS's threads and conv1dt's team, set
+ * together by the library. Taken out of argv before the command parses its own options. */
+static int take_threads(int *argc, char **argv) {
+  for (int i = 1; i < *argc; i++) {
+    const char *value = NULL;
+    int used = 1;
+    if (strcmp(argv[i], "--threads") == 0) {
+      if (i + 1 >= *argc) {
+        cli_error("--threads needs a value (a thread count from 1 to 64)");
+        return CLI_EXIT_USAGE;
+      }
+      value = argv[i + 1], used = 2;
+    } else if (strncmp(argv[i], "--threads=", 10) == 0) {
+      value = argv[i] + 10;
+    } else {
+      continue;
+    }
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(value, &end, 10);
+    if (errno || end == value || *end || n < 1 || n > 64) {
+      cli_error("invalid --threads '%s' (a thread count from 1 to 64)", value);
+      return CLI_EXIT_USAGE;
+    }
+    conv1dt_status st = conv1dt_set_num_threads((int)n);
+    if (st == CONV1DT_ERROR_UNSUPPORTED)
+      fprintf(stderr, "conv1dt: note: %s\n", conv1dt_last_error());
+    else if (st != CONV1DT_OK) {
+      cli_lib_error("cannot set the threads", st);
+      return EXIT_FAILURE;
+    }
+    memmove(argv + i, argv + i + used, (size_t)(*argc - i - used + 1) * sizeof *argv);
+    *argc -= used;
+    i--;
+  }
+  return EXIT_SUCCESS;
+}
+
 int main(int argc, char **argv) {
-  int rc = dispatch(argc, argv);
+  int rc = take_threads(&argc, argv);
+  if (rc == EXIT_SUCCESS) rc = dispatch(argc, argv);
   /* A full disk or closed pipe on stdout is a failure too, not a silent truncation. */
   if (fflush(stdout) != 0 || ferror(stdout)) {
     cli_error("cannot write to standard output: %s", strerror(errno));
