@@ -25,7 +25,7 @@ venv=${CONV1DT_MKL_VENV:-$PWD/.venv-mkl}
 if [ ! -e "$venv/lib/libmkl_rt.so.3" ]; then
   echo "-- installing PyPI's mkl wheel into $venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check mkl
+  "$venv/bin/pip" install -q --disable-pip-version-check mkl==2026.2.1
 fi
 mkl=$venv/lib
 [ -e "$mkl/libmkl_rt.so.3" ] || { echo "vendors: no libmkl_rt.so.3 in $mkl" >&2; exit 1; }
