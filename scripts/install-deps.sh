@@ -11,7 +11,7 @@ set -euo pipefail
 
 # gfortran brings libgfortran.a, which a static link against Debian's OpenBLAS needs
 # (openblas.pc's Libs.private: -lgfortran); the install test links a static example.
-pkgs=(build-essential cmake pkg-config libopenblas-dev gfortran check libjson-c-dev)
+pkgs=(build-essential cmake pkg-config libopenblas-dev gfortran check libjson-c-dev libhdf5-dev libzip-dev)
 for arg in "$@"; do
   case "$arg" in
   --extra) pkgs+=(python3-numpy) ;;

@@ -76,42 +76,131 @@ static const char RUN_USAGE[] =
  */
 
 typedef struct {
-  npy_array x, k, b, dy; /* dy: grad's --grad-output */
+  npy_array x, k, b, dy; /* dy: grad's --grad-output; k, b: only with --kernel / --bias */
   conv1dt_layer *layer;
-  int64_t batch, steps;
+  conv1dt_config cfg; /* the layer's, as the library reports it */
+  int64_t in_channels, batch, steps;
 } layer_files;
 
+/* The layer of a Keras file (--keras-model, or --keras-config with --keras-weights, and
+ * --layer); --algorithm, the one flag allowed beside them, is applied by building the layer
+ * again from the loaded one's configuration and weights. */
+static bool open_keras_layer(const char *const *values, conv1dt_algorithm algorithm,
+                             conv1dt_layer **out) {
+  conv1dt_layer *loaded = NULL;
+  conv1dt_status st =
+      values[LAYER_KERAS_MODEL]
+          ? conv1dt_create_from_keras(values[LAYER_KERAS_MODEL], values[LAYER_LAYER], &loaded)
+          : conv1dt_create_from_keras_files(values[LAYER_KERAS_CONFIG], values[LAYER_KERAS_WEIGHTS],
+                                            values[LAYER_LAYER], &loaded);
+  if (st != CONV1DT_OK) {
+    cli_lib_error("cannot load the Keras layer", st);
+    return false;
+  }
+  if (algorithm == CONV1DT_ALGORITHM_AUTO) {
+    *out = loaded;
+    return true;
+  }
+  conv1dt_config cfg;
+  int64_t c;
+  conv1dt_dtype dtype;
+  conv1dt_get_config(loaded, &cfg, &c, &dtype);
+  cfg.algorithm = algorithm;
+  /* conv1dt_create checked these products when it made `loaded`. */
+  const size_t item = dtype == CONV1DT_FLOAT32 ? 4 : 8;
+  void *k = malloc((size_t)(cfg.kernel_size * cfg.filters * c) * item);
+  void *b = malloc((size_t)cfg.filters * item);
+  conv1dt_layer *layer = NULL;
+  if (!k || !b) {
+    st = CONV1DT_ERROR_OUT_OF_MEMORY;
+    cli_error("out of memory for the weights");
+  } else if ((st = conv1dt_get_weights(loaded, k, b)) != CONV1DT_OK ||
+             (st = conv1dt_create(&cfg, c, dtype, &layer)) != CONV1DT_OK ||
+             (st = conv1dt_set_weights(layer, k, cfg.use_bias ? b : NULL)) != CONV1DT_OK) {
+    cli_lib_error("cannot create the layer", st);
+  }
+  free(k);
+  free(b);
+  conv1dt_destroy(loaded);
+  if (st != CONV1DT_OK) {
+    conv1dt_destroy(layer);
+    return false;
+  }
+  *out = layer;
+  return true;
+}
+
+/* --input against a layer loaded from Keras files: rank 3, its dtype, its channels. */
+static bool check_input(const npy_array *x, const layer_files *in, conv1dt_dtype dtype) {
+  const conv1dt_data_format fmt = in->cfg.data_format;
+  char s[1024];
+  cli_format_shape(s, sizeof s, x->ndim, x->shape);
+  if (x->ndim != 3) {
+    cli_error("--input has shape %s (rank %d); expected rank 3: %s", s, x->ndim,
+              fmt == CONV1DT_CHANNELS_LAST ? "(batch, steps, channels)"
+                                           : "(batch, channels, steps)");
+    return false;
+  }
+  const npy_dtype want = dtype == CONV1DT_FLOAT32 ? NPY_FLOAT32 : NPY_FLOAT64;
+  if (x->dtype != want) {
+    cli_error("--input is %s but the Keras layer is %s; give the input in the layer's dtype",
+              cli_dtype_name(x->dtype), cli_dtype_name(want));
+    return false;
+  }
+  const int axis = fmt == CONV1DT_CHANNELS_LAST ? 2 : 1;
+  if (x->shape[axis] != in->in_channels) {
+    cli_error("--input has shape %s: %" PRId64 " channels (axis %d, %s) but the Keras layer "
+              "expects %" PRId64,
+              s, x->shape[axis], axis,
+              fmt == CONV1DT_CHANNELS_LAST ? "channels_last" : "channels_first", in->in_channels);
+    return false;
+  }
+  return true;
+}
+
 /* Reads the layer's arrays (and dy_path as --grad-output unless it is NULL), checks them against
- * each other, and creates the layer with the kernel's shape and the files' weights. Returns
- * false after printing the problem; close_layer_files frees what was made either way. */
+ * each other, and creates the layer: from the kernel's shape and the files' weights, or from the
+ * Keras files. Returns false after printing the problem; close_layer_files frees what was made
+ * either way. */
 static bool open_layer_files(const char *const *values, const char *dy_path, conv1dt_config *cfg,
                              layer_files *in) {
-  const bool bias = values[LAYER_BIAS] != NULL;
-  if (!cli_load("input", values[LAYER_INPUT], &in->x) ||
-      !cli_load("kernel", values[LAYER_KERNEL], &in->k) ||
-      (bias && !cli_load("bias", values[LAYER_BIAS], &in->b)) ||
-      (dy_path && !cli_load("grad-output", dy_path, &in->dy)))
-    return false;
-  if (!cli_check_layer_arrays(&in->x, &in->k, bias ? &in->b : NULL, cfg->data_format)) return false;
+  conv1dt_dtype dtype;
+  if (cli_layer_from_keras(values)) {
+    if (!open_keras_layer(values, cfg->algorithm, &in->layer)) return false;
+    conv1dt_get_config(in->layer, &in->cfg, &in->in_channels, &dtype);
+    if (!cli_load("input", values[LAYER_INPUT], &in->x) || !check_input(&in->x, in, dtype) ||
+        (dy_path && !cli_load("grad-output", dy_path, &in->dy)))
+      return false;
+  } else {
+    const bool bias = values[LAYER_BIAS] != NULL;
+    if (!cli_load("input", values[LAYER_INPUT], &in->x) ||
+        !cli_load("kernel", values[LAYER_KERNEL], &in->k) ||
+        (bias && !cli_load("bias", values[LAYER_BIAS], &in->b)) ||
+        (dy_path && !cli_load("grad-output", dy_path, &in->dy)))
+      return false;
+    if (!cli_check_layer_arrays(&in->x, &in->k, bias ? &in->b : NULL, cfg->data_format))
+      return false;
+    cfg->kernel_size = in->k.shape[0];
+    cfg->filters = in->k.shape[1];
+    dtype = in->x.dtype == NPY_FLOAT32 ? CONV1DT_FLOAT32 : CONV1DT_FLOAT64;
+    conv1dt_status st = conv1dt_create(cfg, in->k.shape[2], dtype, &in->layer);
+    if (st != CONV1DT_OK) {
+      cli_lib_error("cannot create the layer", st);
+      return false;
+    }
+    if ((st = conv1dt_set_weights(in->layer, in->k.data, bias ? in->b.data : NULL)) != CONV1DT_OK) {
+      cli_lib_error("cannot set the weights", st);
+      return false;
+    }
+    conv1dt_get_config(in->layer, &in->cfg, &in->in_channels, &dtype);
+  }
   if (dy_path && in->dy.dtype != in->x.dtype) {
     cli_error("--grad-output is %s but --input is %s; all arrays must have the same dtype",
               cli_dtype_name(in->dy.dtype), cli_dtype_name(in->x.dtype));
     return false;
   }
-  cfg->kernel_size = in->k.shape[0];
-  cfg->filters = in->k.shape[1];
-  const conv1dt_dtype dtype = in->x.dtype == NPY_FLOAT32 ? CONV1DT_FLOAT32 : CONV1DT_FLOAT64;
-  conv1dt_status st = conv1dt_create(cfg, in->k.shape[2], dtype, &in->layer);
-  if (st != CONV1DT_OK) {
-    cli_lib_error("cannot create the layer", st);
-    return false;
-  }
-  if ((st = conv1dt_set_weights(in->layer, in->k.data, bias ? in->b.data : NULL)) != CONV1DT_OK) {
-    cli_lib_error("cannot set the weights", st);
-    return false;
-  }
   in->batch = in->x.shape[0];
-  in->steps = in->x.shape[cfg->data_format == CONV1DT_CHANNELS_LAST ? 1 : 2];
+  in->steps = in->x.shape[in->cfg.data_format == CONV1DT_CHANNELS_LAST ? 1 : 2];
   return true;
 }
 
@@ -227,7 +316,7 @@ static bool check_grad_args(const char *const *values) {
     cli_error("nothing to write: give at least one of --grad-input, --grad-kernel, --grad-bias");
     return false;
   }
-  if (values[GRAD_DB] && !values[LAYER_BIAS]) {
+  if (values[GRAD_DB] && !values[LAYER_BIAS] && !cli_layer_from_keras(values)) {
     cli_error("--grad-bias needs --bias (without it the layer has no bias)");
     return false;
   }
@@ -255,7 +344,12 @@ static int cmd_grad(int argc, char **argv) {
   void *y = NULL, *pre = NULL, *dx = NULL, *dk = NULL, *db = NULL;
   rc = EXIT_FAILURE;
   if (!open_layer_files(values, values[GRAD_DY], &cfg, &in)) goto done;
-  const npy_array *x = &in.x, *k = &in.k, *b = &in.b, *dy = &in.dy;
+  const npy_array *x = &in.x, *dy = &in.dy;
+  const int64_t kshape[3] = {in.cfg.kernel_size, in.cfg.filters, in.in_channels};
+  if (values[GRAD_DB] && !in.cfg.use_bias) {
+    cli_error("--grad-bias: the Keras layer has no bias (use_bias false)");
+    goto done;
+  }
   int64_t yshape[3], zshape[3];
   conv1dt_status st;
   if ((st = conv1dt_output_shape(in.layer, in.batch, in.steps, yshape)) != CONV1DT_OK ||
@@ -283,8 +377,9 @@ static int cmd_grad(int argc, char **argv) {
   y = malloc(dy->nbytes ? dy->nbytes : 1);
   pre = malloc(nz ? nz * item : 1);
   dx = values[GRAD_DX] ? malloc(x->nbytes ? x->nbytes : 1) : NULL;
-  dk = values[GRAD_DK] ? malloc(k->nbytes) : NULL;
-  db = values[GRAD_DB] ? malloc(b->nbytes) : NULL;
+  /* conv1dt_create checked the kernel's byte count fits size_t. */
+  dk = values[GRAD_DK] ? malloc((size_t)(kshape[0] * kshape[1] * kshape[2]) * item) : NULL;
+  db = values[GRAD_DB] ? malloc((size_t)kshape[1] * item) : NULL;
   if (!y || !pre || (values[GRAD_DX] && !dx) || (values[GRAD_DK] && !dk) ||
       (values[GRAD_DB] && !db)) {
     cli_error("out of memory for the gradients");
@@ -307,9 +402,9 @@ static int cmd_grad(int argc, char **argv) {
         "grad-input", values[GRAD_DX], 3, {x->shape[0], x->shape[1], x->shape[2]}, dx, NULL};
   if (dk)
     files[nfiles++] = (cli_output){
-        "grad-kernel", values[GRAD_DK], 3, {k->shape[0], k->shape[1], k->shape[2]}, dk, NULL};
+        "grad-kernel", values[GRAD_DK], 3, {kshape[0], kshape[1], kshape[2]}, dk, NULL};
   if (db)
-    files[nfiles++] = (cli_output){"grad-bias", values[GRAD_DB], 1, {b->shape[0], 0, 0}, db, NULL};
+    files[nfiles++] = (cli_output){"grad-bias", values[GRAD_DB], 1, {kshape[1], 0, 0}, db, NULL};
   if (cli_save_outputs(files, nfiles, x->dtype)) rc = EXIT_SUCCESS;
 done:
   free(y);
