@@ -24,3 +24,10 @@ set_tests_properties(test_fixtures PROPERTIES
 conv1dt_add_check_test(test_keras_files SOURCES test_keras_files.c LIBS conv1dt_npy PkgConfig::JSONC)
 set_tests_properties(test_keras_files PROPERTIES
   ENVIRONMENT "CONV1DT_KERAS_FILES=${CMAKE_CURRENT_SOURCE_DIR}/fixtures/keras-files;CONV1DT_TEST_TMP=${CMAKE_CURRENT_BINARY_DIR}/cli_tmp")
+
+conv1dt_add_check_test(test_cli_keras SOURCES test_cli_keras.c cli_harness.c
+                       LIBS conv1dt_npy PkgConfig::JSONC)
+add_dependencies(test_cli_keras conv1dt_cli)
+set_tests_properties(test_cli_keras PROPERTIES
+  LABELS cli
+  ENVIRONMENT "CONV1DT_CLI=$<TARGET_FILE:conv1dt_cli>;CONV1DT_KERAS_FILES=${CMAKE_CURRENT_SOURCE_DIR}/fixtures/keras-files;CONV1DT_TEST_TMP=${CMAKE_CURRENT_BINARY_DIR}/cli_keras_tmp")

@@ -6,6 +6,7 @@
  *   conv1dt run ...         one forward pass over .npy files
  *   conv1dt grad ...        gradients (backward pass) over .npy files
  *   conv1dt init ...        a layer's initial weights (Keras's initializers) as .npy files
+ *   conv1dt inspect FILE    the Conv1DTranspose layers of a Keras file
  *   conv1dt info            version, BLAS, threads
  *   conv1dt --help | help | --version
  *
@@ -39,6 +40,7 @@ static const char USAGE[] =
     "                    [options]  gradients of a loss through the layer (backward pass)\n"
     "       conv1dt init --in-channels C --filters F --kernel-size K --kernel-output K.npy\n"
     "                    [--bias-output B.npy] [options]  initial weights (Keras initializers)\n"
+    "       conv1dt inspect FILE    list the Conv1DTranspose layers of a Keras file\n"
     "       conv1dt info            show the version, the BLAS in use and its threads\n"
     "       conv1dt help [run|grad|init]  show this help (also --help, -h)\n"
     "       conv1dt --version       show the version\n"
@@ -68,6 +70,16 @@ static const char RUN_USAGE[] =
     "                          default none (linear)\n"
     "  --algorithm A           how to compute: auto (default), gemm, direct or\n"
     "                          gemm_accumulate; the same values up to rounding\n"
+    "\n"
+    "The layer as Keras saved it, instead of --kernel, --bias and the layer options above\n"
+    "(which are then a usage error; --algorithm stays):\n"
+    "  --keras-model FILE      a Keras 3 .keras archive or a Keras 2 whole-model .h5 file\n"
+    "  --keras-config FILE     a Keras JSON config (a model's config.json / to_json(), or a\n"
+    "                          layer's get_config()), with\n"
+    "  --keras-weights FILE    its weights: Keras 3 .weights.h5 or Keras 2 HDF5\n"
+    "  --layer NAME            the Conv1DTranspose layer's name; may be left out when the file\n"
+    "                          holds only one ('conv1dt inspect FILE' lists them)\n"
+    "The input then has the layer's dtype; formats are told apart by their bytes.\n"
     "\n"
     "Options also take the form --name=value. Exit status: 0 success, 1 failure, 2 usage error.\n";
 
@@ -296,6 +308,8 @@ static const char GRAD_USAGE[] =
     "  --grad-bias DB.npy      writes dLoss/dbias, (filters,); needs --bias\n"
     "  --strides, --padding, --output-padding, --data-format, --dilation-rate, --activation,\n"
     "  --algorithm             as for 'run' (see 'conv1dt run --help')\n"
+    "  --keras-model, --keras-config, --keras-weights, --layer\n"
+    "                          the layer from Keras files, as for 'run'\n"
     "\n"
     "At least one --grad-* output is required. The outputs appear together: after any error none\n"
     "of them exists (a file they would have replaced is left as it was).\n"
@@ -686,6 +700,114 @@ static void print_auto_choice(void) {
   conv1dt_destroy(layer);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * inspect: the Conv1DTranspose layers of a Keras file
+ */
+
+static const char INSPECT_USAGE[] =
+    "usage: conv1dt inspect FILE\n"
+    "\n"
+    "Lists the Conv1DTranspose layers FILE holds, each with its configuration as conv1dt reads\n"
+    "it and its weights' shapes: FILE is a Keras 3 .keras archive, a Keras 2 whole-model .h5\n"
+    "file, or Keras JSON (a model's config.json / to_json(), a layer's get_config()).\n"
+    "Exit status: 0 success, 1 failure, 2 usage error.\n";
+
+static const cli_command INSPECT = {"inspect", INSPECT_USAGE, NULL, 0, NULL};
+
+static void print_layer(const char *name, const conv1dt_config *c, conv1dt_dtype dtype,
+                        int64_t in_channels) {
+  printf("%s: Conv1DTranspose(filters=%" PRId64 ", kernel_size=%" PRId64 ", strides=%" PRId64
+         ", padding=%s, output_padding=",
+         name, c->filters, c->kernel_size, c->strides,
+         c->padding == CONV1DT_PADDING_SAME ? "same" : "valid");
+  if (c->output_padding == CONV1DT_OUTPUT_PADDING_NONE)
+    printf("None");
+  else
+    printf("%" PRId64, c->output_padding);
+  printf(", data_format=%s, dilation_rate=%" PRId64 ", activation=%s, use_bias=%s, dtype=%s)\n",
+         c->data_format == CONV1DT_CHANNELS_LAST ? "channels_last" : "channels_first",
+         c->dilation_rate, c->activation ? c->activation : "linear", c->use_bias ? "True" : "False",
+         dtype == CONV1DT_FLOAT32 ? "float32" : "float64");
+  if (in_channels > 0) {
+    printf("  kernel (%" PRId64 ", %" PRId64 ", %" PRId64 ")", c->kernel_size, c->filters,
+           in_channels);
+    if (c->use_bias) printf(", bias (%" PRId64 ",)", c->filters);
+    printf("\n");
+  } else {
+    printf("  kernel (%" PRId64 ", %" PRId64 ", in_channels): no weights in this file\n",
+           c->kernel_size, c->filters);
+  }
+}
+
+static int cmd_inspect(int argc, char **argv) {
+  if (argc == 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+    fputs(INSPECT_USAGE, stdout);
+    return EXIT_SUCCESS;
+  }
+  if (argc != 1 || argv[0][0] == '\0') {
+    cli_error("inspect takes one file (see 'conv1dt inspect --help')");
+    return CLI_EXIT_USAGE;
+  }
+  const char *path = argv[0];
+  int64_t count = 0;
+  conv1dt_status st = conv1dt_keras_layer_names(path, NULL, 0, &count);
+  size_t size = 1;
+  char *names = NULL;
+  /* Names are at most a few hundred bytes each; ask for the exact room by growing. */
+  while (st == CONV1DT_OK || st == CONV1DT_ERROR_BUFFER_TOO_SMALL) {
+    size *= 4;
+    free(names);
+    if (!(names = malloc(size))) {
+      cli_error("out of memory");
+      return EXIT_FAILURE;
+    }
+    st = conv1dt_keras_layer_names(path, names, size, &count);
+    if (st == CONV1DT_OK) break;
+  }
+  if (st != CONV1DT_OK) {
+    free(names);
+    cli_lib_error("cannot inspect", st);
+    return EXIT_FAILURE;
+  }
+  /* A JSON file has no weights: the configuration alone. */
+  FILE *f = fopen(path, "rb");
+  int first = f ? fgetc(f) : EOF;
+  while (first == ' ' || first == '\n' || first == '\r' || first == '\t') first = fgetc(f);
+  char *json = NULL;
+  size_t jlen = 0;
+  if (f && first == '{') {
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    if (n > 0 && (json = malloc((size_t)n)) && fread(json, 1, (size_t)n, f) == (size_t)n)
+      jlen = (size_t)n;
+  }
+  if (f) fclose(f);
+  printf("%s: %" PRId64 " Conv1DTranspose layer%s\n", path, count, count == 1 ? "" : "s");
+  int rc = EXIT_SUCCESS;
+  for (char *name = names, *end; rc == EXIT_SUCCESS && (end = strchr(name, '\n')); name = end + 1) {
+    *end = '\0';
+    conv1dt_config cfg;
+    conv1dt_dtype dtype;
+    int64_t in_channels = 0;
+    conv1dt_layer *layer = NULL;
+    if (json)
+      st = conv1dt_config_from_keras_json(json, jlen, name, &cfg, &dtype);
+    else if ((st = conv1dt_create_from_keras(path, name, &layer)) == CONV1DT_OK)
+      st = conv1dt_get_config(layer, &cfg, &in_channels, &dtype);
+    if (st == CONV1DT_OK) {
+      print_layer(name, &cfg, dtype, in_channels);
+    } else {
+      cli_lib_error("cannot read a layer", st);
+      rc = EXIT_FAILURE;
+    }
+    conv1dt_destroy(layer);
+  }
+  free(json);
+  free(names);
+  return rc;
+}
+
 static int cmd_info(void) {
   printf("conv1dt %s (version number %d)\n", conv1dt_version_string(), conv1dt_version_number());
   if (!print_blas()) return EXIT_FAILURE;
@@ -701,7 +823,7 @@ static int cmd_info(void) {
 static const struct {
   const cli_command *cmd;
   int (*main)(int argc, char **argv);
-} SUBCOMMANDS[] = {{&RUN, cmd_run}, {&GRAD, cmd_grad}, {&INIT, cmd_init}};
+} SUBCOMMANDS[] = {{&RUN, cmd_run}, {&GRAD, cmd_grad}, {&INIT, cmd_init}, {&INSPECT, cmd_inspect}};
 
 enum { SUBCOMMAND_COUNT = sizeof SUBCOMMANDS / sizeof SUBCOMMANDS[0] };
 
@@ -715,7 +837,8 @@ static int dispatch(int argc, char **argv) {
           fputs(SUBCOMMANDS[i].cmd->usage, stdout);
           return EXIT_SUCCESS;
         }
-      cli_error("unknown help topic '%s' (try 'conv1dt help run', 'help grad' or 'help init')",
+      cli_error("unknown help topic '%s' (try 'conv1dt help run', 'help grad', 'help init' or "
+                "'help inspect')",
                 argv[2]);
       return CLI_EXIT_USAGE;
     }
