@@ -409,6 +409,15 @@ CONV1DT_API conv1dt_status conv1dt_create_from_keras_files(const char *config_pa
 CONV1DT_API conv1dt_status conv1dt_keras_layer_names(const char *path, char *buffer, size_t size,
                                                      int64_t *count);
 
+/* Writes the layer (configuration and weights) as a Keras 3 .keras archive at `path` that
+ * keras.saving.load_model loads: a Sequential model of an InputLayer (any batch and number of
+ * steps) and the Conv1DTranspose named `layer_name` (NULL: "conv1d_transpose"; 1 to 255
+ * characters, no '/'), whose output is this layer's up to rounding. The file appears complete
+ * or not at all (written beside `path`, then renamed). conv1dt's seeds are not Keras's: the
+ * initializers are saved as configured, the weights as they are. */
+CONV1DT_API conv1dt_status conv1dt_save_keras(const conv1dt_layer *layer, const char *layer_name,
+                                              const char *path);
+
 /* Describes the BLAS linked at run time ("OpenBLAS 0.3.21 ... Haswell", or "unknown CBLAS")
  * and its thread count (0 when the vendor does not say). Writes a NUL-terminated string. */
 CONV1DT_API conv1dt_status conv1dt_blas_info(char *buffer, size_t size, int *threads);

@@ -203,12 +203,63 @@ START_TEST(test_failures) {
 }
 END_TEST
 
+/* `save` from .npy weights and flags: running the saved file gives what the flags give. */
+START_TEST(test_save) {
+  arr_seed(5);
+  save_random(in_path("k.npy"), NPY_FLOAT64, 3, 3, 4, 2);
+  save_random(in_path("b.npy"), NPY_FLOAT64, 1, 4, 0, 0);
+  save_random(in_path("x.npy"), NPY_FLOAT64, 3, 2, 2, 5);
+  const char *m = out_path("m.keras");
+  expect_success(ARGS("save", "--kernel", in_path("k.npy"), "--bias", in_path("b.npy"), "--strides",
+                      "2", "--output-padding", "1", "--data-format", "channels_first",
+                      "--activation", "elu", "--name", "up", "--output", m));
+  expect_success(ARGS("run", "--kernel", in_path("k.npy"), "--bias", in_path("b.npy"), "--strides",
+                      "2", "--output-padding", "1", "--data-format", "channels_first",
+                      "--activation", "elu", "--input", in_path("x.npy"), "--output",
+                      out_path("want.npy")));
+  expect_success(ARGS("run", "--keras-model", m, "--input", in_path("x.npy"), "--output",
+                      out_path("got.npy")));
+  npy_array a = load_npy(out_path("got.npy")), b = load_npy(out_path("want.npy"));
+  ck_assert(a.nbytes == b.nbytes && memcmp(a.data, b.data, a.nbytes) == 0);
+  npy_free(&a);
+  npy_free(&b);
+  result r = run_cli(ARGS("inspect", m));
+  ck_assert_msg(strstr(r.out, "up: Conv1DTranspose(filters=4, kernel_size=3, strides=2, "
+                              "padding=valid, output_padding=1, data_format=channels_first"),
+                "%s", r.out);
+  free_result(&r);
+  /* A Keras 2 layer becomes a Keras 3 file; its name stays. */
+  const char *m2 = out_path("k2.keras");
+  expect_success(
+      ARGS("save", "--keras-model", kf("k2_seq.h5"), "--layer", "k2_up", "--output", m2));
+  expect_success(ARGS("run", "--keras-model", m2, "--layer", "k2_up", "--input",
+                      kf("k2_seq_up_x.npy"), "--output", out_path("y2.npy")));
+  expect_close(out_path("y2.npy"), kf("k2_seq_up_y.npy"), "k2_up saved as .keras");
+  remove(m);
+  remove(m2);
+  remove(out_path("got.npy"));
+  remove(out_path("want.npy"));
+  remove(out_path("y2.npy"));
+  /* errors: nothing written */
+  expect_failure(
+      ARGS("save", "--kernel", in_path("k.npy"), "--input", in_path("x.npy"), "--output", m), 2,
+      "save takes no --input");
+  expect_failure(ARGS("save", "--kernel", in_path("k.npy"), "--output", m, "--name", "a/b"), 2,
+                 "layer_name 'a/b'");
+  expect_failure(
+      ARGS("save", "--keras-model", kf("k3_seq.keras"), "--layer", "nope", "--output", m), 1,
+      "no layer named 'nope'");
+  expect_failure(ARGS("save", "--kernel", in_path("b.npy"), "--output", m), 1, "expected rank 3");
+}
+END_TEST
+
 static Suite *cli_keras_suite(void) {
   Suite *s = cli_suite_create("cli_keras");
   TCase *tc = cli_tcase_create(s, "success", 120);
   tcase_add_test(tc, test_run_matches_keras);
   tcase_add_test(tc, test_grad_keras_model);
   tcase_add_test(tc, test_inspect);
+  tcase_add_test(tc, test_save);
   tc = cli_tcase_create(s, "errors", 60);
   tcase_add_test(tc, test_usage_errors);
   tcase_add_test(tc, test_failures);

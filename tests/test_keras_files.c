@@ -397,6 +397,115 @@ START_TEST(test_layer_names) {
 }
 END_TEST
 
+/* ---- saving ------------------------------------------------------------------------------------
+ */
+
+/* A layer saved and loaded back has the same configuration and the same weights, bit for bit. */
+static void expect_round_trip(const conv1dt_config *cfg, int64_t c, conv1dt_dtype dt,
+                              const char *name) {
+  conv1dt_layer *a = NULL, *b = NULL;
+  ck_assert_int_eq(conv1dt_create(cfg, c, dt, &a), CONV1DT_OK);
+  const char *p = tmp_path("rt.keras");
+  ck_assert_msg(conv1dt_save_keras(a, name, p) == CONV1DT_OK, "%s", conv1dt_last_error());
+  ck_assert_msg(conv1dt_create_from_keras(p, name ? name : "conv1d_transpose", &b) == CONV1DT_OK,
+                "%s", conv1dt_last_error());
+  conv1dt_config ca, cb;
+  int64_t c2;
+  conv1dt_dtype d2;
+  ck_assert_int_eq(conv1dt_get_config(a, &ca, NULL, NULL), CONV1DT_OK);
+  ck_assert_int_eq(conv1dt_get_config(b, &cb, &c2, &d2), CONV1DT_OK);
+  ck_assert(c2 == c && d2 == dt);
+  ck_assert(ca.filters == cb.filters && ca.kernel_size == cb.kernel_size &&
+            ca.strides == cb.strides && ca.output_padding == cb.output_padding &&
+            ca.dilation_rate == cb.dilation_rate && ca.padding == cb.padding &&
+            ca.data_format == cb.data_format && ca.use_bias == cb.use_bias);
+  ck_assert_str_eq(ca.activation, cb.activation);
+  ck_assert(memcmp(&ca.kernel_initializer, &cb.kernel_initializer, sizeof ca.kernel_initializer) ==
+            0);
+  ck_assert(memcmp(&ca.bias_initializer, &cb.bias_initializer, sizeof ca.bias_initializer) == 0);
+  ck_assert(ca.kernel_regularizer.kind == cb.kernel_regularizer.kind &&
+            ca.kernel_regularizer.l1 == cb.kernel_regularizer.l1 &&
+            ca.kernel_regularizer.l2 == cb.kernel_regularizer.l2);
+  ck_assert(ca.activity_regularizer.kind == cb.activity_regularizer.kind);
+  ck_assert(ca.kernel_constraint.kind == cb.kernel_constraint.kind &&
+            ca.kernel_constraint.num_axes == cb.kernel_constraint.num_axes &&
+            ca.kernel_constraint.max_value == cb.kernel_constraint.max_value &&
+            ca.kernel_constraint.min_value == cb.kernel_constraint.min_value &&
+            ca.kernel_constraint.rate == cb.kernel_constraint.rate);
+  for (int i = 0; i < ca.kernel_constraint.num_axes; i++)
+    ck_assert(ca.kernel_constraint.axes[i] == cb.kernel_constraint.axes[i]);
+  ck_assert(ca.bias_constraint.kind == cb.bias_constraint.kind);
+  const size_t item = dt == CONV1DT_FLOAT32 ? 4 : 8;
+  const size_t kn = (size_t)(cfg->kernel_size * cfg->filters * c) * item;
+  void *ka = malloc(kn), *kb = malloc(kn), *ba = malloc((size_t)cfg->filters * item),
+       *bb = malloc((size_t)cfg->filters * item);
+  ck_assert_int_eq(conv1dt_get_weights(a, ka, ba), CONV1DT_OK);
+  ck_assert_int_eq(conv1dt_get_weights(b, kb, bb), CONV1DT_OK);
+  ck_assert(memcmp(ka, kb, kn) == 0);
+  if (cfg->use_bias) ck_assert(memcmp(ba, bb, (size_t)cfg->filters * item) == 0);
+  free(ka);
+  free(kb);
+  free(ba);
+  free(bb);
+  remove(p);
+  conv1dt_destroy(a);
+  conv1dt_destroy(b);
+}
+
+START_TEST(test_save_round_trip) {
+  conv1dt_config c = conv1dt_config_default(4, 3);
+  expect_round_trip(&c, 2, CONV1DT_FLOAT32, NULL);
+  c.strides = 3;
+  c.output_padding = 2;
+  c.padding = CONV1DT_PADDING_SAME;
+  c.data_format = CONV1DT_CHANNELS_FIRST;
+  c.activation = "hard_silu";
+  c.seed = 9;
+  ck_assert_int_eq(conv1dt_initializer_from_name("variance_scaling", &c.kernel_initializer),
+                   CONV1DT_OK);
+  c.kernel_initializer.scale = 0.5;
+  c.kernel_initializer.mode = CONV1DT_FAN_OUT;
+  c.kernel_initializer.distribution = CONV1DT_DIST_UNIFORM;
+  c.kernel_initializer.seed = 12;
+  c.kernel_initializer.has_seed = true;
+  ck_assert_int_eq(conv1dt_initializer_from_name("random_uniform", &c.bias_initializer),
+                   CONV1DT_OK);
+  ck_assert_int_eq(conv1dt_regularizer_from_name("L1L2", &c.kernel_regularizer), CONV1DT_OK);
+  c.kernel_regularizer.l1 = 0.25;
+  c.kernel_regularizer.l2 = 0.125;
+  ck_assert_int_eq(conv1dt_regularizer_from_name("l2", &c.activity_regularizer), CONV1DT_OK);
+  ck_assert_int_eq(conv1dt_constraint_from_name("MinMaxNorm", &c.kernel_constraint), CONV1DT_OK);
+  c.kernel_constraint.num_axes = 2;
+  c.kernel_constraint.axes[0] = 0;
+  c.kernel_constraint.axes[1] = -1;
+  c.kernel_constraint.min_value = 0.5;
+  ck_assert_int_eq(conv1dt_constraint_from_name("non_neg", &c.bias_constraint), CONV1DT_OK);
+  expect_round_trip(&c, 5, CONV1DT_FLOAT64, "my_layer");
+  c = conv1dt_config_default(2, 2);
+  c.use_bias = false;
+  c.dilation_rate = 2;
+  c.activation = "glu";
+  expect_round_trip(&c, 3, CONV1DT_FLOAT32, "no_bias");
+}
+END_TEST
+
+START_TEST(test_save_errors) {
+  conv1dt_config c = conv1dt_config_default(2, 2);
+  conv1dt_layer *a = NULL;
+  ck_assert_int_eq(conv1dt_create(&c, 1, CONV1DT_FLOAT32, &a), CONV1DT_OK);
+  ck_assert_int_eq(conv1dt_save_keras(a, "a/b", tmp_path("x.keras")), CONV1DT_ERROR_INVALID_VALUE);
+  ck_assert(strstr(conv1dt_last_error(), "layer_name 'a/b'"));
+  ck_assert_int_eq(conv1dt_save_keras(a, "", tmp_path("x.keras")), CONV1DT_ERROR_INVALID_VALUE);
+  ck_assert_int_eq(conv1dt_save_keras(a, NULL, "/nonexistent-dir/x.keras"),
+                   CONV1DT_ERROR_INVALID_VALUE);
+  ck_assert(strstr(conv1dt_last_error(), "cannot write '/nonexistent-dir/x.keras'"));
+  ck_assert_int_eq(conv1dt_save_keras(NULL, NULL, "x"), CONV1DT_ERROR_NULL_ARGUMENT);
+  FILE *f = fopen(tmp_path("x.keras"), "rb");
+  ck_assert(f == NULL);
+  conv1dt_destroy(a);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("keras_files");
   TCase *tc = tcase_create("keras_files");
@@ -410,6 +519,8 @@ int main(void) {
   tcase_add_test(tc, test_truncated_and_corrupted_archive);
   tcase_add_test(tc, test_truncated_and_corrupted_hdf5);
   tcase_add_test(tc, test_layer_names);
+  tcase_add_test(tc, test_save_round_trip);
+  tcase_add_test(tc, test_save_errors);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }

@@ -6,6 +6,7 @@
  *   conv1dt run ...         one forward pass over .npy files
  *   conv1dt grad ...        gradients (backward pass) over .npy files
  *   conv1dt init ...        a layer's initial weights (Keras's initializers) as .npy files
+ *   conv1dt save ...        a layer as a Keras 3 .keras file
  *   conv1dt inspect FILE    the Conv1DTranspose layers of a Keras file
  *   conv1dt info            version, BLAS, threads
  *   conv1dt --help | help | --version
@@ -40,6 +41,7 @@ static const char USAGE[] =
     "                    [options]  gradients of a loss through the layer (backward pass)\n"
     "       conv1dt init --in-channels C --filters F --kernel-size K --kernel-output K.npy\n"
     "                    [--bias-output B.npy] [options]  initial weights (Keras initializers)\n"
+    "       conv1dt save ... --output M.keras  the layer as a Keras 3 .keras file\n"
     "       conv1dt inspect FILE    list the Conv1DTranspose layers of a Keras file\n"
     "       conv1dt info            show the version, the BLAS in use and its threads\n"
     "       conv1dt help [run|grad|init]  show this help (also --help, -h)\n"
@@ -701,6 +703,119 @@ static void print_auto_choice(void) {
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * save: a layer as a Keras 3 .keras file
+ */
+
+static const char SAVE_USAGE[] =
+    "usage: conv1dt save --kernel K.npy [--bias B.npy] [layer options] --output M.keras\n"
+    "                    [--name NAME]\n"
+    "       conv1dt save --keras-model FILE [--layer NAME] --output M.keras [--name NAME]\n"
+    "       conv1dt save --keras-config C --keras-weights W [--layer NAME] --output M.keras\n"
+    "\n"
+    "Writes the layer as a Keras 3 .keras archive that keras.saving.load_model loads and runs to\n"
+    "the same numbers: a Sequential model of an InputLayer and the Conv1DTranspose. The layer\n"
+    "comes from .npy weights and the layer options of 'conv1dt run' (--strides, --padding,\n"
+    "--output-padding, --data-format, --dilation-rate, --activation), or from Keras files (a\n"
+    "Keras 2 .h5 file becomes a Keras 3 one this way).\n"
+    "\n"
+    "  --output M.keras        the archive, written atomically; never created on failure\n"
+    "  --name NAME             the saved layer's name; default the Keras layer's own, or\n"
+    "                          conv1d_transpose\n"
+    "\n"
+    "Options also take the form --name=value. Exit status: 0 success, 1 failure, 2 usage error.\n";
+
+enum { SAVE_OUTPUT = LAYER_COUNT, SAVE_NAME, SAVE_COUNT };
+
+/* The layer options without --input (nothing is computed) and --algorithm (not Keras's). */
+static const cli_option SAVE_OPTIONS[SAVE_COUNT] = {
+    [LAYER_INPUT] = {"input", 0},
+    [LAYER_KERNEL] = {"kernel", 0},
+    [LAYER_BIAS] = {"bias", 0},
+    [LAYER_STRIDES] = {"strides", 0},
+    [LAYER_PADDING] = {"padding", 0},
+    [LAYER_OUTPUT_PADDING] = {"output-padding", 0},
+    [LAYER_DATA_FORMAT] = {"data-format", 0},
+    [LAYER_DILATION_RATE] = {"dilation-rate", 0},
+    [LAYER_ACTIVATION] = {"activation", 0},
+    [LAYER_ALGORITHM] = {"algorithm", 0},
+    [LAYER_KERAS_MODEL] = {"keras-model", 0},
+    [LAYER_KERAS_CONFIG] = {"keras-config", 0},
+    [LAYER_KERAS_WEIGHTS] = {"keras-weights", 0},
+    [LAYER_LAYER] = {"layer", 0},
+    [SAVE_OUTPUT] = {"output", CLI_REQUIRED | CLI_WRITES},
+    [SAVE_NAME] = {"name", 0}};
+
+static bool check_save_args(const char *const *values) {
+  if (values[LAYER_INPUT] || values[LAYER_ALGORITHM]) {
+    cli_error("save takes no --%s: it writes the layer, it computes nothing",
+              values[LAYER_INPUT] ? "input" : "algorithm");
+    return false;
+  }
+  return true;
+}
+
+static const cli_command SAVE = {"save", SAVE_USAGE, SAVE_OPTIONS, SAVE_COUNT, check_save_args};
+
+/* The layer of --kernel / --bias and the flags. */
+static bool open_npy_layer(const char *const *values, conv1dt_config *cfg, conv1dt_layer **out) {
+  npy_array k = {0}, b = {0};
+  const bool bias = values[LAYER_BIAS] != NULL;
+  bool ok = cli_load("kernel", values[LAYER_KERNEL], &k) &&
+            (!bias || cli_load("bias", values[LAYER_BIAS], &b));
+  char s[1024];
+  if (ok && k.ndim != 3) {
+    cli_format_shape(s, sizeof s, k.ndim, k.shape);
+    cli_error("--kernel has shape %s; expected rank 3: (kernel_size, filters, in_channels)", s);
+    ok = false;
+  }
+  if (ok && bias && (b.dtype != k.dtype || b.ndim != 1 || b.shape[0] != k.shape[1])) {
+    cli_format_shape(s, sizeof s, b.ndim, b.shape);
+    cli_error("--bias is %s %s; expected %s (%" PRId64 ",), like the kernel",
+              cli_dtype_name(b.dtype), s, cli_dtype_name(k.dtype), k.shape[1]);
+    ok = false;
+  }
+  if (ok) {
+    cfg->kernel_size = k.shape[0];
+    cfg->filters = k.shape[1];
+    conv1dt_status st = conv1dt_create(
+        cfg, k.shape[2], k.dtype == NPY_FLOAT32 ? CONV1DT_FLOAT32 : CONV1DT_FLOAT64, out);
+    if (st == CONV1DT_OK) st = conv1dt_set_weights(*out, k.data, bias ? b.data : NULL);
+    if (st != CONV1DT_OK) {
+      cli_lib_error("cannot create the layer", st);
+      ok = false;
+    }
+  }
+  npy_free(&k);
+  npy_free(&b);
+  return ok;
+}
+
+static int cmd_save(int argc, char **argv) {
+  const char *values[SAVE_COUNT];
+  int rc = cli_parse(&SAVE, argc, argv, values);
+  if (rc >= 0) return rc;
+  conv1dt_config cfg;
+  if (!cli_layer_config(values, &cfg)) return CLI_EXIT_USAGE;
+  if (!cli_check_outputs(&SAVE, values)) return EXIT_FAILURE;
+  conv1dt_layer *layer = NULL;
+  const bool keras = cli_layer_from_keras(values);
+  if (keras ? !open_keras_layer(values, CONV1DT_ALGORITHM_AUTO, &layer)
+            : !open_npy_layer(values, &cfg, &layer)) {
+    conv1dt_destroy(layer);
+    return EXIT_FAILURE;
+  }
+  /* The saved name: --name, else the Keras layer's own (--layer), else Keras's default. */
+  const char *name = values[SAVE_NAME] ? values[SAVE_NAME] : values[LAYER_LAYER];
+  conv1dt_status st = conv1dt_save_keras(layer, name, values[SAVE_OUTPUT]);
+  conv1dt_destroy(layer);
+  if (st != CONV1DT_OK) {
+    cli_lib_error("cannot save", st);
+    return st == CONV1DT_ERROR_INVALID_VALUE && values[SAVE_NAME] ? CLI_EXIT_USAGE : EXIT_FAILURE;
+  }
+  return EXIT_SUCCESS;
+}
+
+/* ---------------------------------------------------------------------------------------------
  * inspect: the Conv1DTranspose layers of a Keras file
  */
 
@@ -823,7 +938,11 @@ static int cmd_info(void) {
 static const struct {
   const cli_command *cmd;
   int (*main)(int argc, char **argv);
-} SUBCOMMANDS[] = {{&RUN, cmd_run}, {&GRAD, cmd_grad}, {&INIT, cmd_init}, {&INSPECT, cmd_inspect}};
+} SUBCOMMANDS[] = {{&RUN, cmd_run},
+                   {&GRAD, cmd_grad},
+                   {&INIT, cmd_init},
+                   {&SAVE, cmd_save},
+                   {&INSPECT, cmd_inspect}};
 
 enum { SUBCOMMAND_COUNT = sizeof SUBCOMMANDS / sizeof SUBCOMMANDS[0] };
 
@@ -837,8 +956,8 @@ static int dispatch(int argc, char **argv) {
           fputs(SUBCOMMANDS[i].cmd->usage, stdout);
           return EXIT_SUCCESS;
         }
-      cli_error("unknown help topic '%s' (try 'conv1dt help run', 'help grad', 'help init' or "
-                "'help inspect')",
+      cli_error("unknown help topic '%s' (try 'conv1dt help run', 'help grad', 'help init', "
+                "'help save' or 'help inspect')",
                 argv[2]);
       return CLI_EXIT_USAGE;
     }

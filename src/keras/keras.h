@@ -2,7 +2,8 @@
  *   keras_config.c  Keras JSON (a layer's get_config, a model's config) -> conv1dt_config
  *   keras_h5.c      a layer's kernel and bias from Keras 3 and Keras 2 HDF5 files
  *   keras_zip.c     the entries of a Keras 3 .keras archive
- *   keras_load.c    the public calls: format detection by bytes, then the three above */
+ *   keras_load.c    the public loading calls: format detection by bytes, then the three above
+ *   keras_save.c    conv1dt_save_keras: a layer as a Keras 3 .keras archive */
 #ifndef CONV1DT_KERAS_H
 #define CONV1DT_KERAS_H
 
