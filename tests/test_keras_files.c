@@ -518,6 +518,7 @@ int main(void) {
   tcase_add_test(tc, test_file_errors);
   tcase_add_test(tc, test_truncated_and_corrupted_archive);
   tcase_add_test(tc, test_truncated_and_corrupted_hdf5);
+  tcase_add_test(tc, test_truncated_and_corrupted_keras2_model);
   tcase_add_test(tc, test_layer_names);
   tcase_add_test(tc, test_save_round_trip);
   tcase_add_test(tc, test_save_errors);

@@ -87,6 +87,11 @@ def keras3(cases):
               rng.normal(size=(2, 6, 7)), dict(model="k3_func.keras"))
     save_case(cases, "k3_func_outer", model.get_layer("outer_ct"),
               rng.normal(size=(2, 4, 10)), dict(model="k3_func.keras"))
+    # Keras 3's legacy whole-model HDF5 (model.save("x.h5")): weights under model_weights/,
+    # the config in the root's model_config attribute.
+    model.save(os.path.join(OUT, "k3_func_legacy.h5"))
+    save_case(cases, "k3_func_legacy_outer", model.get_layer("outer_ct"),
+              rng.normal(size=(1, 3, 10)), dict(model="k3_func_legacy.h5"))
     save_case(cases, "k3_func_outer_files", model.get_layer("outer_ct"),
               rng.normal(size=(1, 5, 10)),
               dict(config="k3_func.json", weights="k3_func.weights.h5"))
@@ -120,7 +125,8 @@ def keras2(cases):
         layers.GlobalAveragePooling1D(),
     ], name="k2_seq")
     seq.save(os.path.join(OUT, "k2_seq.h5"))               # whole model, HDF5
-    seq.save_weights(os.path.join(OUT, "k2_seq.weights.h5"))  # weights only, HDF5
+    seq.save_weights(os.path.join(OUT, "k2_seq.weights.h5"))  # tf-keras's saving_lib layout
+    seq.save_weights(os.path.join(OUT, "k2_seq_legacy_weights.h5"))  # Keras 2's h5 layout
     with open(os.path.join(OUT, "k2_seq.json"), "w") as f:
         f.write(seq.to_json())
     # tf.keras also wrote HDF5 under a .keras name when asked for save_format="h5".
@@ -132,6 +138,9 @@ def keras2(cases):
     save_case(cases, "k2_seq_up_files", seq.get_layer("k2_up"),
               rng.normal(size=(1, 3, 4)).astype("float32"),
               dict(config="k2_seq.json", weights="k2_seq.weights.h5"))
+    save_case(cases, "k2_seq_dil_legacy_files", seq.get_layer("k2_dil"),
+              rng.normal(size=(1, 4, 6)).astype("float32"),
+              dict(config="k2_seq.json", weights="k2_seq_legacy_weights.h5"))
 
 
 def main():
