@@ -354,6 +354,11 @@ START_TEST(test_truncated_and_corrupted_archive) {
 }
 END_TEST
 
+START_TEST(test_truncated_and_corrupted_keras2_model) {
+  damage("k2_seq.h5", "k2_up");
+}
+END_TEST
+
 START_TEST(test_truncated_and_corrupted_hdf5) {
   size_t len;
   unsigned char *b = read_bytes(path_of("k3_func.weights.h5"), &len);
