@@ -386,6 +386,19 @@ START_TEST(test_truncated_and_corrupted_hdf5) {
 }
 END_TEST
 
+/* Found by fuzzing: a global heap whose free-space entry has size 0 makes libhdf5 1.10 loop
+ * forever; the reader refuses the file first. */
+START_TEST(test_hdf5_heap_loop_refused) {
+  conv1dt_layer *l = NULL;
+  ck_assert_int_eq(conv1dt_create_from_keras_files(path_of("k3_func.json"),
+                                                   path_of("damaged-heap-loop.h5"), "outer_ct", &l),
+                   CONV1DT_ERROR_INVALID_VALUE);
+  ck_assert_msg(strstr(conv1dt_last_error(), "corrupted HDF5 file: the global heap at byte 2048"),
+                "%s", conv1dt_last_error());
+  ck_assert(l == NULL);
+}
+END_TEST
+
 START_TEST(test_layer_names) {
   char buf[256];
   int64_t n = -1;
@@ -524,6 +537,7 @@ int main(void) {
   tcase_add_test(tc, test_truncated_and_corrupted_archive);
   tcase_add_test(tc, test_truncated_and_corrupted_hdf5);
   tcase_add_test(tc, test_truncated_and_corrupted_keras2_model);
+  tcase_add_test(tc, test_hdf5_heap_loop_refused);
   tcase_add_test(tc, test_layer_names);
   tcase_add_test(tc, test_save_round_trip);
   tcase_add_test(tc, test_save_errors);

@@ -34,7 +34,43 @@ static void restore_errors(const saved_errors *s) {
   H5Eset_auto2(H5E_DEFAULT, s->func, s->data);
 }
 
+/* libhdf5 1.10 (Debian 12) loops forever loading a global heap collection (the "GCOL" blocks
+ * that hold variable-length strings, such as Keras's names and model_config) in which a free-
+ * space object (index 0) has size 0: its parser advances by the object's size. Such a file is
+ * corrupted; it is refused before libhdf5 sees it. The walk mirrors libhdf5's: after the
+ * 16-byte header, objects of a 16-byte header (index u16, references u16, reserved u32, size
+ * u64) and their 8-aligned data; index 0's size covers the whole free space. */
+static bool heap_would_hang(const unsigned char *image, size_t size, size_t *at) {
+  for (size_t i = 0; i + 16 <= size; i++) {
+    if (memcmp(image + i, "GCOL", 4) != 0 || image[i + 4] != 1) continue;
+    uint64_t csize = 0;
+    for (int b = 7; b >= 0; b--) csize = csize << 8 | image[i + 8 + (size_t)b];
+    if (csize > size - i) continue; /* libhdf5 cannot read it whole: it fails, not loops */
+    const size_t end = i + (size_t)csize;
+    for (size_t p = i + 16; p < end;) {
+      if (end - p < 16) break; /* too small for an object: free space */
+      const unsigned idx = (unsigned)image[p] | (unsigned)image[p + 1] << 8;
+      uint64_t osize = 0;
+      for (int b = 7; b >= 0; b--) osize = osize << 8 | image[p + 8 + (size_t)b];
+      if (idx == 0 && osize == 0) {
+        *at = i;
+        return true;
+      }
+      const uint64_t need = idx ? 16 + ((osize + 7) & ~(uint64_t)7) : osize;
+      if (osize > UINT64_MAX - 23 || need >= end - p) break;
+      p += (size_t)need;
+    }
+  }
+  return false;
+}
+
 static conv1dt_status open_image(const void *image, size_t size, hid_t *file) {
+  size_t at;
+  if (heap_would_hang(image, size, &at))
+    return conv1dt__fail(CONV1DT_ERROR_INVALID_VALUE,
+                         "corrupted HDF5 file: the global heap at byte %zu holds an empty "
+                         "free-space entry (libhdf5 would never finish reading it)",
+                         at);
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   if (fapl < 0) return conv1dt__fail(CONV1DT_ERROR_OUT_OF_MEMORY, "cannot start libhdf5");
   /* The image is copied by libhdf5 (no flags), read-only, never written back. */
