@@ -774,11 +774,13 @@ static conv1dt_status time_layer_block(const bench_setup *c, int64_t block, seri
   return CONV1DT_OK;
 }
 
+#ifdef CONV1DT_BENCH_HAVE_ONEDNN
 /* bench_layer_fn for oneDNN's paired rounds: one conv1dt_forward of the case. */
 static double time_layer_once(void *ctx) {
   double dt;
   return timed_forward(ctx, &dt) == CONV1DT_OK ? dt : -1;
 }
+#endif
 
 static void run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_format fmt,
                      const options *o, int with_dnn, result *r) {

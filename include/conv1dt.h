@@ -424,8 +424,8 @@ CONV1DT_API conv1dt_status conv1dt_blas_info(char *buffer, size_t size, int *thr
 
 /* The best instruction set the direct kernel runs here: "x86-64-v4 (AVX-512; ...)" (512-bit
  * vectors, picked per call where they are not mostly padding), "x86-64-v3 (AVX2, FMA)" or
- * "x86-64 baseline (SSE2)" (chosen when the library loads), or "portable C (...)" in builds
- * without dispatch. */
+ * "x86-64 baseline (SSE2)" (chosen when the library loads), "aarch64 NEON (128-bit vector
+ * extensions)" on 64-bit Arm, or "portable C (...)" in other builds without dispatch. */
 CONV1DT_API const char *conv1dt_kernel_isa(void);
 
 /* "0.1.0" and CONV1DT_VERSION_NUMBER of the library actually linked. */

@@ -176,7 +176,8 @@ conv1dt_status conv1dt_apply_constraints(conv1dt_layer *layer) {
     return conv1dt__fail(CONV1DT_ERROR_OUT_OF_MEMORY,
                          "conv1dt_apply_constraints: out of memory for %zu norms", nk + nb);
   constrain(kc, layer->dtype, 3, kshape, layer->kernel, acc);
-  if (layer->bias) constrain(bc, layer->dtype, 1, bshape, layer->bias, acc + nk);
+  /* no scratch (acc NULL) when neither needs norms: NULL + 0 is undefined in C */
+  if (layer->bias) constrain(bc, layer->dtype, 1, bshape, layer->bias, acc ? acc + nk : NULL);
   free(acc);
   conv1dt__repack(layer);
   return CONV1DT_OK;

@@ -204,13 +204,22 @@ int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels);
 /* Whether this CPU runs the direct kernel's AVX-512 build (AVX-512 F/BW/DQ/VL with the OS
  * saving their registers; 0 where the library has no such build). */
 int conv1dt__cpu_has_wide(void);
+/* Whether the build dispatches (CONV1DT_DISPATCH) and this CPU runs x86-64-v3 code (AVX2, FMA,
+ * BMI2): the direct kernel's 256-bit copy runs there. */
+int conv1dt__cpu_has_v3(void);
 /* G for a layer's grouped-positions kernel on this CPU (see conv1dt_layer.groups), or 0. */
 int conv1dt__direct_groups(int64_t filters, int64_t ksize, int64_t stride, int64_t dilation,
                            size_t elem_size);
-/* The direct kernel's vectors (bytes): 32 in the AVX2 / baseline build, 64 in the AVX-512 one
- * (CONV1DT_HAVE_WIDE: compiled with -march=x86-64-v4, run where the CPU has it). The packed
- * weights pad the filters to the wider, so either build reads them. */
+/* The direct kernel's vectors (bytes): 32 in the AVX2 / baseline build (16 on aarch64), 64 in
+ * the AVX-512 one (CONV1DT_HAVE_WIDE: compiled with -march=x86-64-v4, run where the CPU has
+ * it). The packed weights pad the filters to the wider, so either build reads them. */
+#ifdef __aarch64__
+/* NEON's 128-bit registers: GCC keeps wider vector types, which aarch64 has no registers for, in
+ * memory (a load and a store around every multiply-add of the tiles) */
+#define CONV1DT_DIRECT_VBYTES 16
+#else
 #define CONV1DT_DIRECT_VBYTES 32
+#endif
 #define CONV1DT_DIRECT_WIDE_VBYTES 64
 #define CONV1DT_DIRECT_PAD_BYTES 64
 /* channels_last weights come in panels of this many bytes of filters (typed/pack.c): a

@@ -302,31 +302,38 @@ int conv1dt__direct_groups(int64_t filters, int64_t ksize, int64_t stride, int64
   return g > 1 ? (int)g : 0;
 }
 
-/* The width of the direct kernel's vectors on this CPU: the AVX-512 build, or what
- * target_clones' resolver picks (its x86-64-v3 clone where the CPU has that level); plain C
- * counts as SSE's 128. */
-static int direct_vector_bits(void) {
-  if (conv1dt__cpu_has_wide()) return 512;
+int conv1dt__cpu_has_v3(void) {
 #ifdef CONV1DT_DISPATCH
   __builtin_cpu_init();
 #if defined(__clang__) || __GNUC__ < 12
-  const int v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                 __builtin_cpu_supports("bmi2");
+  /* the level's vector and bit-manipulation features these compilers can test (every CPU with
+   * them has the rest: F16C, LZCNT, MOVBE) */
+  return __builtin_cpu_supports("avx") && __builtin_cpu_supports("avx2") &&
+         __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi") &&
+         __builtin_cpu_supports("bmi2");
 #else
-  const int v3 = __builtin_cpu_supports("x86-64-v3");
+  return __builtin_cpu_supports("x86-64-v3");
 #endif
-  return v3 ? 256 : 128;
 #else
-  return 128;
+  return 0;
 #endif
+}
+
+/* The width of the direct kernel's vectors on this CPU: the AVX-512 build, or the x86-64-v3
+ * copy where the CPU has that level; NEON's and plain C's count as SSE's 128. */
+static int direct_vector_bits(void) {
+  if (conv1dt__cpu_has_wide()) return 512;
+  return conv1dt__cpu_has_v3() ? 256 : 128;
 }
 
 const char *conv1dt_kernel_isa(void) {
   /* the AVX-512 build needs no target_clones, so clang builds may have it without the clones */
   const int bits = direct_vector_bits();
   if (bits == 512) return "x86-64-v4 (AVX-512; AVX2 where 256-bit vectors fit better)";
-#ifdef CONV1DT_DISPATCH
+#if defined(CONV1DT_DISPATCH)
   return bits == 256 ? "x86-64-v3 (AVX2, FMA)" : "x86-64 baseline (SSE2)";
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+  return "aarch64 NEON (128-bit vector extensions)";
 #else
   return "portable C (built without run-time dispatch)";
 #endif

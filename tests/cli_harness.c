@@ -130,6 +130,18 @@ result run_cli(const char *const *args) {
   ck_assert_msg(cli && *cli, "CONV1DT_CLI is not set (path of the conv1dt program)");
   const char *argv[64];
   int n = 0;
+  /* $CONV1DT_CLI_EMULATOR: the words the program runs under in a cross build (the build's
+   * CMAKE_CROSSCOMPILING_EMULATOR, space-separated): an emulated test cannot start a program of
+   * its own architecture without binfmt_misc, the host runs the emulator itself */
+  const char *emu = getenv("CONV1DT_CLI_EMULATOR");
+  char emu_words[1024];
+  snprintf(emu_words, sizeof emu_words, "%s", emu ? emu : "");
+  char *save = NULL;
+  for (char *w = strtok_r(emu_words, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+    ck_assert_int_lt(n, 16);
+    argv[n++] = w;
+  }
+  const int emulated = n > 0;
   argv[n++] = cli;
   for (; *args; args++) {
     ck_assert_int_lt(n, 62);
@@ -145,9 +157,10 @@ result run_cli(const char *const *args) {
   posix_spawn_file_actions_addopen(&fa, 1, so, O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_addopen(&fa, 2, se, O_WRONLY | O_CREAT | O_TRUNC, 0600);
   pid_t pid;
-  int rc = posix_spawn(&pid, cli, &fa, NULL, (char *const *)argv, environ);
+  int rc = emulated ? posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ)
+                    : posix_spawn(&pid, cli, &fa, NULL, (char *const *)argv, environ);
   posix_spawn_file_actions_destroy(&fa);
-  ck_assert_msg(rc == 0, "cannot start %s: %s", cli, strerror(rc));
+  ck_assert_msg(rc == 0, "cannot start %s: %s", argv[0], strerror(rc));
   int wst;
   while (waitpid(pid, &wst, 0) < 0) ck_assert_int_eq(errno, EINTR);
   result r;

@@ -507,8 +507,12 @@ START_TEST(test_version_and_blas_info) {
   const char *isa = conv1dt_kernel_isa();
   ck_assert_ptr_nonnull(isa);
   ck_assert_msg(strncmp(isa, "x86-64-v4 ", 10) == 0 || strncmp(isa, "x86-64-v3 ", 10) == 0 ||
-                    strncmp(isa, "x86-64 baseline", 15) == 0 || strncmp(isa, "portable C", 10) == 0,
+                    strncmp(isa, "x86-64 baseline", 15) == 0 ||
+                    strncmp(isa, "aarch64 NEON ", 13) == 0 || strncmp(isa, "portable C", 10) == 0,
                 "%s", isa);
+#if defined(__aarch64__) && defined(__ARM_NEON)
+  ck_assert_str_eq(isa, "aarch64 NEON (128-bit vector extensions)");
+#endif
   ck_assert_int_eq(conv1dt_version_number(), CONV1DT_VERSION_NUMBER);
   char buf[256];
   int threads = -1;

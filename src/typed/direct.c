@@ -31,6 +31,7 @@
 #define MR_NV2 6
 #endif
 
+#ifdef CONV1DT_DIRECT_WIDE /* the only build whose tiles call gtap */
 /* CB channels of one tap into a one-vector-wide tile: their weights (ldw apart) in registers,
  * then one input row (ldr apart) at a time through a pointer of its own, so that every
  * multiply-add reads its broadcast at a constant offset. With the rows at an index, the wide
@@ -41,11 +42,11 @@ INLINE void gblock(const int MR, const int CB, const R *xr, int64_t ldr, const R
                    V acc[][NV_MAX]) {
   V wv[GB];
   for (int c = 0; c < CB; c++) wv[c] = vload(w + c * ldw);
-#pragma GCC unroll 12
+  UNROLL(12)
   for (int m = 0; m < MR; m++) {
     const R *p = xr + m * ldr;
     __asm__("" : "+r"(p)); /* keeps p a base register: no index in the operands below */
-#pragma GCC unroll 8
+    UNROLL(8)
     for (int c = 0; c < CB; c++) acc[m][0] += (p[c] - (V){0}) * wv[c];
   }
 }
@@ -56,10 +57,11 @@ INLINE void gtap(const int MR, const R *xr, int64_t ldr, int64_t C, const R *w, 
                  V acc[][NV_MAX]) {
   int64_t c = 0;
   for (; c + GB <= C; c += GB) gblock(MR, GB, xr + c, ldr, w + c * ldw, ldw, acc);
-#pragma GCC unroll 8
+  UNROLL(8)
   for (int cb = 1; cb < GB; cb++)
     if (C - c == cb) gblock(MR, cb, xr + c, ldr, w + c * ldw, ldw, acc);
 }
+#endif
 
 /* A channels_last tile's sums, relu'd when asked, to rows m < mr: out + m * ldo, filters
  * [f0, f0 + NV*VL) ∩ [0, F). */
@@ -68,9 +70,11 @@ INLINE void finish_tile(const int MR, const int NV, V acc[][NV_MAX], int mr, int
   if (relu)
     for (int m = 0; m < MR; m++)
       for (int v = 0; v < NV; v++) acc[m][v] = relu_v(acc[m][v]);
+  FULL_UNROLL
   for (int m = 0; m < MR; m++) {
-    if (m >= mr) break;
+    STOP_IF(m >= mr);
     R *o = out + m * ldo + f0;
+    FULL_UNROLL
     for (int v = 0; v < NV; v++) {
       const int64_t left = F - f0 - v * VL;
       if (left >= VL) {
@@ -91,10 +95,10 @@ INLINE void tile(const int MR, const int NV, const R *rows, int64_t C,
                  int64_t F, int64_t ldw, const R *bias, R *out, int64_t ldo, int relu,
                  conv1dt_prefetch *pf) {
   V acc[MR_MAX][NV_MAX];
-  for (int v = 0; v < NV; v++) {
-    const V b = vload(bias + f0 + v * VL);
-    for (int m = 0; m < MR; m++) acc[m][v] = b;
-  }
+  /* row by row: vector by vector, clang kept one-vector tiles in memory (a one-trip loop's
+   * index outlived the unrolling) */
+  for (int m = 0; m < MR; m++)
+    for (int v = 0; v < NV; v++) acc[m][v] = vload(bias + f0 + v * VL);
   for (int j = 0; j < ntaps; j++) {
     const R *xr = rows + (n0 + taps[j].off) * C;
     const R *w = (const R *)taps[j].w + f0;
@@ -138,17 +142,17 @@ INLINE void racc(const int MR, const int T, const int RS, const int DD, const R 
      * a stack slot for every row's and tap's offset */
     V wv[RT_MAX];
     const R *wq = w;
-#pragma GCC unroll 8
+    UNROLL(8)
     for (int j = 0; j < T; j++, wq += ts) {
       __asm__("" : "+r"(wq));
       wv[j] = vload(wq);
     }
     const R *q = p;
-#pragma GCC unroll 40
+    UNROLL(40)
     for (int i = 0; i <= (MR - 1) * RS + (T - 1) * DD; i++, q += step) {
       __asm__("" : "+r"(q));
       const V b = *q - (V){0};
-#pragma GCC unroll 8
+      UNROLL(8)
       for (int j = 0; j < T; j++) {
         const int mrs = i - (T - 1 - j) * DD; /* m * RS */
         if (mrs >= 0 && mrs % RS == 0 && mrs / RS < MR) acc[mrs / RS][0] += b * wv[j];
@@ -260,12 +264,14 @@ INLINE void tile_t(const int MFT, const int NV, const R *xc, int64_t ldx, int64_
   if (relu)
     for (int m = 0; m < MFT; m++)
       for (int v = 0; v < NV; v++) acc[m][v] = relu_v(acc[m][v]);
+  FULL_UNROLL
   for (int m = 0; m < MFT; m++) {
-    if (m >= mf) break;
+    STOP_IF(m >= mf);
     R *o = out + (f0 + m) * ldo;
+    FULL_UNROLL
     for (int v = 0; v < NV; v++) {
       const int left = npos - v * VL;
-      if (left <= 0) break;
+      STOP_IF(left <= 0);
       if (s == 1 && left >= VL) {
         vstore(o + v * VL, acc[m][v]);
       } else {
@@ -347,8 +353,8 @@ INLINE int group_width(int64_t F, int64_t f0) {
 
 /* GCC's default register allocation spills one input vector of the 8-filter tiles to the stack
  * and reloads it for every multiply-add: allocating over the whole function keeps all 28 vectors
- * in registers */
-#ifdef CONV1DT_DIRECT_WIDE
+ * in registers (a GCC option: clang has no optimize attribute and warns on it) */
+#if defined(CONV1DT_DIRECT_WIDE) && defined(__GNUC__) && !defined(__clang__)
 static void phase_t(CONV1DT_DIRECT_PHASE_T_ARGS) __attribute__((optimize("ira-region=all")));
 #endif
 CLONES
@@ -426,13 +432,13 @@ INLINE void tile_t2(const int NV, const R *xc, int64_t ldx, int64_t C,
     for (int m = 0; m < MF; m++)
       for (int v = 0; v < NV; v++) acc[r][m][v] = bias[f0 + m] - (V){0};
   const conv1dt_direct_tap *tp = taps;
-#pragma GCC unroll 2
+  UNROLL(2)
   for (int r = 0; r < S; r++) {
     taps_t(MF, NV, xc + q0, ldx, C, tp, ntaps[r], f0, gstride, acc[r]);
     tp += ntaps[r];
   }
   for (int m = 0; m < MF; m++) {
-    if (m >= mf) break;
+    STOP_IF(m >= mf);
     R *o = out + (f0 + m) * ldo + q0 * S;
     for (int v = 0; v < NV; v++) {
       /* two vectors of consecutive positions from vector v of both phases */
@@ -487,13 +493,12 @@ void KNAME(conv1dt__direct_phase_t2)(CONV1DT_DIRECT_PHASE_T2_ARGS) {
 }
 #endif
 
-void KNAME(conv1dt__direct_phase_t)(CONV1DT_DIRECT_PHASE_T_ARGS) {
-  phase_t(xc, ldx, C, taps, ntaps, n_lo, n_hi, F, gstride, bias, out, ldo, s, relu, pf, out_is_y);
-}
+CLONED_ENTRY(KNAME(conv1dt__direct_phase_t), phase_t, (CONV1DT_DIRECT_PHASE_T_ARGS),
+             (xc, ldx, C, taps, ntaps, n_lo, n_hi, F, gstride, bias, out, ldo, s, relu, pf,
+              out_is_y))
 
-void KNAME(conv1dt__direct_phase)(CONV1DT_DIRECT_PHASE_ARGS) {
-  phase(rows, C, taps, ntaps, n_lo, n_hi, F, ldw, bias, out, ldo, relu, pf);
-}
+CLONED_ENTRY(KNAME(conv1dt__direct_phase), phase, (CONV1DT_DIRECT_PHASE_ARGS),
+             (rows, C, taps, ntaps, n_lo, n_hi, F, ldw, bias, out, ldo, relu, pf))
 
 #ifdef CONV1DT_DIRECT_WIDE
 /* Grouped positions, for stride-1 layers whose filters fill at most half a 512-bit vector

@@ -13,16 +13,11 @@
 
 #include <stdint.h>
 
-#if CONV1DT_PRECISION == 32
-typedef int32_t VM __attribute__((vector_size(CONV1DT_DIRECT_VBYTES)));
-#else
-typedef int64_t VM __attribute__((vector_size(CONV1DT_DIRECT_VBYTES)));
-#endif
-#define SH(a, b, ...) __builtin_shuffle(a, b, (VM){__VA_ARGS__})
+#define SH SHUFFLE2 /* vec.h */
 
 /* r[i] holds row i of a VL x VL block; afterwards r[j] holds its column j. */
 INLINE void transpose_block(V r[VL]) {
-#if CONV1DT_PRECISION == 32
+#if VL_LANES == 8
   V t[8], u[8];
   for (int i = 0; i < 8; i += 2) { /* pairs of rows interleaved: columns {0,1,4,5}, {2,3,6,7} */
     t[i] = SH(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
@@ -38,13 +33,17 @@ INLINE void transpose_block(V r[VL]) {
     r[j] = SH(u[j], u[4 + j], 0, 1, 2, 3, 8, 9, 10, 11);
     r[j + 4] = SH(u[j], u[4 + j], 4, 5, 6, 7, 12, 13, 14, 15);
   }
-#else
+#elif VL_LANES == 4
   const V t0 = SH(r[0], r[1], 0, 4, 2, 6), t1 = SH(r[0], r[1], 1, 5, 3, 7);
   const V t2 = SH(r[2], r[3], 0, 4, 2, 6), t3 = SH(r[2], r[3], 1, 5, 3, 7);
   r[0] = SH(t0, t2, 0, 1, 4, 5);
   r[1] = SH(t1, t3, 0, 1, 4, 5);
   r[2] = SH(t0, t2, 2, 3, 6, 7);
   r[3] = SH(t1, t3, 2, 3, 6, 7);
+#else /* two lanes (NEON's float64) */
+  const V r0 = r[0];
+  r[0] = SH(r0, r[1], 0, 2);
+  r[1] = SH(r0, r[1], 1, 3);
 #endif
 }
 
@@ -115,10 +114,10 @@ CLONES static void transpose(const R *src, int64_t lds, int64_t rows, int64_t co
   }
 }
 
-void X(conv1dt__transpose_act)(const R *src, int64_t lds, int64_t rows, int64_t cols, const R *bias,
-                               int relu, R *dst, int64_t ldd) {
-  transpose(src, lds, rows, cols, bias, relu, dst, ldd);
-}
+CLONED_ENTRY(X(conv1dt__transpose_act), transpose,
+             (const R *src, int64_t lds, int64_t rows, int64_t cols, const R *bias, int relu,
+              R *dst, int64_t ldd),
+             (src, lds, rows, cols, bias, relu, dst, ldd))
 
 #define ILO zip_lo /* vec.h */
 #define IHI zip_hi
@@ -161,7 +160,7 @@ CLONES static void interleave(const R *src, int64_t ldp, int64_t lds, int64_t s,
   }
 }
 
-void X(conv1dt__interleave)(const R *src, int64_t ldp, int64_t lds, int64_t s, int64_t n,
-                            int64_t rows, const R *bias, int relu, R *dst, int64_t ldd) {
-  interleave(src, ldp, lds, s, n, rows, bias, relu, dst, ldd);
-}
+CLONED_ENTRY(X(conv1dt__interleave), interleave,
+             (const R *src, int64_t ldp, int64_t lds, int64_t s, int64_t n, int64_t rows,
+              const R *bias, int relu, R *dst, int64_t ldd),
+             (src, ldp, lds, s, n, rows, bias, relu, dst, ldd))
