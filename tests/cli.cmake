@@ -19,6 +19,9 @@ conv1dt_add_check_test(test_fixtures SOURCES test_fixtures.c LIBS conv1dt_npy Pk
 set_tests_properties(test_fixtures PROPERTIES
   ENVIRONMENT "CONV1DT_FIXTURES=${CMAKE_CURRENT_SOURCE_DIR}/fixtures")
 
+if(NOT CONV1DT_KERAS)
+  return() # built without Keras file support
+endif()
 # Keras files written by real Keras 3 and Keras 2 (tests/keras/gen_keras_files.py), loaded
 # through the library and compared with Keras's outputs; the readers' error classes.
 conv1dt_add_check_test(test_keras_files SOURCES test_keras_files.c LIBS conv1dt_npy PkgConfig::JSONC)

@@ -24,7 +24,11 @@ set(CONV1DT_HDF5_SANITIZER_ENV
 # The Keras readers' targets call the library's internal entry points (src/keras/keras.h),
 # which the static library holds; the argument parser's compiles the CLI's parser.
 set(_fuzz_fixtures ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/keras-files)
-foreach(_t keras_json keras_h5 keras_zip)
+set(_fuzz_keras_targets keras_json keras_h5 keras_zip)
+if(NOT CONV1DT_KERAS)
+  set(_fuzz_keras_targets) # built without Keras file support
+endif()
+foreach(_t IN LISTS _fuzz_keras_targets)
   add_executable(fuzz_${_t}_replay fuzz/fuzz_${_t}.c fuzz/replay.c)
   target_include_directories(fuzz_${_t}_replay PRIVATE ${PROJECT_SOURCE_DIR}/src/keras)
   target_link_libraries(fuzz_${_t}_replay PRIVATE conv1dt::conv1dt_static)
@@ -51,7 +55,7 @@ if(CONV1DT_FUZZ)
   target_compile_options(fuzz_npy PRIVATE -fsanitize=fuzzer,address,undefined -g)
   target_link_options(fuzz_npy PRIVATE -fsanitize=fuzzer,address,undefined)
   set(_fuzz_flags -fsanitize=fuzzer,address,undefined -g)
-  foreach(_t keras_json keras_h5 keras_zip)
+  foreach(_t IN LISTS _fuzz_keras_targets)
     add_executable(fuzz_${_t} fuzz/fuzz_${_t}.c ${PROJECT_SOURCE_DIR}/src/keras/keras_config.c
                    ${PROJECT_SOURCE_DIR}/src/keras/keras_h5.c
                    ${PROJECT_SOURCE_DIR}/src/keras/keras_zip.c)

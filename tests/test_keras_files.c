@@ -393,9 +393,36 @@ START_TEST(test_hdf5_heap_loop_refused) {
   ck_assert_int_eq(conv1dt_create_from_keras_files(path_of("k3_func.json"),
                                                    path_of("damaged-heap-loop.h5"), "outer_ct", &l),
                    CONV1DT_ERROR_INVALID_VALUE);
-  ck_assert_msg(strstr(conv1dt_last_error(), "corrupted HDF5 file: the global heap at byte 2048"),
+  ck_assert_msg(strstr(conv1dt_last_error(), "corrupted HDF5 file: the global heap data at byte "
+                                             "2048 holds an empty free-space entry"),
                 "%s", conv1dt_last_error());
   ck_assert(l == NULL);
+  /* ... and a string whose reference names an object the heap does not hold crashes it. */
+  ck_assert_int_eq(conv1dt_create_from_keras_files(path_of("k3_func.json"),
+                                                   path_of("damaged-heap-reference.h5"), "outer_ct",
+                                                   &l),
+                   CONV1DT_ERROR_INVALID_VALUE);
+  ck_assert_msg(strstr(conv1dt_last_error(), "a string referring to an object the heap does not "
+                                             "hold"),
+                "%s", conv1dt_last_error());
+  ck_assert(l == NULL);
+}
+END_TEST
+
+/* A .keras archive whose stored model.weights.h5 starts at byte 4096, where an HDF5 file with
+ * a user block would have its signature: still an archive (written by Keras 3.15.1). */
+START_TEST(test_archive_with_hdf5_at_user_block_offset) {
+  conv1dt_layer *l = NULL;
+  ck_assert_msg(conv1dt_create_from_keras(path_of("k3_hdf5_signature_at_4096.keras"), "up", &l) ==
+                    CONV1DT_OK,
+                "%s", conv1dt_last_error());
+  int64_t c;
+  conv1dt_dtype dt;
+  conv1dt_config cfg;
+  ck_assert_int_eq(conv1dt_get_config(l, &cfg, &c, &dt), CONV1DT_OK);
+  ck_assert(c == 128 && cfg.filters == 64 && cfg.kernel_size == 3 && cfg.strides == 2 &&
+            dt == CONV1DT_FLOAT64);
+  conv1dt_destroy(l);
 }
 END_TEST
 
@@ -538,6 +565,7 @@ int main(void) {
   tcase_add_test(tc, test_truncated_and_corrupted_hdf5);
   tcase_add_test(tc, test_truncated_and_corrupted_keras2_model);
   tcase_add_test(tc, test_hdf5_heap_loop_refused);
+  tcase_add_test(tc, test_archive_with_hdf5_at_user_block_offset);
   tcase_add_test(tc, test_layer_names);
   tcase_add_test(tc, test_save_round_trip);
   tcase_add_test(tc, test_save_errors);

@@ -12,10 +12,12 @@
 conv1dt__keras_format conv1dt__keras_sniff(const void *data, size_t size) {
   static const unsigned char hdf5[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
   const unsigned char *p = data;
+  /* A zip first: a .keras archive stores its HDF5 entry uncompressed, so HDF5's signature can
+   * sit inside it at one of the offsets below. */
+  if (size >= 4 && memcmp(p, "PK\003\004", 4) == 0) return CONV1DT__KERAS_ZIP;
   /* HDF5's signature sits at 0 or, after a user block, at 512, 1024, 2048, ... */
   for (size_t at = 0; at <= size && size - at >= 8; at = at ? at * 2 : 512)
     if (memcmp(p + at, hdf5, 8) == 0) return CONV1DT__KERAS_HDF5;
-  if (size >= 4 && memcmp(p, "PK\003\004", 4) == 0) return CONV1DT__KERAS_ZIP;
   for (size_t i = 0; i < size; i++) {
     if (p[i] == '{') return CONV1DT__KERAS_JSON;
     if (p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r') break;
