@@ -6,8 +6,8 @@
 #     checks that the direct kernel is dispatched per ISA and that the shared library exports
 #     nothing but conv1dt_* (clang 14 exports target_clones' resolvers: vec.h works round it);
 #  3. runs the whole test suite;
-#  4. the README's fuzzing recipe: build-fuzz with -DCONV1DT_FUZZ=ON, its libFuzzer target run
-#     once over the committed corpus.
+#  4. the README's fuzzing recipe: build-fuzz with -DCONV1DT_FUZZ=ON, each libFuzzer target run
+#     once over its committed corpus.
 # Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,3 +67,15 @@ out=$(build-fuzz/tests/fuzz_npy tests/fuzz/corpus/npy/* 2>&1) || {
   exit 1
 }
 echo "fuzz_npy: $(grep -c '^Executed ' <<<"$out") corpus inputs, each run once"
+# The other targets the same way; the HDF5 reader's with the sanitizer settings its replay test
+# uses (tests/fuzz.cmake: libhdf5's own allocations and leaks on damaged files).
+cmake --build build-fuzz -j2 --target fuzz_keras_json fuzz_keras_h5 fuzz_keras_zip fuzz_cli_args
+for t in keras_json keras_h5 keras_zip cli_args; do
+  out=$(ASAN_OPTIONS=allocator_may_return_null=1:fast_unwind_on_malloc=0 \
+    LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp \
+    build-fuzz/tests/fuzz_$t -close_fd_mask=3 tests/fuzz/corpus/$t/* 2>&1) || {
+    echo "$out" | tail -n 30 >&2
+    exit 1
+  }
+  echo "fuzz_$t: $(grep -c '^Executed ' <<<"$out") corpus inputs, each run once"
+done

@@ -374,6 +374,50 @@ CONV1DT_API conv1dt_status conv1dt_algorithm_from_string(const char *text, conv1
  * ("swish" -> "silu"), which may be NULL-pointer-skipped. */
 CONV1DT_API conv1dt_status conv1dt_activation_check(const char *name, const char **canonical);
 
+/* ---- Keras files (added in 0.4.0) ------------------------------------------------------------
+ * A Conv1DTranspose layer as a Keras user saved it. Formats are told apart by their bytes, not
+ * their names: a Keras 3 .keras archive (zip: config.json + model.weights.h5), Keras 3
+ * .weights.h5, Keras 2 HDF5 (save_weights files and whole-model .h5 files, whose config is the
+ * root's model_config attribute), and Keras JSON (a layer's get_config() dict, or a model's
+ * config.json / to_json(): Sequential, Functional, nested models). `layer_name` picks the layer
+ * by its Keras name; NULL picks the only Conv1DTranspose there is. The configuration maps field
+ * for field (a missing field takes Keras's default); the weights are read in the config's dtype
+ * (float32 or float64); in_channels comes from the kernel. Errors name the file and the field,
+ * layer or dataset: not a Keras file, no such layer, a layer of another class, a truncated or
+ * corrupted archive or HDF5 file, a field conv1dt cannot honour. */
+
+/* The configuration (and dtype) of a layer in Keras JSON text of `length` bytes. Either output
+ * may be NULL; cfg->activation points at the library's canonical name. */
+CONV1DT_API conv1dt_status conv1dt_config_from_keras_json(const char *json, size_t length,
+                                                          const char *layer_name,
+                                                          conv1dt_config *cfg,
+                                                          conv1dt_dtype *dtype);
+/* The layer, with its weights, from one file holding both: a .keras archive or a Keras 2
+ * whole-model HDF5 file. */
+CONV1DT_API conv1dt_status conv1dt_create_from_keras(const char *path, const char *layer_name,
+                                                     conv1dt_layer **out);
+/* The same from separate files: config_path holds the JSON (or is a file carrying it, as above),
+ * weights_path the weights (.weights.h5, a Keras 2 HDF5 file, or a .keras archive). */
+CONV1DT_API conv1dt_status conv1dt_create_from_keras_files(const char *config_path,
+                                                           const char *weights_path,
+                                                           const char *layer_name,
+                                                           conv1dt_layer **out);
+/* The names of the Conv1DTranspose layers in a Keras file holding a config (JSON, .keras, Keras 2
+ * whole-model HDF5), one per line, into buffer (size bytes, NUL-terminated; NULL with size 0 to
+ * count only), and their number into *count. CONV1DT_ERROR_BUFFER_TOO_SMALL when they do not
+ * fit (buffer and *count untouched). */
+CONV1DT_API conv1dt_status conv1dt_keras_layer_names(const char *path, char *buffer, size_t size,
+                                                     int64_t *count);
+
+/* Writes the layer (configuration and weights) as a Keras 3 .keras archive at `path` that
+ * keras.saving.load_model loads: a Sequential model of an InputLayer (any batch and number of
+ * steps) and the Conv1DTranspose named `layer_name` (NULL: "conv1d_transpose"; 1 to 255
+ * characters, no '/'), whose output is this layer's up to rounding. The file appears complete
+ * or not at all (written beside `path`, then renamed). conv1dt's seeds are not Keras's: the
+ * initializers are saved as configured, the weights as they are. */
+CONV1DT_API conv1dt_status conv1dt_save_keras(const conv1dt_layer *layer, const char *layer_name,
+                                              const char *path);
+
 /* Describes the BLAS that provides cblas_sgemm at run time, as that BLAS tells it: vendor
  * (OpenBLAS, BLIS, MKL, ATLAS, Netlib reference BLAS), version, threading build, and the file
  * ("OpenBLAS 0.3.21 ...; core Haswell; pthreads build in /usr/lib/.../libopenblasp-r0.3.21.so"),

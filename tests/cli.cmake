@@ -18,3 +18,19 @@ set_tests_properties(test_cli PROPERTIES
 conv1dt_add_check_test(test_fixtures SOURCES test_fixtures.c LIBS conv1dt_npy PkgConfig::JSONC)
 set_tests_properties(test_fixtures PROPERTIES
   ENVIRONMENT "CONV1DT_FIXTURES=${CMAKE_CURRENT_SOURCE_DIR}/fixtures")
+
+if(NOT CONV1DT_KERAS)
+  return() # built without Keras file support
+endif()
+# Keras files written by real Keras 3 and Keras 2 (tests/keras/gen_keras_files.py), loaded
+# through the library and compared with Keras's outputs; the readers' error classes.
+conv1dt_add_check_test(test_keras_files SOURCES test_keras_files.c LIBS conv1dt_npy PkgConfig::JSONC)
+set_tests_properties(test_keras_files PROPERTIES
+  ENVIRONMENT "CONV1DT_KERAS_FILES=${CMAKE_CURRENT_SOURCE_DIR}/fixtures/keras-files;CONV1DT_TEST_TMP=${CMAKE_CURRENT_BINARY_DIR}/cli_tmp;ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:fast_unwind_on_malloc=0;LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/fuzz/lsan.supp")
+
+conv1dt_add_check_test(test_cli_keras SOURCES test_cli_keras.c cli_harness.c
+                       LIBS conv1dt_npy PkgConfig::JSONC)
+add_dependencies(test_cli_keras conv1dt_cli)
+set_tests_properties(test_cli_keras PROPERTIES
+  LABELS cli
+  ENVIRONMENT "CONV1DT_CLI=$<TARGET_FILE:conv1dt_cli>;CONV1DT_KERAS_FILES=${CMAKE_CURRENT_SOURCE_DIR}/fixtures/keras-files;CONV1DT_TEST_TMP=${CMAKE_CURRENT_BINARY_DIR}/cli_keras_tmp")

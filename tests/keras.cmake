@@ -33,3 +33,22 @@ set_tests_properties(keras_parity PROPERTIES
   LABELS keras
   TIMEOUT 900
   ENVIRONMENT "KERAS_BACKEND=jax;JAX_ENABLE_X64=1;JAX_PLATFORMS=cpu")
+
+# Round trip through real Keras: `conv1dt save`, then keras.saving.load_model must compute the
+# CLI's numbers (tests/keras/roundtrip.py); skipped (77) where Keras is not importable.
+if(NOT CONV1DT_KERAS)
+  return() # built without Keras file support: nothing to save
+endif()
+if(CONV1DT_KERAS_PYTHON)
+  add_test(NAME keras_roundtrip
+           COMMAND ${CONV1DT_KERAS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/keras/roundtrip.py
+                   --cli $<TARGET_FILE:conv1dt_cli>)
+else()
+  add_test(NAME keras_roundtrip
+           COMMAND sh -c "echo 'SKIP: no python3 (set CONV1DT_KERAS_PYTHON)'; exit 77")
+endif()
+set_tests_properties(keras_roundtrip PROPERTIES
+  SKIP_RETURN_CODE 77
+  LABELS keras
+  TIMEOUT 600
+  ENVIRONMENT "KERAS_BACKEND=jax;JAX_ENABLE_X64=1;JAX_PLATFORMS=cpu")

@@ -170,7 +170,55 @@ static bool probe_config(const conv1dt_config *cfg) {
   return true; /* anything else (memory, ...) shows up again in the real conv1dt_create */
 }
 
+bool cli_layer_from_keras(const char *const *values) {
+  return values[LAYER_KERAS_MODEL] || values[LAYER_KERAS_CONFIG] || values[LAYER_KERAS_WEIGHTS];
+}
+
+/* Where the layer comes from: --kernel, --keras-model, or --keras-config with --keras-weights;
+ * a Keras file holds the configuration, so the flags that would restate it are refused rather
+ * than silently overridden or ignored. */
+static bool check_layer_source(const char *const *values) {
+  const char *const *v = values;
+  if (v[LAYER_KERAS_MODEL] && (v[LAYER_KERAS_CONFIG] || v[LAYER_KERAS_WEIGHTS])) {
+    cli_error("--keras-model cannot be combined with --keras-config or --keras-weights");
+    return false;
+  }
+  if (!v[LAYER_KERAS_MODEL] &&
+      (v[LAYER_KERAS_CONFIG] != NULL) != (v[LAYER_KERAS_WEIGHTS] != NULL)) {
+    cli_error("--keras-config and --keras-weights go together (or use --keras-model for one file "
+              "holding both)");
+    return false;
+  }
+  if (!cli_layer_from_keras(v)) {
+    if (v[LAYER_LAYER]) {
+      cli_error("--layer names a layer of a Keras file: give --keras-model or --keras-config");
+      return false;
+    }
+    if (!v[LAYER_KERNEL]) {
+      cli_error("missing required option --kernel (or --keras-model / --keras-config with "
+                "--keras-weights)");
+      return false;
+    }
+    return true;
+  }
+  static const int flags[] = {LAYER_KERNEL,        LAYER_BIAS,           LAYER_STRIDES,
+                              LAYER_PADDING,       LAYER_OUTPUT_PADDING, LAYER_DATA_FORMAT,
+                              LAYER_DILATION_RATE, LAYER_ACTIVATION};
+  static const char *const names[] = {"kernel",        "bias",           "strides",
+                                      "padding",       "output-padding", "data-format",
+                                      "dilation-rate", "activation"};
+  for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
+    if (v[flags[i]]) {
+      cli_error("--%s cannot be combined with %s: the Keras file holds the layer's %s", names[i],
+                v[LAYER_KERAS_MODEL] ? "--keras-model" : "--keras-config",
+                i < 2 ? "weights" : "configuration");
+      return false;
+    }
+  return true;
+}
+
 bool cli_layer_config(const char *const *values, conv1dt_config *cfg) {
   *cfg = conv1dt_config_default(1, 1);
+  if (!check_layer_source(values)) return false;
   return build_config(values, cfg) && probe_config(cfg);
 }

@@ -60,6 +60,10 @@ enum {
   LAYER_DILATION_RATE,
   LAYER_ACTIVATION,
   LAYER_ALGORITHM,
+  LAYER_KERAS_MODEL,   /* the layer from a Keras file instead of --kernel and the flags */
+  LAYER_KERAS_CONFIG,  /* ... or from a config file */
+  LAYER_KERAS_WEIGHTS, /* ... and a weights file */
+  LAYER_LAYER,         /* the Keras layer's name */
   LAYER_COUNT
 };
 
@@ -67,7 +71,7 @@ enum {
 /* clang-format off */
 #define CLI_LAYER_OPTIONS                                                                          \
   [LAYER_INPUT] = {"input", CLI_REQUIRED},                                                         \
-  [LAYER_KERNEL] = {"kernel", CLI_REQUIRED},                                                       \
+  [LAYER_KERNEL] = {"kernel", 0},                                                                  \
   [LAYER_BIAS] = {"bias", 0},                                                                      \
   [LAYER_STRIDES] = {"strides", 0},                                                                \
   [LAYER_PADDING] = {"padding", 0},                                                                \
@@ -75,13 +79,23 @@ enum {
   [LAYER_DATA_FORMAT] = {"data-format", 0},                                                        \
   [LAYER_DILATION_RATE] = {"dilation-rate", 0},                                                    \
   [LAYER_ACTIVATION] = {"activation", 0},                                                          \
-  [LAYER_ALGORITHM] = {"algorithm", 0}
+  [LAYER_ALGORITHM] = {"algorithm", 0},                                                            \
+  [LAYER_KERAS_MODEL] = {"keras-model", 0},                                                        \
+  [LAYER_KERAS_CONFIG] = {"keras-config", 0},                                                      \
+  [LAYER_KERAS_WEIGHTS] = {"keras-weights", 0},                                                    \
+  [LAYER_LAYER] = {"layer", 0}
 /* clang-format on */
+
+/* True when the layer comes from Keras files (--keras-model or --keras-config). */
+bool cli_layer_from_keras(const char *const *values);
 
 /* The configuration the layer flags in values[0..LAYER_COUNT) describe (filters and
  * kernel_size are placeholders until the kernel is read), checked by the library before any
- * file is read so that a bad command line is a usage error with Keras's message. Returns false
- * after printing the problem. */
+ * file is read so that a bad command line is a usage error with Keras's message. The layer
+ * comes either from --kernel [--bias] and the flags, or from Keras files (--keras-model FILE, or
+ * --keras-config C --keras-weights W, with --layer NAME), which hold the whole configuration:
+ * beside them the layer flags are a usage error (only --algorithm stays). Returns false after
+ * printing the problem. */
 bool cli_layer_config(const char *const *values, conv1dt_config *cfg);
 
 #endif /* CONV1DT_CLI_ARGS_H */

@@ -6,6 +6,8 @@
  *   conv1dt run ...         one forward pass over .npy files
  *   conv1dt grad ...        gradients (backward pass) over .npy files
  *   conv1dt init ...        a layer's initial weights (Keras's initializers) as .npy files
+ *   conv1dt save ...        a layer as a Keras 3 .keras file
+ *   conv1dt inspect FILE    the Conv1DTranspose layers of a Keras file
  *   conv1dt info            version, BLAS, threads
  *   conv1dt selftest        forward and backward through this BLAS and CPU vs a naive loop
  *   conv1dt --help | help | --version
@@ -40,6 +42,8 @@ static const char USAGE[] =
     "                    [options]  gradients of a loss through the layer (backward pass)\n"
     "       conv1dt init --in-channels C --filters F --kernel-size K --kernel-output K.npy\n"
     "                    [--bias-output B.npy] [options]  initial weights (Keras initializers)\n"
+    "       conv1dt save ... --output M.keras  the layer as a Keras 3 .keras file\n"
+    "       conv1dt inspect FILE    list the Conv1DTranspose layers of a Keras file\n"
     "       conv1dt info            show the version, the BLAS in use and its threads\n"
     "       conv1dt selftest        check the BLAS and the direct kernel on this machine\n"
     "       conv1dt help [run|grad|init]  show this help (also --help, -h)\n"
@@ -72,6 +76,16 @@ static const char RUN_USAGE[] =
     "  --algorithm A           how to compute: auto (default), gemm, direct or\n"
     "                          gemm_accumulate; the same values up to rounding\n"
     "\n"
+    "The layer as Keras saved it, instead of --kernel, --bias and the layer options above\n"
+    "(which are then a usage error; --algorithm stays):\n"
+    "  --keras-model FILE      a Keras 3 .keras archive or a Keras 2 whole-model .h5 file\n"
+    "  --keras-config FILE     a Keras JSON config (a model's config.json / to_json(), or a\n"
+    "                          layer's get_config()), with\n"
+    "  --keras-weights FILE    its weights: Keras 3 .weights.h5 or Keras 2 HDF5\n"
+    "  --layer NAME            the Conv1DTranspose layer's name; may be left out when the file\n"
+    "                          holds only one ('conv1dt inspect FILE' lists them)\n"
+    "The input then has the layer's dtype; formats are told apart by their bytes.\n"
+    "\n"
     "Options also take the form --name=value. Exit status: 0 success, 1 failure, 2 usage error.\n";
 
 /* ---------------------------------------------------------------------------------------------
@@ -79,42 +93,131 @@ static const char RUN_USAGE[] =
  */
 
 typedef struct {
-  npy_array x, k, b, dy; /* dy: grad's --grad-output */
+  npy_array x, k, b, dy; /* dy: grad's --grad-output; k, b: only with --kernel / --bias */
   conv1dt_layer *layer;
-  int64_t batch, steps;
+  conv1dt_config cfg; /* the layer's, as the library reports it */
+  int64_t in_channels, batch, steps;
 } layer_files;
 
+/* The layer of a Keras file (--keras-model, or --keras-config with --keras-weights, and
+ * --layer); --algorithm, the one flag allowed beside them, is applied by building the layer
+ * again from the loaded one's configuration and weights. */
+static bool open_keras_layer(const char *const *values, conv1dt_algorithm algorithm,
+                             conv1dt_layer **out) {
+  conv1dt_layer *loaded = NULL;
+  conv1dt_status st =
+      values[LAYER_KERAS_MODEL]
+          ? conv1dt_create_from_keras(values[LAYER_KERAS_MODEL], values[LAYER_LAYER], &loaded)
+          : conv1dt_create_from_keras_files(values[LAYER_KERAS_CONFIG], values[LAYER_KERAS_WEIGHTS],
+                                            values[LAYER_LAYER], &loaded);
+  if (st != CONV1DT_OK) {
+    cli_lib_error("cannot load the Keras layer", st);
+    return false;
+  }
+  if (algorithm == CONV1DT_ALGORITHM_AUTO) {
+    *out = loaded;
+    return true;
+  }
+  conv1dt_config cfg;
+  int64_t c;
+  conv1dt_dtype dtype;
+  conv1dt_get_config(loaded, &cfg, &c, &dtype);
+  cfg.algorithm = algorithm;
+  /* conv1dt_create checked these products when it made `loaded`. */
+  const size_t item = dtype == CONV1DT_FLOAT32 ? 4 : 8;
+  void *k = malloc((size_t)(cfg.kernel_size * cfg.filters * c) * item);
+  void *b = malloc((size_t)cfg.filters * item);
+  conv1dt_layer *layer = NULL;
+  if (!k || !b) {
+    st = CONV1DT_ERROR_OUT_OF_MEMORY;
+    cli_error("out of memory for the weights");
+  } else if ((st = conv1dt_get_weights(loaded, k, b)) != CONV1DT_OK ||
+             (st = conv1dt_create(&cfg, c, dtype, &layer)) != CONV1DT_OK ||
+             (st = conv1dt_set_weights(layer, k, cfg.use_bias ? b : NULL)) != CONV1DT_OK) {
+    cli_lib_error("cannot create the layer", st);
+  }
+  free(k);
+  free(b);
+  conv1dt_destroy(loaded);
+  if (st != CONV1DT_OK) {
+    conv1dt_destroy(layer);
+    return false;
+  }
+  *out = layer;
+  return true;
+}
+
+/* --input against a layer loaded from Keras files: rank 3, its dtype, its channels. */
+static bool check_input(const npy_array *x, const layer_files *in, conv1dt_dtype dtype) {
+  const conv1dt_data_format fmt = in->cfg.data_format;
+  char s[1024];
+  cli_format_shape(s, sizeof s, x->ndim, x->shape);
+  if (x->ndim != 3) {
+    cli_error("--input has shape %s (rank %d); expected rank 3: %s", s, x->ndim,
+              fmt == CONV1DT_CHANNELS_LAST ? "(batch, steps, channels)"
+                                           : "(batch, channels, steps)");
+    return false;
+  }
+  const npy_dtype want = dtype == CONV1DT_FLOAT32 ? NPY_FLOAT32 : NPY_FLOAT64;
+  if (x->dtype != want) {
+    cli_error("--input is %s but the Keras layer is %s; give the input in the layer's dtype",
+              cli_dtype_name(x->dtype), cli_dtype_name(want));
+    return false;
+  }
+  const int axis = fmt == CONV1DT_CHANNELS_LAST ? 2 : 1;
+  if (x->shape[axis] != in->in_channels) {
+    cli_error("--input has shape %s: %" PRId64 " channels (axis %d, %s) but the Keras layer "
+              "expects %" PRId64,
+              s, x->shape[axis], axis,
+              fmt == CONV1DT_CHANNELS_LAST ? "channels_last" : "channels_first", in->in_channels);
+    return false;
+  }
+  return true;
+}
+
 /* Reads the layer's arrays (and dy_path as --grad-output unless it is NULL), checks them against
- * each other, and creates the layer with the kernel's shape and the files' weights. Returns
- * false after printing the problem; close_layer_files frees what was made either way. */
+ * each other, and creates the layer: from the kernel's shape and the files' weights, or from the
+ * Keras files. Returns false after printing the problem; close_layer_files frees what was made
+ * either way. */
 static bool open_layer_files(const char *const *values, const char *dy_path, conv1dt_config *cfg,
                              layer_files *in) {
-  const bool bias = values[LAYER_BIAS] != NULL;
-  if (!cli_load("input", values[LAYER_INPUT], &in->x) ||
-      !cli_load("kernel", values[LAYER_KERNEL], &in->k) ||
-      (bias && !cli_load("bias", values[LAYER_BIAS], &in->b)) ||
-      (dy_path && !cli_load("grad-output", dy_path, &in->dy)))
-    return false;
-  if (!cli_check_layer_arrays(&in->x, &in->k, bias ? &in->b : NULL, cfg->data_format)) return false;
+  conv1dt_dtype dtype;
+  if (cli_layer_from_keras(values)) {
+    if (!open_keras_layer(values, cfg->algorithm, &in->layer)) return false;
+    conv1dt_get_config(in->layer, &in->cfg, &in->in_channels, &dtype);
+    if (!cli_load("input", values[LAYER_INPUT], &in->x) || !check_input(&in->x, in, dtype) ||
+        (dy_path && !cli_load("grad-output", dy_path, &in->dy)))
+      return false;
+  } else {
+    const bool bias = values[LAYER_BIAS] != NULL;
+    if (!cli_load("input", values[LAYER_INPUT], &in->x) ||
+        !cli_load("kernel", values[LAYER_KERNEL], &in->k) ||
+        (bias && !cli_load("bias", values[LAYER_BIAS], &in->b)) ||
+        (dy_path && !cli_load("grad-output", dy_path, &in->dy)))
+      return false;
+    if (!cli_check_layer_arrays(&in->x, &in->k, bias ? &in->b : NULL, cfg->data_format))
+      return false;
+    cfg->kernel_size = in->k.shape[0];
+    cfg->filters = in->k.shape[1];
+    dtype = in->x.dtype == NPY_FLOAT32 ? CONV1DT_FLOAT32 : CONV1DT_FLOAT64;
+    conv1dt_status st = conv1dt_create(cfg, in->k.shape[2], dtype, &in->layer);
+    if (st != CONV1DT_OK) {
+      cli_lib_error("cannot create the layer", st);
+      return false;
+    }
+    if ((st = conv1dt_set_weights(in->layer, in->k.data, bias ? in->b.data : NULL)) != CONV1DT_OK) {
+      cli_lib_error("cannot set the weights", st);
+      return false;
+    }
+    conv1dt_get_config(in->layer, &in->cfg, &in->in_channels, &dtype);
+  }
   if (dy_path && in->dy.dtype != in->x.dtype) {
     cli_error("--grad-output is %s but --input is %s; all arrays must have the same dtype",
               cli_dtype_name(in->dy.dtype), cli_dtype_name(in->x.dtype));
     return false;
   }
-  cfg->kernel_size = in->k.shape[0];
-  cfg->filters = in->k.shape[1];
-  const conv1dt_dtype dtype = in->x.dtype == NPY_FLOAT32 ? CONV1DT_FLOAT32 : CONV1DT_FLOAT64;
-  conv1dt_status st = conv1dt_create(cfg, in->k.shape[2], dtype, &in->layer);
-  if (st != CONV1DT_OK) {
-    cli_lib_error("cannot create the layer", st);
-    return false;
-  }
-  if ((st = conv1dt_set_weights(in->layer, in->k.data, bias ? in->b.data : NULL)) != CONV1DT_OK) {
-    cli_lib_error("cannot set the weights", st);
-    return false;
-  }
   in->batch = in->x.shape[0];
-  in->steps = in->x.shape[cfg->data_format == CONV1DT_CHANNELS_LAST ? 1 : 2];
+  in->steps = in->x.shape[in->cfg.data_format == CONV1DT_CHANNELS_LAST ? 1 : 2];
   return true;
 }
 
@@ -210,6 +313,8 @@ static const char GRAD_USAGE[] =
     "  --grad-bias DB.npy      writes dLoss/dbias, (filters,); needs --bias\n"
     "  --strides, --padding, --output-padding, --data-format, --dilation-rate, --activation,\n"
     "  --algorithm             as for 'run' (see 'conv1dt run --help')\n"
+    "  --keras-model, --keras-config, --keras-weights, --layer\n"
+    "                          the layer from Keras files, as for 'run'\n"
     "\n"
     "At least one --grad-* output is required. The outputs appear together: after any error none\n"
     "of them exists (a file they would have replaced is left as it was).\n"
@@ -230,7 +335,7 @@ static bool check_grad_args(const char *const *values) {
     cli_error("nothing to write: give at least one of --grad-input, --grad-kernel, --grad-bias");
     return false;
   }
-  if (values[GRAD_DB] && !values[LAYER_BIAS]) {
+  if (values[GRAD_DB] && !values[LAYER_BIAS] && !cli_layer_from_keras(values)) {
     cli_error("--grad-bias needs --bias (without it the layer has no bias)");
     return false;
   }
@@ -258,7 +363,12 @@ static int cmd_grad(int argc, char **argv) {
   void *y = NULL, *pre = NULL, *dx = NULL, *dk = NULL, *db = NULL;
   rc = EXIT_FAILURE;
   if (!open_layer_files(values, values[GRAD_DY], &cfg, &in)) goto done;
-  const npy_array *x = &in.x, *k = &in.k, *b = &in.b, *dy = &in.dy;
+  const npy_array *x = &in.x, *dy = &in.dy;
+  const int64_t kshape[3] = {in.cfg.kernel_size, in.cfg.filters, in.in_channels};
+  if (values[GRAD_DB] && !in.cfg.use_bias) {
+    cli_error("--grad-bias: the Keras layer has no bias (use_bias false)");
+    goto done;
+  }
   int64_t yshape[3], zshape[3];
   conv1dt_status st;
   if ((st = conv1dt_output_shape(in.layer, in.batch, in.steps, yshape)) != CONV1DT_OK ||
@@ -286,8 +396,9 @@ static int cmd_grad(int argc, char **argv) {
   y = malloc(dy->nbytes ? dy->nbytes : 1);
   pre = malloc(nz ? nz * item : 1);
   dx = values[GRAD_DX] ? malloc(x->nbytes ? x->nbytes : 1) : NULL;
-  dk = values[GRAD_DK] ? malloc(k->nbytes) : NULL;
-  db = values[GRAD_DB] ? malloc(b->nbytes) : NULL;
+  /* conv1dt_create checked the kernel's byte count fits size_t. */
+  dk = values[GRAD_DK] ? malloc((size_t)(kshape[0] * kshape[1] * kshape[2]) * item) : NULL;
+  db = values[GRAD_DB] ? malloc((size_t)kshape[1] * item) : NULL;
   if (!y || !pre || (values[GRAD_DX] && !dx) || (values[GRAD_DK] && !dk) ||
       (values[GRAD_DB] && !db)) {
     cli_error("out of memory for the gradients");
@@ -310,9 +421,9 @@ static int cmd_grad(int argc, char **argv) {
         "grad-input", values[GRAD_DX], 3, {x->shape[0], x->shape[1], x->shape[2]}, dx, NULL};
   if (dk)
     files[nfiles++] = (cli_output){
-        "grad-kernel", values[GRAD_DK], 3, {k->shape[0], k->shape[1], k->shape[2]}, dk, NULL};
+        "grad-kernel", values[GRAD_DK], 3, {kshape[0], kshape[1], kshape[2]}, dk, NULL};
   if (db)
-    files[nfiles++] = (cli_output){"grad-bias", values[GRAD_DB], 1, {b->shape[0], 0, 0}, db, NULL};
+    files[nfiles++] = (cli_output){"grad-bias", values[GRAD_DB], 1, {kshape[1], 0, 0}, db, NULL};
   if (cli_save_outputs(files, nfiles, x->dtype)) rc = EXIT_SUCCESS;
 done:
   free(y);
@@ -609,6 +720,227 @@ static int cmd_selftest(void) {
   return failures ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * save: a layer as a Keras 3 .keras file
+ */
+
+static const char SAVE_USAGE[] =
+    "usage: conv1dt save --kernel K.npy [--bias B.npy] [layer options] --output M.keras\n"
+    "                    [--name NAME]\n"
+    "       conv1dt save --keras-model FILE [--layer NAME] --output M.keras [--name NAME]\n"
+    "       conv1dt save --keras-config C --keras-weights W [--layer NAME] --output M.keras\n"
+    "\n"
+    "Writes the layer as a Keras 3 .keras archive that keras.saving.load_model loads and runs to\n"
+    "the same numbers: a Sequential model of an InputLayer and the Conv1DTranspose. The layer\n"
+    "comes from .npy weights and the layer options of 'conv1dt run' (--strides, --padding,\n"
+    "--output-padding, --data-format, --dilation-rate, --activation), or from Keras files (a\n"
+    "Keras 2 .h5 file becomes a Keras 3 one this way).\n"
+    "\n"
+    "  --output M.keras        the archive, written atomically; never created on failure\n"
+    "  --name NAME             the saved layer's name; default the Keras layer's own, or\n"
+    "                          conv1d_transpose\n"
+    "\n"
+    "Options also take the form --name=value. Exit status: 0 success, 1 failure, 2 usage error.\n";
+
+enum { SAVE_OUTPUT = LAYER_COUNT, SAVE_NAME, SAVE_COUNT };
+
+/* The layer options without --input (nothing is computed) and --algorithm (not Keras's). */
+static const cli_option SAVE_OPTIONS[SAVE_COUNT] = {
+    [LAYER_INPUT] = {"input", 0},
+    [LAYER_KERNEL] = {"kernel", 0},
+    [LAYER_BIAS] = {"bias", 0},
+    [LAYER_STRIDES] = {"strides", 0},
+    [LAYER_PADDING] = {"padding", 0},
+    [LAYER_OUTPUT_PADDING] = {"output-padding", 0},
+    [LAYER_DATA_FORMAT] = {"data-format", 0},
+    [LAYER_DILATION_RATE] = {"dilation-rate", 0},
+    [LAYER_ACTIVATION] = {"activation", 0},
+    [LAYER_ALGORITHM] = {"algorithm", 0},
+    [LAYER_KERAS_MODEL] = {"keras-model", 0},
+    [LAYER_KERAS_CONFIG] = {"keras-config", 0},
+    [LAYER_KERAS_WEIGHTS] = {"keras-weights", 0},
+    [LAYER_LAYER] = {"layer", 0},
+    [SAVE_OUTPUT] = {"output", CLI_REQUIRED | CLI_WRITES},
+    [SAVE_NAME] = {"name", 0}};
+
+static bool check_save_args(const char *const *values) {
+  if (values[LAYER_INPUT] || values[LAYER_ALGORITHM]) {
+    cli_error("save takes no --%s: it writes the layer, it computes nothing",
+              values[LAYER_INPUT] ? "input" : "algorithm");
+    return false;
+  }
+  return true;
+}
+
+static const cli_command SAVE = {"save", SAVE_USAGE, SAVE_OPTIONS, SAVE_COUNT, check_save_args};
+
+/* The layer of --kernel / --bias and the flags. */
+static bool open_npy_layer(const char *const *values, conv1dt_config *cfg, conv1dt_layer **out) {
+  npy_array k = {0}, b = {0};
+  const bool bias = values[LAYER_BIAS] != NULL;
+  bool ok = cli_load("kernel", values[LAYER_KERNEL], &k) &&
+            (!bias || cli_load("bias", values[LAYER_BIAS], &b));
+  char s[1024];
+  if (ok && k.ndim != 3) {
+    cli_format_shape(s, sizeof s, k.ndim, k.shape);
+    cli_error("--kernel has shape %s; expected rank 3: (kernel_size, filters, in_channels)", s);
+    ok = false;
+  }
+  if (ok && bias && (b.dtype != k.dtype || b.ndim != 1 || b.shape[0] != k.shape[1])) {
+    cli_format_shape(s, sizeof s, b.ndim, b.shape);
+    cli_error("--bias is %s %s; expected %s (%" PRId64 ",), like the kernel",
+              cli_dtype_name(b.dtype), s, cli_dtype_name(k.dtype), k.shape[1]);
+    ok = false;
+  }
+  if (ok) {
+    cfg->kernel_size = k.shape[0];
+    cfg->filters = k.shape[1];
+    conv1dt_status st = conv1dt_create(
+        cfg, k.shape[2], k.dtype == NPY_FLOAT32 ? CONV1DT_FLOAT32 : CONV1DT_FLOAT64, out);
+    if (st == CONV1DT_OK) st = conv1dt_set_weights(*out, k.data, bias ? b.data : NULL);
+    if (st != CONV1DT_OK) {
+      cli_lib_error("cannot create the layer", st);
+      ok = false;
+    }
+  }
+  npy_free(&k);
+  npy_free(&b);
+  return ok;
+}
+
+static int cmd_save(int argc, char **argv) {
+  const char *values[SAVE_COUNT];
+  int rc = cli_parse(&SAVE, argc, argv, values);
+  if (rc >= 0) return rc;
+  conv1dt_config cfg;
+  if (!cli_layer_config(values, &cfg)) return CLI_EXIT_USAGE;
+  if (!cli_check_outputs(&SAVE, values)) return EXIT_FAILURE;
+  conv1dt_layer *layer = NULL;
+  const bool keras = cli_layer_from_keras(values);
+  if (keras ? !open_keras_layer(values, CONV1DT_ALGORITHM_AUTO, &layer)
+            : !open_npy_layer(values, &cfg, &layer)) {
+    conv1dt_destroy(layer);
+    return EXIT_FAILURE;
+  }
+  /* The saved name: --name, else the Keras layer's own (--layer), else Keras's default. */
+  const char *name = values[SAVE_NAME] ? values[SAVE_NAME] : values[LAYER_LAYER];
+  conv1dt_status st = conv1dt_save_keras(layer, name, values[SAVE_OUTPUT]);
+  conv1dt_destroy(layer);
+  if (st != CONV1DT_OK) {
+    cli_lib_error("cannot save", st);
+    return st == CONV1DT_ERROR_INVALID_VALUE && values[SAVE_NAME] ? CLI_EXIT_USAGE : EXIT_FAILURE;
+  }
+  return EXIT_SUCCESS;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * inspect: the Conv1DTranspose layers of a Keras file
+ */
+
+static const char INSPECT_USAGE[] =
+    "usage: conv1dt inspect FILE\n"
+    "\n"
+    "Lists the Conv1DTranspose layers FILE holds, each with its configuration as conv1dt reads\n"
+    "it and its weights' shapes: FILE is a Keras 3 .keras archive, a Keras 2 whole-model .h5\n"
+    "file, or Keras JSON (a model's config.json / to_json(), a layer's get_config()).\n"
+    "Exit status: 0 success, 1 failure, 2 usage error.\n";
+
+static const cli_command INSPECT = {"inspect", INSPECT_USAGE, NULL, 0, NULL};
+
+static void print_layer(const char *name, const conv1dt_config *c, conv1dt_dtype dtype,
+                        int64_t in_channels) {
+  printf("%s: Conv1DTranspose(filters=%" PRId64 ", kernel_size=%" PRId64 ", strides=%" PRId64
+         ", padding=%s, output_padding=",
+         name, c->filters, c->kernel_size, c->strides,
+         c->padding == CONV1DT_PADDING_SAME ? "same" : "valid");
+  if (c->output_padding == CONV1DT_OUTPUT_PADDING_NONE)
+    printf("None");
+  else
+    printf("%" PRId64, c->output_padding);
+  printf(", data_format=%s, dilation_rate=%" PRId64 ", activation=%s, use_bias=%s, dtype=%s)\n",
+         c->data_format == CONV1DT_CHANNELS_LAST ? "channels_last" : "channels_first",
+         c->dilation_rate, c->activation ? c->activation : "linear", c->use_bias ? "True" : "False",
+         dtype == CONV1DT_FLOAT32 ? "float32" : "float64");
+  if (in_channels > 0) {
+    printf("  kernel (%" PRId64 ", %" PRId64 ", %" PRId64 ")", c->kernel_size, c->filters,
+           in_channels);
+    if (c->use_bias) printf(", bias (%" PRId64 ",)", c->filters);
+    printf("\n");
+  } else {
+    printf("  kernel (%" PRId64 ", %" PRId64 ", in_channels): no weights in this file\n",
+           c->kernel_size, c->filters);
+  }
+}
+
+static int cmd_inspect(int argc, char **argv) {
+  if (argc == 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+    fputs(INSPECT_USAGE, stdout);
+    return EXIT_SUCCESS;
+  }
+  if (argc != 1 || argv[0][0] == '\0') {
+    cli_error("inspect takes one file (see 'conv1dt inspect --help')");
+    return CLI_EXIT_USAGE;
+  }
+  const char *path = argv[0];
+  int64_t count = 0;
+  conv1dt_status st = conv1dt_keras_layer_names(path, NULL, 0, &count);
+  size_t size = 1;
+  char *names = NULL;
+  /* Names are at most a few hundred bytes each; ask for the exact room by growing. */
+  while (st == CONV1DT_OK || st == CONV1DT_ERROR_BUFFER_TOO_SMALL) {
+    size *= 4;
+    free(names);
+    if (!(names = malloc(size))) {
+      cli_error("out of memory");
+      return EXIT_FAILURE;
+    }
+    st = conv1dt_keras_layer_names(path, names, size, &count);
+    if (st == CONV1DT_OK) break;
+  }
+  if (st != CONV1DT_OK) {
+    free(names);
+    cli_lib_error("cannot inspect", st);
+    return EXIT_FAILURE;
+  }
+  /* A JSON file has no weights: the configuration alone. */
+  FILE *f = fopen(path, "rb");
+  int first = f ? fgetc(f) : EOF;
+  while (first == ' ' || first == '\n' || first == '\r' || first == '\t') first = fgetc(f);
+  char *json = NULL;
+  size_t jlen = 0;
+  if (f && first == '{') {
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    if (n > 0 && (json = malloc((size_t)n)) && fread(json, 1, (size_t)n, f) == (size_t)n)
+      jlen = (size_t)n;
+  }
+  if (f) fclose(f);
+  printf("%s: %" PRId64 " Conv1DTranspose layer%s\n", path, count, count == 1 ? "" : "s");
+  int rc = EXIT_SUCCESS;
+  for (char *name = names, *end; rc == EXIT_SUCCESS && (end = strchr(name, '\n')); name = end + 1) {
+    *end = '\0';
+    conv1dt_config cfg;
+    conv1dt_dtype dtype;
+    int64_t in_channels = 0;
+    conv1dt_layer *layer = NULL;
+    if (json)
+      st = conv1dt_config_from_keras_json(json, jlen, name, &cfg, &dtype);
+    else if ((st = conv1dt_create_from_keras(path, name, &layer)) == CONV1DT_OK)
+      st = conv1dt_get_config(layer, &cfg, &in_channels, &dtype);
+    if (st == CONV1DT_OK) {
+      print_layer(name, &cfg, dtype, in_channels);
+    } else {
+      cli_lib_error("cannot read a layer", st);
+      rc = EXIT_FAILURE;
+    }
+    conv1dt_destroy(layer);
+  }
+  free(json);
+  free(names);
+  return rc;
+}
+
 static int cmd_info(void) {
   printf("conv1dt %s (version number %d)\n", conv1dt_version_string(), conv1dt_version_number());
   if (!print_blas()) return EXIT_FAILURE;
@@ -624,7 +956,11 @@ static int cmd_info(void) {
 static const struct {
   const cli_command *cmd;
   int (*main)(int argc, char **argv);
-} SUBCOMMANDS[] = {{&RUN, cmd_run}, {&GRAD, cmd_grad}, {&INIT, cmd_init}};
+} SUBCOMMANDS[] = {{&RUN, cmd_run},
+                   {&GRAD, cmd_grad},
+                   {&INIT, cmd_init},
+                   {&SAVE, cmd_save},
+                   {&INSPECT, cmd_inspect}};
 
 enum { SUBCOMMAND_COUNT = sizeof SUBCOMMANDS / sizeof SUBCOMMANDS[0] };
 
@@ -638,7 +974,8 @@ static int dispatch(int argc, char **argv) {
           fputs(SUBCOMMANDS[i].cmd->usage, stdout);
           return EXIT_SUCCESS;
         }
-      cli_error("unknown help topic '%s' (try 'conv1dt help run', 'help grad' or 'help init')",
+      cli_error("unknown help topic '%s' (try 'conv1dt help run', 'help grad', 'help init', "
+                "'help save' or 'help inspect')",
                 argv[2]);
       return CLI_EXIT_USAGE;
     }
