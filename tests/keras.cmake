@@ -20,35 +20,29 @@ endif()
 set(CONV1DT_KERAS_PYTHON "${_conv1dt_keras_python_default}" CACHE FILEPATH
     "Python interpreter that can import keras (with jax) for the keras_parity test")
 
-if(CONV1DT_KERAS_PYTHON)
-  add_test(NAME keras_parity
-           COMMAND ${CONV1DT_KERAS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/keras/parity.py
-                   --cli $<TARGET_FILE:conv1dt_cli>)
-else()
-  add_test(NAME keras_parity
-           COMMAND sh -c "echo 'SKIP: no python3 (set CONV1DT_KERAS_PYTHON)'; exit 77")
-endif()
-set_tests_properties(keras_parity PROPERTIES
-  SKIP_RETURN_CODE 77
-  LABELS keras
-  TIMEOUT 900
-  ENVIRONMENT "KERAS_BACKEND=jax;JAX_ENABLE_X64=1;JAX_PLATFORMS=cpu")
+# conv1dt_add_keras_test(NAME SCRIPT TIMEOUT): SCRIPT (in tests/keras/) run on the CLI by the
+# chosen python; without one the test reports itself skipped.
+function(conv1dt_add_keras_test name script timeout)
+  if(CONV1DT_KERAS_PYTHON)
+    add_test(NAME ${name}
+             COMMAND ${CONV1DT_KERAS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/keras/${script}
+                     --cli $<TARGET_FILE:conv1dt_cli>)
+  else()
+    add_test(NAME ${name}
+             COMMAND sh -c "echo 'SKIP: no python3 (set CONV1DT_KERAS_PYTHON)'; exit 77")
+  endif()
+  set_tests_properties(${name} PROPERTIES
+    SKIP_RETURN_CODE 77
+    LABELS keras
+    TIMEOUT ${timeout}
+    ENVIRONMENT "KERAS_BACKEND=jax;JAX_ENABLE_X64=1;JAX_PLATFORMS=cpu")
+endfunction()
+
+conv1dt_add_keras_test(keras_parity parity.py 900)
 
 # Round trip through real Keras: `conv1dt save`, then keras.saving.load_model must compute the
 # CLI's numbers (tests/keras/roundtrip.py); skipped (77) where Keras is not importable.
 if(NOT CONV1DT_KERAS)
   return() # built without Keras file support: nothing to save
 endif()
-if(CONV1DT_KERAS_PYTHON)
-  add_test(NAME keras_roundtrip
-           COMMAND ${CONV1DT_KERAS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/keras/roundtrip.py
-                   --cli $<TARGET_FILE:conv1dt_cli>)
-else()
-  add_test(NAME keras_roundtrip
-           COMMAND sh -c "echo 'SKIP: no python3 (set CONV1DT_KERAS_PYTHON)'; exit 77")
-endif()
-set_tests_properties(keras_roundtrip PROPERTIES
-  SKIP_RETURN_CODE 77
-  LABELS keras
-  TIMEOUT 600
-  ENVIRONMENT "KERAS_BACKEND=jax;JAX_ENABLE_X64=1;JAX_PLATFORMS=cpu")
+conv1dt_add_keras_test(keras_roundtrip roundtrip.py 600)
