@@ -99,9 +99,10 @@ static inline void conv1dt__prefetch_some(conv1dt_prefetch *p) {
  *       rows[(p + (G-1-jj - g) * d) * C + c] * wg[(jj * C + c) * VG + g * VG/G + f]).
  *   Needs n >= CONV1DT_DIRECT_MR * G * d; reads rows from -(K-1)*d to n + (G-1)*d.
  *
- * transpose: dst[c * ldd + r] = act(src[r * lds + c] + bias[c]) for r < rows, c < cols; bias may
- *   be NULL (nothing added, so -0 stays -0). interleave: rows of s planes into dst rows:
- *   dst[f * ldd + j * s + q] = act(src[f * lds + q * ldp + j] + bias[f]) for j * s + q < n. */
+ * transpose: dst[c * ldd + r] = act(src[r * lds + c] + bias[c]) for r < rows, c < cols; bias
+ *   NULL adds +0 (a -0 comes out +0). interleave: rows of s planes into dst rows:
+ *   dst[f * ldd + j * s + q] = act(src[f * lds + q * ldp + j] + bias[f]) for j * s + q < n;
+ *   bias NULL adds nothing (-0 stays -0). */
 #define CONV1DT_DECLARE_KERNELS(R, S)                                                              \
   typedef struct {                                                                                 \
     const R *rows;                                                                                 \
