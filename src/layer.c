@@ -1,5 +1,5 @@
 /* Layer lifecycle: defaults, creation (validation + the configured initializers), weights I/O. */
-#include "internal.h"
+#include "kernels/kernel.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -142,7 +142,7 @@ conv1dt_status conv1dt_create(const conv1dt_config *cfg, int64_t in_channels, co
     int64_t ng;
     if (direct && groups && conv1dt__add64(cfg->kernel_size, groups - 1, &ng) &&
         conv1dt__mul64(ng, in_channels, &ng) && conv1dt__add64(ng, 1, &ng) &&
-        conv1dt__mul64(ng, CONV1DT_DIRECT_WIDE_VBYTES, &ng) && (uint64_t)ng <= SIZE_MAX &&
+        conv1dt__mul64(ng, CONV1DT_DIRECT_GROUP_VBYTES, &ng) && (uint64_t)ng <= SIZE_MAX &&
         (layer->packed_g = malloc((size_t)ng)) != NULL)
       layer->groups = groups;
   }

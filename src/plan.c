@@ -2,7 +2,7 @@
  * shape.c; this file decides when the direct kernel is used instead and lays out its
  * workspace: per thread an output tile of `chunk` positions, an input panel (the rows those
  * positions read, zero outside the sample) and the tap list of one phase. */
-#include "internal.h"
+#include "kernels/kernel.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -15,19 +15,16 @@
 #define CONV1DT_DIRECT_AUTO_MAX_CH 128
 /* Tiles aim at this many bytes (L1-resident with the panel beside them)... */
 #define CONV1DT_DIRECT_TILE_BYTES 16384
-/* Layers with more bytes of weights than this (twice a core's L2 here)... */
-#define CONV1DT_DIRECT_BIG_WEIGHTS ((double)(4 << 20))
-/* ...take chunks of about this many positions or more (plan_direct). */
+/* Layers whose weights outgrow the caches (CONV1DT_DIRECT_CACHED_WEIGHT_BYTES) take chunks of
+ * about this many positions or more (plan_direct). */
 #define CONV1DT_DIRECT_BIG_CHUNK 1024
-/* ...and a forward call uses threads from this many multiply-adds on (the layer keeps its
+/* A forward call uses threads from this many multiply-adds on (the layer keeps its
  * team between calls, so sharing costs a microsecond or so, not a thread start). */
 #define CONV1DT_DIRECT_PARALLEL_MACS ((double)(1 << 17))
 
 static int64_t round_up(int64_t v, int64_t a) {
   return (v + a - 1) / a * a;
 }
-
-static int direct_vector_bits(void);
 
 int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels) {
   if (algorithm == CONV1DT_ALGORITHM_DIRECT) return 1;
@@ -48,7 +45,7 @@ int conv1dt__direct_wanted(conv1dt_algorithm algorithm, int64_t in_channels) {
    * G), or AVX2 kernels on AMD Zen 4/5; Debian's BLIS 0.9 its "haswell" AVX2 ones on an
    * AVX-512 Xeon (GEMM_ACCUMULATE 7-19x slower than the direct kernel on cases B, F, G). */
   const int blas = conv1dt__blas_vector_bits();
-  return blas && blas < direct_vector_bits();
+  return blas && blas < conv1dt__kernel_vector_bits();
 }
 
 /* Bytes of one thread's scratch for tiles of `chunk` positions; 0 on overflow. */
@@ -88,7 +85,7 @@ static int plan_direct(const conv1dt_geometry *g, size_t elem_size, size_t budge
    * case F float64, 32 MiB of weights, up to one chunk a sample; float32 ties. Faster on case
    * B float32, 8 MiB, too). */
   const double wbytes = (double)g->ksize * (double)g->in_ch * (double)g->filters * (double)sz;
-  if (wbytes > CONV1DT_DIRECT_BIG_WEIGHTS && chunk < CONV1DT_DIRECT_BIG_CHUNK)
+  if (wbytes > CONV1DT_DIRECT_CACHED_WEIGHT_BYTES && chunk < CONV1DT_DIRECT_BIG_CHUNK)
     chunk = CONV1DT_DIRECT_BIG_CHUNK / unit * unit;
   if (chunk > g->out_len) chunk = g->out_len;
   if (chunk < 1) chunk = 1;
@@ -283,65 +280,4 @@ conv1dt_status conv1dt__plan_min_bytes(const conv1dt_geometry *g, size_t elem_si
       *bytes = plan.bytes;
   }
   return CONV1DT_OK;
-}
-
-int conv1dt__cpu_has_wide(void) {
-#ifdef CONV1DT_HAVE_WIDE
-  /* libgcc's feature bits for AVX-512 are set only when XCR0 says the OS saves the registers. */
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
-         __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-  return 0;
-#endif
-}
-
-int conv1dt__direct_groups(int64_t filters, int64_t ksize, int64_t stride, int64_t dilation,
-                           size_t elem_size) {
-  if (!conv1dt__cpu_has_wide() || stride != 1 || ksize < 2) return 0;
-  /* As many groups as the filters allow: per position, (K + G - 1) / G vector multiply-adds per
-   * channel instead of K. The kernel reads (G - 1) * dilation rows past a chunk's last
-   * position, which the panel's slack must hold. */
-  const int64_t vl = (int64_t)(CONV1DT_DIRECT_WIDE_VBYTES / elem_size);
-  int64_t g = vl;
-  while (g > 1 && (filters > vl / g || (g - 1) * dilation > CONV1DT_DIRECT_SLACK)) g /= 2;
-  return g > 1 ? (int)g : 0;
-}
-
-int conv1dt__cpu_has_v3(void) {
-#ifdef CONV1DT_DISPATCH
-  __builtin_cpu_init();
-#if defined(__clang__) || __GNUC__ < 12
-  /* the level's vector and bit-manipulation features these compilers can test (every CPU with
-   * them has the rest: F16C, LZCNT, MOVBE) */
-  return __builtin_cpu_supports("avx") && __builtin_cpu_supports("avx2") &&
-         __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi") &&
-         __builtin_cpu_supports("bmi2");
-#else
-  return __builtin_cpu_supports("x86-64-v3");
-#endif
-#else
-  return 0;
-#endif
-}
-
-/* The width of the direct kernel's vectors on this CPU: the AVX-512 build, or the x86-64-v3
- * copy where the CPU has that level; NEON's and plain C's count as SSE's 128. */
-static int direct_vector_bits(void) {
-  if (conv1dt__cpu_has_wide()) return 512;
-  return conv1dt__cpu_has_v3() ? 256 : 128;
-}
-
-const char *conv1dt_kernel_isa(void) {
-  /* the AVX-512 build needs no target_clones, so clang builds may have it without the clones */
-  const int bits = direct_vector_bits();
-  if (bits == 512) return "x86-64-v4 (AVX-512; AVX2 where 256-bit vectors fit better)";
-#if defined(CONV1DT_DISPATCH)
-  return bits == 256 ? "x86-64-v3 (AVX2, FMA)" : "x86-64 baseline (SSE2)";
-#elif defined(__aarch64__) && defined(__ARM_NEON)
-  return "aarch64 NEON (128-bit vector extensions)";
-#else
-  return "portable C (built without run-time dispatch)";
-#endif
 }

@@ -37,6 +37,10 @@
 /* A chunk gives every stride phase whole multiples of this many positions (plan.c): two 12-row
  * filters tiles, or 3 vectors of 8 steps. */
 #define CONV1DT_DIRECT_UNIT 24
+/* Weights beyond this many bytes (about twice a core's L2) come from memory again for every
+ * chunk: plan.c then takes longer chunks, and the filters tiles ask for the next sweep's
+ * weights while they compute. */
+#define CONV1DT_DIRECT_CACHED_WEIGHT_BYTES ((double)(4 << 20))
 /* Elements of a direct-method thread's output tile (plan.c checks it for overflow): chunk
  * positions of F filters, or `stride` planes of up to chunk/stride + 1 positions. */
 #define CONV1DT_DIRECT_TILE_ELEMS(chunk, stride, filters) (((chunk) + (stride)) * (filters))
@@ -152,24 +156,23 @@ static inline void conv1dt__prefetch_some(conv1dt_prefetch *p) {
   } conv1dt_groups_args_##S;                                                                       \
   typedef struct conv1dt_kernels_##S conv1dt_kernels_##S;                                          \
   struct conv1dt_kernels_##S {                                                                     \
-    const char *name; /* as conv1dt_kernel_isa() and the tests say it */                          \
-    int vl;           /* elements per vector: the steps tiles' width, 3 * vl their overrun */     \
+    const char *name; /* as conv1dt_kernel_isa() and the tests say it */                           \
+    int vl;           /* elements per vector: the steps tiles' width, 3 * vl their overrun */      \
     int mf;           /* filters in the steps tiles' widest (MF, or 2 * MF) */                     \
-    int mr[4];        /* filters tiles' heights for 1 to 4 vectors of filters */                  \
+    int mr[4];        /* filters tiles' heights for 1 to 4 vectors of filters */                   \
     void (*filters)(const conv1dt_filters_args_##S *a);                                            \
     void (*steps)(const conv1dt_steps_args_##S *a);                                                \
     void (*steps2)(const conv1dt_steps2_args_##S *a); /* NULL: this ISA has none */                \
     void (*groups)(const conv1dt_groups_args_##S *a); /* NULL: this ISA has none */                \
+    /* NULL in a table that keeps its narrower ISA's (dispatch.c) */                               \
     void (*transpose)(const R *src, int64_t lds, int64_t rows, int64_t cols, const R *bias,        \
                       int relu, R *dst, int64_t ldd);                                              \
-    void (*interleave)(const R *src, int64_t ldp, int64_t lds, int64_t s, int64_t n,               \
-                       int64_t rows, const R *bias, int relu, R *dst, int64_t ldd);                \
-    /* the table for calls whose vectors would be mostly padding here (few filters, short     \
-     * phases), or NULL: this one serves all */                                                    \
-    const conv1dt_kernels_##S *narrow;                                                             \
+    void (*interleave)(const R *src, int64_t ldp, int64_t lds, int64_t s, int64_t n, int64_t rows, \
+                       const R *bias, int relu, R *dst, int64_t ldd);                              \
   };                                                                                               \
-  extern const conv1dt_kernels_##S conv1dt__kernels_ref_##S, conv1dt__kernels_generic_##S,        \
+  extern const conv1dt_kernels_##S conv1dt__kernels_ref_##S, conv1dt__kernels_generic_##S,         \
       conv1dt__kernels_x86_64_v3_##S, conv1dt__kernels_x86_64_v4_##S;                              \
+  /* The table for isa, or NULL where this build has none. */                                      \
   const conv1dt_kernels_##S *conv1dt__kernels_##S(conv1dt_isa isa);                                \
   /* the reference kernels' steps2 and groups (its table leaves them out, as generic does) */      \
   void conv1dt__ref_steps2_##S(const conv1dt_steps2_args_##S *a);                                  \
@@ -203,18 +206,22 @@ int conv1dt__direct_few_filters(int64_t filters, size_t elem_size, int any_isa);
 
 /* Call-time rules: how one forward call of the direct method runs. */
 typedef struct {
-  conv1dt_isa isa;  /* the table (its `narrow` already resolved) */
-  int steps;        /* the steps tiles (channels_first, or channels_last `mono`) */
-  int mono;         /* channels_last through the steps tiles, from a transposed panel */
-  int to_y;         /* the kernels write y themselves (linear or relu, no pre-activations) */
-  int steps2;       /* channels_first stride 2 into y: both phases at once */
-  int planar;       /* channels_first with a stride into y: planes, interleaved after */
-  int64_t slack;    /* input steps a chunk reads past its last phase position */
+  conv1dt_isa isa;        /* the table whose filters and steps tiles run */
+  conv1dt_isa groups_isa; /* the table whose grouped tiles run, when `groups` */
+  int steps;              /* the steps tiles (channels_first, or channels_last `mono`) */
+  int mono;               /* channels_last through the steps tiles, from a transposed panel */
+  int to_y;               /* the kernels write y themselves (linear or relu, no pre) */
+  int steps2;             /* channels_first stride 2 into y: both phases at once */
+  int planar;             /* channels_first with a stride into y: planes, interleaved after */
+  int groups;             /* G of the grouped-positions tiles, for chunks long enough; or 0 */
+  int prefetch_weights;   /* the filters tiles ask for the next sweep's weights */
+  int64_t slack;          /* input steps a chunk reads past its last phase position */
 } conv1dt_direct_choice;
-void conv1dt__direct_choose(const conv1dt_geometry *g, const conv1dt_plan *plan, size_t elem_size,
-                            int has_steps_weights, int groups, int want_pre,
-                            conv1dt_direct_choice *c);
+void conv1dt__direct_choose(const conv1dt_layer *layer, const conv1dt_geometry *g,
+                            const conv1dt_plan *plan, int want_pre, conv1dt_direct_choice *c);
 /* Whether a chunk of n positions runs the grouped-positions tiles. */
-int conv1dt__direct_grouped(const conv1dt_geometry *g, int groups, int64_t n);
+int conv1dt__direct_grouped(const conv1dt_direct_choice *c, const conv1dt_geometry *g, int64_t n);
+/* The table whose layout changes (transpose, interleave) run on this CPU. */
+conv1dt_isa conv1dt__layout_isa(void);
 
 #endif /* CONV1DT_KERNEL_H */

@@ -1,5 +1,6 @@
 /* The layer's copies of its weights in the layouts its methods read, rebuilt by
  * conv1dt__repack whenever the weights change (never during a forward call). */
+#include "kernels/kernel.h"
 #include "typed.h"
 
 /* The direct kernel's: panels of PW filters (the last one as wide as the rest of ldw), panel p
@@ -29,7 +30,7 @@ void X(conv1dt__pack_direct)(const conv1dt_layer *layer, R *packed) {
   for (int64_t f = 0; f < ldw; f++) brow[f] = bias && f < F ? bias[f] : 0;
   R *wg = layer->packed_g;
   if (wg) { /* virtual tap jj, channel c: group g holds kernel[jj - (G-1) + g, :, c] */
-    enum { VW = CONV1DT_DIRECT_WIDE_VBYTES / (int)sizeof(R) };
+    enum { VW = CONV1DT_DIRECT_GROUP_VBYTES / (int)sizeof(R) };
     const int64_t G = layer->groups, fp = VW / G;
     for (int64_t jj = 0; jj < K + G - 1; jj++)
       for (int64_t c = 0; c < C; c++)

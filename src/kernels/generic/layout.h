@@ -2,16 +2,17 @@
  * rows (filters contiguous) into filter-major output rows (steps contiguous), bias and relu on
  * the way. Interleaving: the direct kernel's per-phase planes into output rows (below).
  * Register blocks of VL x VL are transposed with shuffles, so both sides move whole vectors;
- * a strided scalar copy ran at a third of memory speed (case G channels_first). Compiled per
- * ISA like the direct kernel.
+ * a strided scalar copy ran at a third of memory speed (case G channels_first). Part of every
+ * vector table (kernel.h's transpose and interleave).
  *
  * Rows are not cut into passes that visit every filter: those leave half-written lines of y
  * behind at each pass's end, and measured slower and bimodal from one process to the next
  * (case G's window, float32). Windows over the L3's share (8 MiB and more) run several times
  * slower either way, which is one reason the GEMM methods keep their windows small. */
-#include "vec.h"
+#ifndef CONV1DT_KERNEL_LAYOUT_H
+#define CONV1DT_KERNEL_LAYOUT_H
 
-#include <stdint.h>
+#include "vec.h"
 
 #define SH SHUFFLE2 /* vec.h */
 
@@ -98,9 +99,8 @@ INLINE void strip(const R *src, int64_t lds, int64_t rows, int64_t c0, int nv, c
  * (none waits in L1 for a second visit, which power-of-two row strides made unreliable), and y
  * is written as 2*VL streams, each along its row. The last partial vector of columns overlaps
  * the one before it, as the rows do. */
-/* Static: GCC gives target_clones' resolver default visibility, which would export it. */
-CLONES static void transpose(const R *src, int64_t lds, int64_t rows, int64_t cols, const R *bias,
-                             int relu, R *dst, int64_t ldd) {
+INLINE void transpose(const R *src, int64_t lds, int64_t rows, int64_t cols, const R *bias,
+                      int relu, R *dst, int64_t ldd) {
   if (cols < VL) {
     scalar_part(src, lds, 0, rows, 0, cols, bias, relu, dst, ldd);
     return;
@@ -114,11 +114,6 @@ CLONES static void transpose(const R *src, int64_t lds, int64_t rows, int64_t co
   }
 }
 
-CLONED_ENTRY(X(conv1dt__transpose_act), transpose,
-             (const R *src, int64_t lds, int64_t rows, int64_t cols, const R *bias, int relu,
-              R *dst, int64_t ldd),
-             (src, lds, rows, cols, bias, relu, dst, ldd))
-
 #define ILO zip_lo /* vec.h */
 #define IHI zip_hi
 
@@ -126,8 +121,8 @@ CLONED_ENTRY(X(conv1dt__transpose_act), transpose,
  * j * s + q < n (act: relu or none; bias may be NULL). Strides 2 and 4 with shuffles (2 and 4
  * planes into whole vectors), others element by element: the direct kernel's scattered stores
  * cost as much (case E channels_first). */
-CLONES static void interleave(const R *src, int64_t ldp, int64_t lds, int64_t s, int64_t n,
-                              int64_t rows, const R *bias, int relu, R *dst, int64_t ldd) {
+INLINE void interleave(const R *src, int64_t ldp, int64_t lds, int64_t s, int64_t n, int64_t rows,
+                       const R *bias, int relu, R *dst, int64_t ldd) {
   const int64_t jv = s == 2 || s == 4 ? n / (s * VL) * VL : 0; /* plane entries in vectors */
   for (int64_t f = 0; f < rows; f++) {
     const R *p = src + f * lds;
@@ -160,7 +155,4 @@ CLONES static void interleave(const R *src, int64_t ldp, int64_t lds, int64_t s,
   }
 }
 
-CLONED_ENTRY(X(conv1dt__interleave), interleave,
-             (const R *src, int64_t ldp, int64_t lds, int64_t s, int64_t n, int64_t rows,
-              const R *bias, int relu, R *dst, int64_t ldd),
-             (src, ldp, lds, s, n, rows, bias, relu, dst, ldd))
+#endif /* CONV1DT_KERNEL_LAYOUT_H */
