@@ -116,5 +116,4 @@ const X(conv1dt_kernels) X(conv1dt__kernels_ref) = {
     .groups = NULL,
     .transpose = transpose,
     .interleave = interleave,
-    .narrow = NULL,
 };
