@@ -86,7 +86,8 @@ static inline void conv1dt__prefetch_some(conv1dt_prefetch *p) {
  *   (packed_t: element (c * MF + m) is filter q * MF + m). Positions n in [n_lo, n_hi):
  *   out[f * ldo + (n - n_lo) * s] = act(bias[f] + sum_j sum_c xc[c * ldx + n + taps[j].off]
  *                                                           * wt_j(f, c))
- *   for f < F. Reads steps up to CONV1DT_DIRECT_SLACK past the last. out_is_y: out is the
+ *   for f < F. Reads steps up to CONV1DT_DIRECT_SLACK past the last, and bias up to F rounded
+ *   up to a whole group (the packed bias row holds ldw). out_is_y: out is the
  *   layer's output (the kernel may prefetch its next lines for writing).
  *
  * steps2: channels_first, stride 2, both phases of n positions into y at once: position
