@@ -55,7 +55,7 @@ typedef enum {
   CONV1DT_ERROR_OUT_OF_MEMORY = 6,       /* an allocation failed */
   CONV1DT_ERROR_WORKSPACE_TOO_SMALL = 7, /* caller's workspace below the minimum */
   CONV1DT_ERROR_UNSUPPORTED = 8,         /* a valid request this build cannot serve (dtype, ...) */
-  CONV1DT_ERROR_BUFFER_TOO_SMALL = 9     /* a caller's text buffer is too small */
+  CONV1DT_ERROR_BUFFER_TOO_SMALL = 9     /* a caller's buffer (text, stream output) is too small */
 } conv1dt_status;
 
 typedef enum { CONV1DT_FLOAT32 = 0, CONV1DT_FLOAT64 = 1 } conv1dt_dtype;
@@ -362,6 +362,85 @@ CONV1DT_API conv1dt_status conv1dt_backward_workspace_size(const conv1dt_layer *
 CONV1DT_API conv1dt_status conv1dt_backward_min_workspace_size(const conv1dt_layer *layer,
                                                                int64_t batch, int64_t steps,
                                                                size_t *bytes);
+
+/* ---- Streaming: endless signals, chunk by chunk ---------------------------------------------
+ * A stream runs a layer over a batch of signals that arrive in chunks of steps of any length:
+ * each push returns the output steps that have become final (no later input can change them),
+ * and a flush at the end returns the rest (the right crop, or the zero extension of
+ * output_padding). Concatenated, the outputs of every push and of the flush are
+ * conv1dt_forward's output for the concatenated input: bit for bit where the sums are exact
+ * (e.g. integer-valued data in float64), otherwise up to the rounding of the method in use.
+ * A chunk of n steps is (batch, n, in_channels) for channels_last or (batch, in_channels, n)
+ * for channels_first; a call returning m steps writes (batch, m, filters) or
+ * (batch, filters, m) (glu over channels_last filters: filters / 2), dense, into a y with room
+ * for y_capacity steps.
+ *
+ * Steps and latency. With s = strides, c = the layer's left crop (docs/SEMANTICS.md, "Output":
+ * 0 for padding valid) and T(N) the output length for N input steps (conv1dt_output_shape; T(1)
+ * may be 0), let D = max(c, s - T(1)). After N >= 1 input steps the pushes have returned
+ *     E(N) = max(0, N*s - D)
+ * output steps, and the flush returns the other T(N) - E(N), at most max(0, c + T(1) - s). So a
+ * push of n steps returns at most n*s steps (conv1dt_stream_max_output_steps), and output step
+ * p (from 0) comes out of the push that brings the signal to
+ *     N(p) = floor((p + D) / s) + 1
+ * input steps (conv1dt_stream_latency). Output step p depends on input steps up to
+ * floor((p + c) / s) only; when T(1) < s the steps past (N-1)*s + T(1) exist only if another
+ * input step comes, so they wait for it (they hold the bias alone).
+ *
+ * State is the overlap tail: a stream keeps the last few input steps (about (Keff - 1) / s) and
+ * computes each output step once, with the layer's own methods, bias and activation. Its
+ * memory is fixed at open whatever the signal's length: at most about the layer's
+ * workspace_limit plus that context (conv1dt_stream_size), as long as one step fits in it.
+ * Pushing chunks of many steps (hundreds or more) amortises the context and the per-call
+ * overhead; chunks of 1 step work too.
+ *
+ * Threads: a stream reads its layer and never changes it, so any number of streams (and
+ * conv1dt_forward calls) may run on one layer at once, from any threads. A stream itself is
+ * used by one thread at a time. The layer must outlive its streams, and its weights must not
+ * change while one is open. Errors leave the stream and y as they were. */
+typedef struct conv1dt_stream conv1dt_stream; /* opaque */
+
+/* Opens a stream of `batch` (>= 0) signals through `layer`, allocating all its memory
+ * (conv1dt_stream_size bytes): pushes and flushes allocate nothing. Channels_first layers with
+ * an activation along the steps axis (softmax, log_softmax, sparsemax, glu) are refused with
+ * CONV1DT_ERROR_UNSUPPORTED: no output step is final before the whole signal is known. */
+CONV1DT_API conv1dt_status conv1dt_stream_open(const conv1dt_layer *layer, int64_t batch,
+                                               conv1dt_stream **out);
+/* Frees a stream; NULL is accepted. Returns CONV1DT_OK. */
+CONV1DT_API conv1dt_status conv1dt_stream_close(conv1dt_stream *stream);
+/* Pushes `steps` (>= 0) input steps x and writes the output steps they make final into y:
+ * *y_steps of them, at most steps * strides. CONV1DT_ERROR_BUFFER_TOO_SMALL when y_capacity is
+ * below that count (conv1dt_stream_output_steps gives it in advance), and
+ * CONV1DT_ERROR_INVALID_VALUE after a flush. x may be NULL when steps or batch is 0, and y when
+ * the call returns no values. */
+CONV1DT_API conv1dt_status conv1dt_stream_push(conv1dt_stream *stream, const void *x, int64_t steps,
+                                               void *y, int64_t y_capacity, int64_t *y_steps);
+/* Ends the signals: writes the remaining *y_steps output steps into y (at most
+ * max(0, c + T(1) - s), see above). A stream given no steps returns none (conv1dt_forward
+ * refuses 0 steps). After it, push and flush fail until conv1dt_stream_reset. */
+CONV1DT_API conv1dt_status conv1dt_stream_flush(conv1dt_stream *stream, void *y, int64_t y_capacity,
+                                                int64_t *y_steps);
+/* Starts new signals on the stream: forgets every step pushed (and a flush). */
+CONV1DT_API conv1dt_status conv1dt_stream_reset(conv1dt_stream *stream);
+/* The exact counts: a push of `steps` now returns *push_steps output steps, and a flush right
+ * after that push *flush_steps (0 and 0 once flushed). Either pointer may be NULL. */
+CONV1DT_API conv1dt_status conv1dt_stream_output_steps(const conv1dt_stream *stream, int64_t steps,
+                                                       int64_t *push_steps, int64_t *flush_steps);
+/* The bounds, for sizing y before a stream exists: a push of `steps` returns at most
+ * *push_steps = steps * strides output steps, a flush at most *flush_steps =
+ * max(0, c + T(1) - s). Either pointer may be NULL. */
+CONV1DT_API conv1dt_status conv1dt_stream_max_output_steps(const conv1dt_layer *layer,
+                                                           int64_t steps, int64_t *push_steps,
+                                                           int64_t *flush_steps);
+/* Latency: the input steps a stream on this layer must have been given before a push returns
+ * output step `output_step` (from 0): floor((output_step + D) / s) + 1 (see above). A flush
+ * returns every remaining step at once. */
+CONV1DT_API conv1dt_status conv1dt_stream_latency(const conv1dt_layer *layer, int64_t output_step,
+                                                  int64_t *input_steps);
+/* The bytes a stream of `batch` signals on this layer holds (conv1dt_stream_open allocates
+ * them): its context, the staging of one block of steps and a workspace. */
+CONV1DT_API conv1dt_status conv1dt_stream_size(const conv1dt_layer *layer, int64_t batch,
+                                               size_t *bytes);
 
 /* Name parsing helpers: Keras's text forms, case-insensitive as Keras lower-cases them:
  * padding "valid" / "same", data_format "channels_last" / "channels_first". */

@@ -66,6 +66,41 @@ conv1dt_status conv1dt_preactivation_shape(const conv1dt_layer *layer, int64_t b
   return CONV1DT_OK;
 }
 
+/* Plans, finds scratch and hands over to the method's typed driver (internal.h). */
+conv1dt_status conv1dt__forward_run(const conv1dt_layer *layer, const conv1dt_geometry *g,
+                                    const void *x, void *y, void *pre, void *workspace,
+                                    size_t workspace_bytes) {
+  conv1dt_plan plan;
+  void *owned = NULL;
+  if (workspace) {
+    CONV1DT_CHECK(conv1dt__plan(g, layer->elem_size, workspace_bytes, &plan));
+  } else {
+    CONV1DT_CHECK(conv1dt__plan(g, layer->elem_size, workspace_budget(layer), &plan));
+    workspace = owned = conv1dt__workspace_alloc(plan.bytes);
+    if (!owned)
+      return conv1dt__fail(CONV1DT_ERROR_OUT_OF_MEMORY,
+                           "conv1dt_forward: out of memory for a workspace of %zu bytes",
+                           plan.bytes);
+  }
+  /* Align the start: the plan includes the slack. */
+  uintptr_t p = (uintptr_t)workspace;
+  p = (p + CONV1DT_WORKSPACE_ALIGN - 1) & ~(uintptr_t)(CONV1DT_WORKSPACE_ALIGN - 1);
+  if (plan.direct && layer->dtype == CONV1DT_FLOAT32)
+    conv1dt__direct_run_f32(layer, g, &plan, x, y, pre, (void *)p);
+  else if (plan.direct)
+    conv1dt__direct_run_f64(layer, g, &plan, x, y, pre, (void *)p);
+  else if (plan.accumulate && layer->dtype == CONV1DT_FLOAT32)
+    conv1dt__accumulate_run_f32(layer, g, &plan, x, y, pre, (float *)p);
+  else if (plan.accumulate)
+    conv1dt__accumulate_run_f64(layer, g, &plan, x, y, pre, (double *)p);
+  else if (layer->dtype == CONV1DT_FLOAT32)
+    conv1dt__run_f32(layer, g, &plan, x, y, pre, (float *)p);
+  else
+    conv1dt__run_f64(layer, g, &plan, x, y, pre, (double *)p);
+  free(owned);
+  return CONV1DT_OK;
+}
+
 conv1dt_status conv1dt_forward(const conv1dt_layer *layer, const void *x, int64_t batch,
                                int64_t steps, void *y, void *workspace, size_t workspace_bytes) {
   return conv1dt_forward_train(layer, x, batch, steps, y, NULL, workspace, workspace_bytes);
@@ -84,33 +119,5 @@ conv1dt_status conv1dt_forward_train(const conv1dt_layer *layer, const void *x, 
     return conv1dt__fail(CONV1DT_ERROR_NULL_ARGUMENT, "conv1dt_forward: argument `y` is NULL");
   if (empty_out) return CONV1DT_OK; /* Keras returns the empty tensor */
 
-  conv1dt_plan plan;
-  void *owned = NULL;
-  if (workspace) {
-    CONV1DT_CHECK(conv1dt__plan(&g, layer->elem_size, workspace_bytes, &plan));
-  } else {
-    CONV1DT_CHECK(conv1dt__plan(&g, layer->elem_size, workspace_budget(layer), &plan));
-    workspace = owned = conv1dt__workspace_alloc(plan.bytes);
-    if (!owned)
-      return conv1dt__fail(CONV1DT_ERROR_OUT_OF_MEMORY,
-                           "conv1dt_forward: out of memory for a workspace of %zu bytes",
-                           plan.bytes);
-  }
-  /* Align the start: the plan includes the slack. */
-  uintptr_t p = (uintptr_t)workspace;
-  p = (p + CONV1DT_WORKSPACE_ALIGN - 1) & ~(uintptr_t)(CONV1DT_WORKSPACE_ALIGN - 1);
-  if (plan.direct && layer->dtype == CONV1DT_FLOAT32)
-    conv1dt__direct_run_f32(layer, &g, &plan, x, y, pre, (void *)p);
-  else if (plan.direct)
-    conv1dt__direct_run_f64(layer, &g, &plan, x, y, pre, (void *)p);
-  else if (plan.accumulate && layer->dtype == CONV1DT_FLOAT32)
-    conv1dt__accumulate_run_f32(layer, &g, &plan, x, y, pre, (float *)p);
-  else if (plan.accumulate)
-    conv1dt__accumulate_run_f64(layer, &g, &plan, x, y, pre, (double *)p);
-  else if (layer->dtype == CONV1DT_FLOAT32)
-    conv1dt__run_f32(layer, &g, &plan, x, y, pre, (float *)p);
-  else
-    conv1dt__run_f64(layer, &g, &plan, x, y, pre, (double *)p);
-  free(owned);
-  return CONV1DT_OK;
+  return conv1dt__forward_run(layer, &g, x, y, pre, workspace, workspace_bytes);
 }

@@ -333,4 +333,14 @@ typedef struct {
 CONV1DT_DECLARE_TYPED_BACKWARD(float, f32)
 CONV1DT_DECLARE_TYPED_BACKWARD(double, f64)
 
+/* ---- forward over a geometry (forward.c) ------------------------------------------------ */
+/* Runs a checked geometry: conv1dt__geometry's, or one whose window of the "full" output
+ * (crop_left, out_len, out_last, out_shape) the caller moved, e.g. the positions a stream
+ * finishes (stream.c). The workspace is the caller's (planned within workspace_bytes), or
+ * allocated up to the layer's limit when NULL. Writes y (and pre) only; out_len must be >= 1
+ * and batch >= 1. */
+conv1dt_status conv1dt__forward_run(const conv1dt_layer *layer, const conv1dt_geometry *g,
+                                    const void *x, void *y, void *pre, void *workspace,
+                                    size_t workspace_bytes);
+
 #endif /* CONV1DT_INTERNAL_H */

@@ -131,6 +131,16 @@ step "run basic_static (no libconv1dt.so needed)"
   fail "basic_static depends on the shared libconv1dt"
 run "$TMP/build-cmake/basic_static"
 
+step "run stream_wav: 8 samples of a 16-bit mono WAV in, 32 float32 samples out"
+# The header (RIFF size 52, fmt: PCM, 1 channel, 8000 Hz, 16 bits; 16 data bytes), then samples.
+printf 'RIFF\x34\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x40\x1f\x00\x00' >"$TMP/in.wav"
+printf '\x80\x3e\x00\x00\x02\x00\x10\x00data\x10\x00\x00\x00' >>"$TMP/in.wav"
+printf '\x00\x40\x00\x20\x00\x00\x00\xe0\x00\xc0\x00\xe0\x00\x00\x00\x20' >>"$TMP/in.wav"
+"$TMP/build-cmake/stream_wav" 3 <"$TMP/in.wav" >"$TMP/out.f32" || fail "stream_wav exited with $?"
+bytes=$(wc -c <"$TMP/out.f32")
+[[ $bytes -eq 128 ]] || fail "stream_wav wrote $bytes bytes, not 32 float32 samples (128 bytes)"
+echo "ok  stream_wav upsampled 8 samples to 32"
+
 # ---------------------------------------------------------------------------------------------
 step "pkg-config consumer: make -C examples (PKG_CONFIG_PATH=$PC_DIR)"
 export PKG_CONFIG_PATH=$PC_DIR
