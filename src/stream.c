@@ -358,9 +358,18 @@ static conv1dt_status check_call(const conv1dt_stream *stream, int64_t steps, co
                          "%s: argument `y_capacity` must be non-negative. Received "
                          "y_capacity=%lld.",
                          who, (long long)y_capacity);
-  int64_t push, rest;
+  int64_t push, rest, x_bytes, y_bytes;
   CONV1DT_CHECK(counts(stream, steps, who, &push, &rest));
   *n_out = flush ? rest : push;
+  /* the caller's arrays: (B, steps, C) and (B, n_out, out_ch) values */
+  if (!conv1dt__mul64(stream->batch, steps, &x_bytes) ||
+      !conv1dt__mul64(x_bytes, stream->in_ch * (int64_t)stream->elem, &x_bytes) ||
+      !conv1dt__mul64(stream->batch, *n_out, &y_bytes) ||
+      !conv1dt__mul64(y_bytes, stream->out_ch * (int64_t)stream->elem, &y_bytes) ||
+      (uint64_t)x_bytes > SIZE_MAX || (uint64_t)y_bytes > SIZE_MAX)
+    return conv1dt__fail(CONV1DT_ERROR_SIZE_OVERFLOW,
+                         "%s: steps=%lld for batch=%lld overflow the supported sizes", who,
+                         (long long)steps, (long long)stream->batch);
   if (*n_out > y_capacity)
     return conv1dt__fail(CONV1DT_ERROR_BUFFER_TOO_SMALL,
                          "%s: argument `y_capacity` is too small: this call returns %lld output "
