@@ -58,7 +58,7 @@ static int total_steps(const struct conv1dt_stream *st, int64_t n, int64_t *t) {
 /* What a push of `steps` returns now, and a flush right after it. */
 static conv1dt_status counts(const struct conv1dt_stream *st, int64_t steps, const char *who,
                              int64_t *push, int64_t *flush) {
-  int64_t n, e0, e1, t = 0;
+  int64_t n = 0, e0 = 0, e1 = 0, t = 0;
   if (!conv1dt__add64(st->pushed, steps, &n) || !emitted(st, st->pushed, &e0) ||
       !emitted(st, n, &e1) || (n > 0 && !total_steps(st, n, &t)))
     return conv1dt__fail(CONV1DT_ERROR_SIZE_OVERFLOW,
@@ -241,7 +241,7 @@ conv1dt_status conv1dt_stream_output_steps(const conv1dt_stream *stream, int64_t
                          "conv1dt_stream_output_steps: argument `steps` must be non-negative. "
                          "Received steps=%lld.",
                          (long long)steps);
-  int64_t push, flush;
+  int64_t push = 0, flush = 0;
   CONV1DT_CHECK(counts(stream, steps, "conv1dt_stream_output_steps", &push, &flush));
   if (stream->flushed) push = flush = 0;
   if (push_steps) *push_steps = push;
@@ -358,7 +358,7 @@ static conv1dt_status check_call(const conv1dt_stream *stream, int64_t steps, co
                          "%s: argument `y_capacity` must be non-negative. Received "
                          "y_capacity=%lld.",
                          who, (long long)y_capacity);
-  int64_t push, rest, x_bytes, y_bytes;
+  int64_t push = 0, rest = 0, x_bytes, y_bytes;
   CONV1DT_CHECK(counts(stream, steps, who, &push, &rest));
   *n_out = flush ? rest : push;
   /* the caller's arrays: (B, steps, C) and (B, n_out, out_ch) values */
@@ -391,14 +391,14 @@ conv1dt_status conv1dt_stream_push(conv1dt_stream *stream, const void *x, int64_
                          (long long)steps);
   if (!x && steps > 0 && stream->batch > 0)
     return conv1dt__fail(CONV1DT_ERROR_NULL_ARGUMENT, "%s: argument `x` is NULL", who);
-  int64_t n_out;
+  int64_t n_out = 0;
   CONV1DT_CHECK(check_call(stream, steps, y, y_capacity, 0, who, &n_out));
   /* Nothing below fails: open checked every size and sized the workspace for every call. */
   int64_t off = 0;
   for (int64_t j0 = 0; j0 < steps; j0 += stream->block) {
     const int64_t nb = conv1dt__min64(stream->block, steps - j0);
     const int64_t L = stream->held + nb;
-    int64_t e0, e1;
+    int64_t e0 = 0, e1 = 0;
     emitted(stream, stream->pushed, &e0);
     emitted(stream, stream->pushed + nb, &e1);
     if (stream->batch > 0) {
@@ -420,7 +420,7 @@ conv1dt_status conv1dt_stream_flush(conv1dt_stream *stream, void *y, int64_t y_c
   static const char who[] = "conv1dt_stream_flush";
   CONV1DT_REQUIRE_PTR(stream, who);
   CONV1DT_REQUIRE_PTR(y_steps, who);
-  int64_t n_out, e0;
+  int64_t n_out = 0, e0 = 0;
   CONV1DT_CHECK(check_call(stream, 0, y, y_capacity, 1, who, &n_out));
   emitted(stream, stream->pushed, &e0);
   if (n_out > 0 && stream->batch > 0) {

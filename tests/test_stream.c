@@ -198,15 +198,17 @@ static size_t stream_through(const stream_case *c, const void *x, const int64_t 
 /* Bitwise equal, or (tol) within the reference's tolerance. */
 static size_t judge(const stream_case *c, const void *y, bool exact, char *msg, size_t size) {
   const size_t n = (size_t)(c->B * c->T * c->Fo);
-  if (exact) {
-    for (size_t i = 0; i < n; i++)
-      if (memcmp((const char *)y + i * c->es, (const char *)c->y_ref + i * c->es, c->es)) {
-        const double a = c->dt == CONV1DT_FLOAT32 ? ((const float *)y)[i] : ((const double *)y)[i];
-        const double b =
-            c->dt == CONV1DT_FLOAT32 ? ((const float *)c->y_ref)[i] : ((const double *)c->y_ref)[i];
+  if (exact) { /* the same numbers: -0 == +0 (the direct method's tile paths differ in the sign
+                 of a zero, e.g. hard_silu(-8)), NaN == NaN */
+    for (size_t i = 0; i < n; i++) {
+      const double a = c->dt == CONV1DT_FLOAT32 ? ((const float *)y)[i] : ((const double *)y)[i];
+      const double b =
+          c->dt == CONV1DT_FLOAT32 ? ((const float *)c->y_ref)[i] : ((const double *)c->y_ref)[i];
+      if (!(a == b || (isnan(a) && isnan(b)))) {
         tn_appendf(msg, size, "element %zu of %zu: stream %.17g, one-shot %.17g\n", i, n, a, b);
         return 1;
       }
+    }
     return 0;
   }
   ref_output ref;
@@ -266,7 +268,7 @@ static void random_config(ref_rng *rng, stream_case *c, int64_t s, int64_t op, i
   c->dt = (conv1dt_dtype)dt;
   c->C = ref_rng_int(rng, 1, 5);
   c->B = ref_rng_int(rng, 1, 3);
-  c->L = ref_rng_int(rng, 1, 120);
+  c->L = ref_rng_int(rng, 1, 200);
 }
 
 /* strides s = _i + 1: every output_padding x padding x format x dtype, random other arguments. */
@@ -294,13 +296,13 @@ static void sweep(int64_t s, bool exact, int reps, uint64_t seed) {
 
 /* Integer data: every sum exact, so the stream must give the one-shot's bits (both dtypes). */
 START_TEST(test_exact_sweep) {
-  sweep(_i + 1, true, 3, UINT64_C(0x5713EA3));
+  sweep(_i + 1, true, 5, UINT64_C(0x5713EA3));
 }
 END_TEST
 
 /* Real data: within the reference's error bound (the summation order may differ). */
 START_TEST(test_tolerance_sweep) {
-  sweep(_i + 1, false, 2, UINT64_C(0x70E12A9CE));
+  sweep(_i + 1, false, 3, UINT64_C(0x70E12A9CE));
 }
 END_TEST
 
