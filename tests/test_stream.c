@@ -237,7 +237,7 @@ static void check_chunkings(stream_case *c, ref_rng *rng, int runs, bool exact, 
       char d[512];
       describe(c, d, sizeof d);
       if (*failed < 10) fprintf(stderr, "FAIL %s (%" PRId64 " chunks): %s", d, k, msg);
-      if (!*failed) snprintf(first, MSG_SIZE, "%s (%" PRId64 " chunks): %s", d, k, msg);
+      if (!*failed) tn_appendf(first, MSG_SIZE, "%s (%" PRId64 " chunks): %s", d, k, msg);
       ++*failed;
     }
   }
