@@ -368,8 +368,9 @@ CONV1DT_API conv1dt_status conv1dt_backward_min_workspace_size(const conv1dt_lay
  * each push returns the output steps that have become final (no later input can change them),
  * and a flush at the end returns the rest (the right crop, or the zero extension of
  * output_padding). Concatenated, the outputs of every push and of the flush are
- * conv1dt_forward's output for the concatenated input: bit for bit where the sums are exact
- * (e.g. integer-valued data in float64), otherwise up to the rounding of the method in use.
+ * conv1dt_forward's output for the concatenated input: the same numbers where the sums are
+ * exact (e.g. integer-valued data in float64; a zero may come out -0 in one and +0 in the other,
+ * as between the library's methods), otherwise up to the rounding of the method in use.
  * A chunk of n steps is (batch, n, in_channels) for channels_last or (batch, in_channels, n)
  * for channels_first; a call returning m steps writes (batch, m, filters) or
  * (batch, filters, m) (glu over channels_last filters: filters / 2), dense, into a y with room

@@ -2,10 +2,10 @@
  * test_stream: the streaming API (conv1dt_stream_*) against one-shot conv1dt_forward over the
  * concatenated input: random chunkings (0-step, 1-step, short and long chunks, pushes longer
  * than a stream's internal block) of every stride, output_padding, padding, data format,
- * dilation, dtype, method and activation; bit-for-bit with integer data, within the reference's
- * tolerance with real data. The step counts against the documented formulas and the latency
- * query; refusals (activations along the steps axis) and argument errors, which must leave the
- * stream and the output untouched; flush, reset, batch 0, concurrent streams on one layer; and
+ * dilation, dtype, method and activation; the same numbers with integer data, within the
+ * reference's tolerance with real data. The step counts against the documented formulas and the
+ * latency query; refusals (activations along the steps axis) and argument errors, which must leave
+ * the stream and the output untouched; flush, reset, batch 0, concurrent streams on one layer; and
  * examples/stream_wav run on generated WAV files.
  */
 #define _POSIX_C_SOURCE 200809L /* fork, mkstemp */
@@ -294,7 +294,7 @@ static void sweep(int64_t s, bool exact, int reps, uint64_t seed) {
   ck_assert_msg(failed == 0, "%zu of %zu chunkings failed; first:\n%s", failed, configs * 3, first);
 }
 
-/* Integer data: every sum exact, so the stream must give the one-shot's bits (both dtypes). */
+/* Integer data: every sum exact, so the stream must give the one-shot's numbers (both dtypes). */
 START_TEST(test_exact_sweep) {
   sweep(_i + 1, true, 5, UINT64_C(0x5713EA3));
 }
@@ -637,7 +637,7 @@ START_TEST(test_batch_zero) {
 }
 END_TEST
 
-/* Streams on one layer from several threads at once, each bit-identical to the one-shot. */
+/* Streams on one layer from several threads at once, each equal to the one-shot. */
 typedef struct {
   const stream_case *c;
   uint64_t seed;
