@@ -135,18 +135,27 @@ bool cli_load_header(const char *flag, const char *path, npy_array *arr) {
  */
 
 /* The layer's memory, estimated from above from the library's layout (docs/ARCHITECTURE.md):
- * its copy of the kernel; the GEMMs' transposed copy, or the direct kernel's packed copies
- * (filters padded to 64-byte vectors, twice for channels_first) and its grouped taps; the bias. */
-static uint64_t layer_bytes(const conv1dt_layer *layer) {
+ * its copy of the kernel and the bias, and either the GEMMs' transposed copy of the kernel or,
+ * for a layer built for the direct method, its packed copies (filters padded to 64-byte
+ * vectors, two copies at most) and its grouped taps (64 bytes per tap and channel, up to 16
+ * extra taps). */
+static uint64_t layer_bytes(const conv1dt_layer *layer, int64_t steps) {
   conv1dt_config cfg;
   int64_t c;
   conv1dt_dtype dtype;
   conv1dt_get_config(layer, &cfg, &c, &dtype);
+  conv1dt_algorithm method = cfg.algorithm;
+  if (method == CONV1DT_ALGORITHM_AUTO &&
+      conv1dt_forward_algorithm(layer, 1, steps, 0, &method) != CONV1DT_OK)
+    method = CONV1DT_ALGORITHM_DIRECT; /* the larger estimate */
   const uint64_t item = dtype == CONV1DT_FLOAT32 ? 4 : 8, lanes = 64 / item;
   const uint64_t k = (uint64_t)cfg.kernel_size, f = (uint64_t)cfg.filters, ch = (uint64_t)c;
   const uint64_t kernel = k * f * ch * item;
-  const uint64_t packed = (k * ch + 1) * ((f + lanes - 1) / lanes * lanes) * item;
-  return 2 * kernel + 4 * packed + 2 * f * item + CHUNK_SLACK;
+  const uint64_t copies =
+      method == CONV1DT_ALGORITHM_DIRECT
+          ? 2 * (k * ch + 1) * ((f + lanes - 1) / lanes * lanes) * item + ((k + 15) * ch + 1) * 64
+          : kernel;
+  return kernel + copies + f * item + CHUNK_SLACK;
 }
 
 /* The same layer computing with `algorithm` (the same weights and configuration otherwise),
@@ -428,7 +437,7 @@ bool cli_chunked_run(const cli_chunked_job *job) {
       return false;
     }
     for (int attempt = 0;; attempt++) {
-      const uint64_t held = layer_bytes(*job->layer) + job->held_bytes;
+      const uint64_t held = layer_bytes(*job->layer, steps) + job->held_bytes;
       if (limit <= held || !plan_blocks(*job->layer, batch, steps, in_s, out_s, limit - held, &bp)) {
         size_t ws1 = 0;
         conv1dt_workspace_size(*job->layer, 1, steps, &ws1);
