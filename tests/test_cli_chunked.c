@@ -11,6 +11,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +26,9 @@
 /* The program's fixed footprint, which --memory-limit does not cover: code, shared libraries
  * (the BLAS, libhdf5, ...), thread stacks and the BLAS's own buffers. Measured on the reference
  * machine (Debian, OpenBLAS, 2 cores) as the peak RSS of a run on a tiny input: see
- * docs/PERFORMANCE.md. The large runs below must stay under the limit plus this. */
-#define FIXED_OVERHEAD_MIB 24
+ * docs/PERFORMANCE.md (12 MiB there; 4 MiB of margin). The large runs below must stay under
+ * the limit plus this. */
+#define FIXED_OVERHEAD_MIB 16
 
 /* ------------------------------------------------------------------------------------------- */
 /* Helpers */
@@ -150,6 +152,9 @@ static const spec shapes[] = {
     /* 13 samples in blocks of 2 leave a last block of one, which AUTO alone would compute
      * with another method (one sample shares no GEMM): the run fixes the whole batch's. */
     {false, true, true, NPY_FLOAT32, -1, 2, 1, 4, 64, 144, 13, 100, "glu"},
+    /* The GEMM method's blocks of the flattened batch (1024 or 2048 steps here) hold whole
+     * samples of 256 steps: blocks of 4 or 8 samples reproduce them. */
+    {false, false, false, NPY_FLOAT32, -1, 2, 1, 4, 32, 16, 40, 256, NULL},
 };
 static const char *const algorithms[] = {"auto", "gemm", "direct", "gemm_accumulate"};
 enum { N_SHAPES = sizeof shapes / sizeof shapes[0], N_ALGS = 4 };
@@ -182,13 +187,32 @@ START_TEST(test_identical) {
     if (l == 0) {
       ck_assert_msg(blocks_of(r.err) == 0, "in-memory run went chunked: %s", r.err);
     } else {
-      /* Several blocks at 2M (input and output are 1.5-10 MB), and no note about another method. */
+      /* Several blocks at 2M (input and output are 1.5-10 MB). */
       ck_assert_msg(blocks_of(r.err) >= (l == 1 ? 2 : 1), "stderr: %s", r.err);
-      ck_assert_msg(strstr(r.err, "note") == NULL, "stderr: %s", r.err);
-      ck_assert_msg(same_file(out_path("mem.npy"), out_path("chunked.npy")),
-                    "case %d (%s, %s, %s, limit %s): the chunked output differs", _i, alg,
-                    p.dtype == NPY_FLOAT32 ? "float32" : "float64",
-                    p.cf ? "channels_first" : "channels_last", limits[l]);
+      /* The one note allowed: the GEMM method in channels_last, whose GEMMs span samples, when
+       * the limit cannot hold the samples of one of its GEMMs (not the last case at 6M). Then
+       * the numbers agree up to rounding, else byte for byte. */
+      const bool noted = strstr(r.err, "note:") != NULL;
+      ck_assert_msg(!noted || (!p.cf && strstr(r.err, "GEMMs span") &&
+                               !(_i % N_SHAPES == N_SHAPES - 1 && l == 2)),
+                    "stderr: %s", r.err);
+      if (noted) {
+        npy_array a = load_npy(out_path("mem.npy")), b = load_npy(out_path("chunked.npy"));
+        ck_assert_uint_eq(a.count, b.count);
+        const double tol = p.dtype == NPY_FLOAT32 ? 1e-5 : 1e-12;
+        for (size_t i = 0; i < a.count; i++) {
+          const double u = p.dtype == NPY_FLOAT32 ? ((float *)a.data)[i] : ((double *)a.data)[i];
+          const double v = p.dtype == NPY_FLOAT32 ? ((float *)b.data)[i] : ((double *)b.data)[i];
+          ck_assert_msg(fabs(u - v) <= tol * (1 + fabs(u)), "element %zu: %.17g vs %.17g", i, u, v);
+        }
+        npy_free(&a);
+        npy_free(&b);
+      } else {
+        ck_assert_msg(same_file(out_path("mem.npy"), out_path("chunked.npy")),
+                      "case %d (%s, %s, %s, limit %s): the chunked output differs", _i, alg,
+                      p.dtype == NPY_FLOAT32 ? "float32" : "float64",
+                      p.cf ? "channels_first" : "channels_last", limits[l]);
+      }
     }
     free_result(&r);
   }
@@ -200,10 +224,10 @@ END_TEST
 START_TEST(test_empty_batch) {
   save_random(in_path("x.npy"), NPY_FLOAT32, 3, 0, 10, 3);
   save_random(in_path("k.npy"), NPY_FLOAT32, 3, 3, 4, 3);
-  expect_success(ARGS("run", "--input", in_path("x.npy"), "--kernel", in_path("k.npy"),
-                      "--output", out_path("mem.npy")));
-  expect_success(ARGS("run", "--input", in_path("x.npy"), "--kernel", in_path("k.npy"),
-                      "--output", out_path("chunked.npy"), "--memory-limit", "1M"));
+  expect_success(ARGS("run", "--input", in_path("x.npy"), "--kernel", in_path("k.npy"), "--output",
+                      out_path("mem.npy")));
+  expect_success(ARGS("run", "--input", in_path("x.npy"), "--kernel", in_path("k.npy"), "--output",
+                      out_path("chunked.npy"), "--memory-limit", "1M"));
   ck_assert(same_file(out_path("mem.npy"), out_path("chunked.npy")));
 }
 END_TEST
@@ -226,19 +250,19 @@ static void check_large(npy_dtype dtype, bool cf, const char *algorithm) {
 
   /* The program's fixed footprint: a tiny input in memory. */
   write_big(in_path("tiny.npy"), dtype, 1, cf ? C : 4, cf ? 4 : C, 4);
-  spawned base = spawn(ARGS("run", "--input", in_path("tiny.npy"), "--kernel", k, "--bias", b,
-                            "--data-format", fmt, "--strides", "2", "--output",
-                            out_path("tiny.npy")),
-                       0);
+  spawned base =
+      spawn(ARGS("run", "--input", in_path("tiny.npy"), "--kernel", k, "--bias", b, "--data-format",
+                 fmt, "--strides", "2", "--output", out_path("tiny.npy")),
+            0);
   ck_assert_msg(base.status == 0, "stderr: %s", base.err);
   unlink(out_path("tiny.npy"));
 
   struct timeval t0;
   gettimeofday(&t0, NULL);
-  spawned mem = spawn(ARGS("run", "--input", x, "--kernel", k, "--bias", b, "--data-format", fmt,
-                           "--strides", "2", "--algorithm", algorithm, "--output",
-                           out_path("mem.npy")),
-                      0);
+  spawned mem =
+      spawn(ARGS("run", "--input", x, "--kernel", k, "--bias", b, "--data-format", fmt, "--strides",
+                 "2", "--algorithm", algorithm, "--output", out_path("mem.npy")),
+            0);
   const double t_mem = elapsed_since(&t0);
   ck_assert_msg(mem.status == 0, "stderr: %s", mem.err);
   gettimeofday(&t0, NULL);
@@ -259,8 +283,8 @@ static void check_large(npy_dtype dtype, bool cf, const char *algorithm) {
   if (!emu || !*emu) {
     ck_assert_msg(mem.maxrss_kib > 100 * 1024, "the in-memory run peaked at %ld KiB only",
                   mem.maxrss_kib);
-    ck_assert_msg(base.maxrss_kib <= FIXED_OVERHEAD_MIB * 1024,
-                  "the fixed footprint grew: %ld KiB", base.maxrss_kib);
+    ck_assert_msg(base.maxrss_kib <= FIXED_OVERHEAD_MIB * 1024, "the fixed footprint grew: %ld KiB",
+                  base.maxrss_kib);
     ck_assert_msg(ch.maxrss_kib <= (8 + FIXED_OVERHEAD_MIB) * 1024,
                   "the chunked run peaked at %ld KiB, over 8 MiB + %d MiB", ch.maxrss_kib,
                   FIXED_OVERHEAD_MIB);
@@ -344,8 +368,20 @@ START_TEST(test_sizes) {
     unlink(out_path("chunked.npy"));
   }
   unlink(out_path("mem.npy"));
-  const char *bad[] = {"0",   "0K",  "abc", "12X",  "-5",  "1.5G", "1KB", "K",
-                       " 1M", "1M ", "+1M", "1e6", "18446744073709551616", "17179869184G"};
+  const char *bad[] = {"0",
+                       "0K",
+                       "abc",
+                       "12X",
+                       "-5",
+                       "1.5G",
+                       "1KB",
+                       "K",
+                       " 1M",
+                       "1M ",
+                       "+1M",
+                       "1e6",
+                       "18446744073709551616",
+                       "17179869184G"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     expect_failure(ARGS("run", "--input", in_path("x.npy"), "--kernel", in_path("k.npy"),
                         "--output", out_path("y.npy"), "--memory-limit", bad[i]),

@@ -207,27 +207,71 @@ static uint64_t block_need(const conv1dt_layer *layer, int64_t n, int64_t steps,
   return (uint64_t)n * per + *ws;
 }
 
-/* The largest block within `avail` bytes (and CHUNK_BLOCK_TARGET), then evened out over the
- * batch. False when not even one sample fits. */
+/* The largest block within `avail` bytes (and CHUNK_BLOCK_TARGET) of a multiple of `granule`
+ * samples, then evened out over the batch. False when not even one granule fits. */
 static bool plan_blocks(const conv1dt_layer *layer, int64_t batch, int64_t steps, uint64_t in_s,
-                        uint64_t out_s, uint64_t avail, block_plan *bp) {
+                        uint64_t out_s, uint64_t avail, int64_t granule, block_plan *bp) {
   size_t ws;
-  if (block_need(layer, 1, steps, in_s, out_s, &ws) > avail) return false;
-  int64_t lo = 1, hi = batch; /* block_need grows with n: the largest n that fits */
-  const uint64_t target = CHUNK_BLOCK_TARGET / (in_s + out_s);
+  const int64_t g = granule < batch ? granule : batch;
+  if (block_need(layer, g, steps, in_s, out_s, &ws) > avail) return false;
+  const int64_t units = (batch + g - 1) / g;
+  int64_t lo = 1, hi = units; /* block_need grows with n: the most units that fit */
+  const uint64_t target = CHUNK_BLOCK_TARGET / (in_s + out_s) / (uint64_t)g;
   if (target < (uint64_t)hi) hi = target > 1 ? (int64_t)target : 1;
   while (lo < hi) {
     const int64_t mid = lo + (hi - lo + 1) / 2;
-    if (block_need(layer, mid, steps, in_s, out_s, &ws) <= avail)
+    const int64_t n = mid * g < batch ? mid * g : batch;
+    if (block_need(layer, n, steps, in_s, out_s, &ws) <= avail)
       lo = mid;
     else
       hi = mid - 1;
   }
-  bp->blocks = (batch + lo - 1) / lo;
-  bp->per_block = (batch + bp->blocks - 1) / bp->blocks;
+  bp->blocks = (units + lo - 1) / lo;
+  const int64_t u = (units + bp->blocks - 1) / bp->blocks;
+  bp->per_block = u * g < batch ? u * g : batch;
   bp->last = batch - (bp->blocks - 1) * bp->per_block;
   bp->need = block_need(layer, bp->per_block, steps, in_s, out_s, &bp->ws);
   return true;
+}
+
+static int64_t gcd64(int64_t a, int64_t b) {
+  while (b) {
+    const int64_t t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+/* Blocks of whole samples give the same numbers as one call over the batch when every call
+ * runs the same GEMMs. The GEMM method in channels_last multiplies `rows` steps of the
+ * flattened batch at a time (docs/ARCHITECTURE.md), samples straddling those blocks, and the
+ * BLAS's sums depend on the GEMM's shape: blocks must then start where the whole batch's GEMMs
+ * start and hold whole GEMMs, i.e. a multiple of rows / gcd(rows, steps) samples (the whole
+ * batch when it is one GEMM). `rows` follows from the workspace the whole batch takes: one col
+ * row (K*F) and stride*F accumulator positions per GEMM row, keff*F positions and two
+ * 64-byte alignments besides. Every other method and channels_first work sample by sample:
+ * granule 1. Returns 0 when the workspace does not match that layout (a library whose plan
+ * changed): then blocks may differ from the in-memory run in the last bits. */
+static int64_t sample_granule(const conv1dt_layer *layer, conv1dt_algorithm method, int64_t batch,
+                              int64_t steps) {
+  conv1dt_config cfg;
+  conv1dt_dtype dtype;
+  conv1dt_get_config(layer, &cfg, NULL, &dtype);
+  if (method != CONV1DT_ALGORITHM_GEMM || cfg.data_format != CONV1DT_CHANNELS_LAST) return 1;
+  const uint64_t item = dtype == CONV1DT_FLOAT32 ? 4 : 8;
+  const uint64_t f = (uint64_t)cfg.filters,
+                 keff = (uint64_t)((cfg.kernel_size - 1) * cfg.dilation_rate + 1);
+  const uint64_t per_row = ((uint64_t)cfg.strides * f + (uint64_t)cfg.kernel_size * f) * item;
+  const uint64_t fixed = keff * f * item + 2 * 64;
+  size_t ws;
+  if (conv1dt_workspace_size(layer, batch, steps, &ws) != CONV1DT_OK || ws < fixed ||
+      (ws - fixed) % per_row != 0)
+    return 0;
+  const int64_t rows = (int64_t)((ws - fixed) / per_row);
+  if (rows <= 0) return 0;
+  if (rows >= batch * steps) return batch; /* one GEMM: one block */
+  return rows / gcd64(rows, steps);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -319,8 +363,9 @@ static void *reader(void *arg) {
         if (r < 0)
           fail(pl, "cannot read --input '%s': read error: %s", pl->in_path, strerror(errno));
         else
-          fail(pl, "cannot read --input '%s': the file ended at byte %" PRIu64 " (it was cut "
-                   "short while being read)",
+          fail(pl,
+               "cannot read --input '%s': the file ended at byte %" PRIu64 " (it was cut "
+               "short while being read)",
                pl->in_path, at + got);
         return NULL;
       }
@@ -436,9 +481,24 @@ bool cli_chunked_run(const cli_chunked_job *job) {
       cli_lib_error("invalid input", st);
       return false;
     }
+    int64_t granule = sample_granule(*job->layer, whole, batch, steps);
     for (int attempt = 0;; attempt++) {
       const uint64_t held = layer_bytes(*job->layer, steps) + job->held_bytes;
-      if (limit <= held || !plan_blocks(*job->layer, batch, steps, in_s, out_s, limit - held, &bp)) {
+      const bool whole_gemms =
+          granule > 0 && limit > held &&
+          plan_blocks(*job->layer, batch, steps, in_s, out_s, limit - held, granule, &bp);
+      if (!whole_gemms && granule != 1) {
+        char gran[32];
+        snprintf(gran, sizeof gran, "%" PRId64, granule);
+        fprintf(stderr,
+                "conv1dt: note: the in-memory run's GEMMs span %s samples, more than "
+                "--memory-limit %s holds: blocks of fewer samples may differ from it in the "
+                "last bits (--algorithm direct or gemm_accumulate, or channels_first, do not)\n",
+                granule ? gran : "several", lim);
+        granule = 1;
+      }
+      if (!whole_gemms && (limit <= held || !plan_blocks(*job->layer, batch, steps, in_s, out_s,
+                                                         limit - held, 1, &bp))) {
         size_t ws1 = 0;
         conv1dt_workspace_size(*job->layer, 1, steps, &ws1);
         format_bytes(need, sizeof need, held + 2 * (in_s + out_s) + ws1);

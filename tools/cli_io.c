@@ -208,8 +208,8 @@ bool cli_stage_publish(cli_staged_file *f) {
   const mode_t mask = umask(0); /* the only portable way to read it: set it back at once */
   umask(mask);
   const char *what = fchmod(f->fd, (mode_t)0666 & ~mask) != 0 ? "cannot set permissions"
-                     : fsync(f->fd) != 0                       ? "cannot write (fsync)"
-                                                               : NULL;
+                     : fsync(f->fd) != 0                      ? "cannot write (fsync)"
+                                                              : NULL;
   if (!what) {
     const int fd = f->fd;
     f->fd = -1;

@@ -98,7 +98,7 @@ static const char RUN_USAGE[] =
  */
 
 typedef struct {
-  npy_array x, k, b, dy; /* dy: grad's --grad-output; k, b: only with --kernel / --bias */
+  npy_array x, k, b, dy;  /* dy: grad's --grad-output; k, b: only with --kernel / --bias */
   bool input_header_only; /* x: the header alone (run reads the data later or in blocks) */
   conv1dt_layer *layer;
   conv1dt_config cfg; /* the layer's, as the library reports it */
@@ -201,8 +201,7 @@ static bool open_layer_files(const char *const *values, const char *dy_path, con
       return false;
   } else {
     const bool bias = values[LAYER_BIAS] != NULL;
-    if (!load_input(values[LAYER_INPUT], in) ||
-        !cli_load("kernel", values[LAYER_KERNEL], &in->k) ||
+    if (!load_input(values[LAYER_INPUT], in) || !cli_load("kernel", values[LAYER_KERNEL], &in->k) ||
         (bias && !cli_load("bias", values[LAYER_BIAS], &in->b)) ||
         (dy_path && !cli_load("grad-output", dy_path, &in->dy)))
       return false;
@@ -291,9 +290,15 @@ static int cmd_run(int argc, char **argv) {
   }
   if (!in.x.data && cli_chunked_wanted(values[RUN_MEMORY_LIMIT] != NULL, in.x.nbytes,
                                        count > UINT64_MAX / item ? UINT64_MAX : count * item)) {
-    const cli_chunked_job job = {&in.layer, values[LAYER_INPUT], values[RUN_OUTPUT],
-                                 in.x.dtype, in.batch, in.steps, {out_shape[0], out_shape[1],
-                                 out_shape[2]}, limit, in.k.nbytes + in.b.nbytes};
+    const cli_chunked_job job = {&in.layer,
+                                 values[LAYER_INPUT],
+                                 values[RUN_OUTPUT],
+                                 in.x.dtype,
+                                 in.batch,
+                                 in.steps,
+                                 {out_shape[0], out_shape[1], out_shape[2]},
+                                 limit,
+                                 in.k.nbytes + in.b.nbytes};
     if (cli_chunked_run(&job)) rc = EXIT_SUCCESS;
     goto done;
   }
