@@ -79,3 +79,4 @@ run_case() { # name batch steps channels filters kernel strides algorithm
 echo "# $("$cli" --version); $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 run_case "direct f32 C=32 F=32 K=4 s=2" 512 2048 32 32 4 2 auto
 run_case "gemm_accumulate f32 C=256 F=256 K=4 s=2" 256 512 256 256 4 2 auto
+run_case "gemm_accumulate f32 C=512 F=512 K=8 s=2 (compute-bound)" 128 256 512 512 8 2 auto
