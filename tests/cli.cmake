@@ -15,6 +15,14 @@ add_dependencies(test_cli conv1dt_cli)
 set_tests_properties(test_cli PROPERTIES
   ENVIRONMENT "CONV1DT_CLI=$<TARGET_FILE:conv1dt_cli>;CONV1DT_TEST_TMP=${CMAKE_CURRENT_BINARY_DIR}/cli_tmp")
 
+# run --memory-limit: byte-identical to the in-memory run, peak RSS on a ~60 MB input under an
+# 8 MiB limit, failures mid-way, the size parser.
+conv1dt_add_check_test(test_cli_chunked SOURCES test_cli_chunked.c cli_harness.c LIBS conv1dt_npy)
+add_dependencies(test_cli_chunked conv1dt_cli)
+set_tests_properties(test_cli_chunked PROPERTIES
+  LABELS cli
+  ENVIRONMENT "CONV1DT_CLI=$<TARGET_FILE:conv1dt_cli>;CONV1DT_TEST_TMP=${CMAKE_CURRENT_BINARY_DIR}/cli_chunked_tmp")
+
 conv1dt_add_check_test(test_fixtures SOURCES test_fixtures.c LIBS conv1dt_npy PkgConfig::JSONC)
 set_tests_properties(test_fixtures PROPERTIES
   ENVIRONMENT "CONV1DT_FIXTURES=${CMAKE_CURRENT_SOURCE_DIR}/fixtures")

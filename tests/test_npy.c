@@ -7,6 +7,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -616,6 +617,46 @@ static npy_status load_through_fifo(const unsigned char *buf, size_t len, npy_ar
   return st;
 }
 
+/* npy_read_header: the header alone, the data's offset, and npy_load's checks of the size. */
+START_TEST(test_read_header) {
+  make_tmpdir();
+  char src[4200], path[4200], err[ERRLEN];
+  fixture_path(src, sizeof src, "f8_2x3x4.npy");
+  size_t len;
+  unsigned char *buf = read_all(src, &len);
+  int fd = open(src, O_RDONLY);
+  ck_assert_int_ge(fd, 0);
+  npy_header h;
+  ck_assert_int_eq(npy_read_header(fd, &h, err, sizeof err), NPY_OK);
+  close(fd);
+  ck_assert_int_eq(h.dtype, NPY_FLOAT64);
+  ck_assert_int_eq(h.ndim, 3);
+  ck_assert(h.shape[0] == 2 && h.shape[1] == 3 && h.shape[2] == 4);
+  ck_assert_uint_eq(h.nbytes, 192);
+  ck_assert_uint_eq(h.data_offset, len - 192);
+  /* Cut short, or with bytes after the data: refused as npy_load refuses them. */
+  tmp_path(path, sizeof path, "cut.npy");
+  write_all(path, buf, len - 8);
+  fd = open(path, O_RDONLY);
+  ck_assert_int_eq(npy_read_header(fd, &h, err, sizeof err), NPY_ERR_TRUNCATED);
+  ck_assert_str_eq(err, "truncated: expected 192 bytes of data, found 184");
+  close(fd);
+  unsigned char *longer = calloc(len + 5, 1);
+  memcpy(longer, buf, len);
+  write_all(path, longer, len + 5);
+  fd = open(path, O_RDONLY);
+  ck_assert_int_eq(npy_read_header(fd, &h, err, sizeof err), NPY_ERR_TRAILING);
+  close(fd);
+  /* Not a regular file: nothing to read in place. */
+  fd = open("/dev/null", O_RDONLY);
+  ck_assert_int_eq(npy_read_header(fd, &h, err, sizeof err), NPY_ERR_UNSUPPORTED);
+  close(fd);
+  free(longer);
+  free(buf);
+  remove_tmpdir();
+}
+END_TEST
+
 START_TEST(test_fifo) {
   signal(SIGPIPE, SIG_IGN);
   make_tmpdir();
@@ -830,6 +871,7 @@ static Suite *npy_suite(void) {
   tcase_add_test(tc, test_err_trailing_data);
   tcase_add_test(tc, test_err_shapes);
   tcase_add_test(tc, test_err_files);
+  tcase_add_test(tc, test_read_header);
   tcase_add_test(tc, test_fifo);
   tcase_add_test(tc, test_err_buffer_handling);
   tcase_add_test(tc, test_every_prefix_and_flip);

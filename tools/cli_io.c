@@ -5,6 +5,7 @@
 #include "cli_error.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,4 +172,56 @@ bool cli_save_outputs(cli_output *files, int n, npy_dtype dtype) {
     files[i].staged = NULL;
   }
   return ok;
+}
+
+bool cli_stage_create(const char *flag, const char *path, cli_staged_file *f) {
+  const char *slash = strrchr(path, '/');
+  const size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+  const size_t size = strlen(path) + 16;
+  f->flag = flag;
+  f->path = path;
+  f->fd = -1;
+  if (!(f->tmp = malloc(size))) {
+    cli_error("out of memory");
+    return false;
+  }
+  snprintf(f->tmp, size, "%.*s.%s.XXXXXX", (int)dirlen, path, path + dirlen);
+  if ((f->fd = mkstemp(f->tmp)) < 0) {
+    cli_error("cannot write --%s '%s': cannot create a temporary file: %s", flag, path,
+              strerror(errno));
+    free(f->tmp);
+    f->tmp = NULL;
+    return false;
+  }
+  return true;
+}
+
+void cli_stage_abandon(cli_staged_file *f) {
+  if (f->fd >= 0) close(f->fd);
+  if (f->tmp) unlink(f->tmp);
+  free(f->tmp);
+  f->tmp = NULL;
+  f->fd = -1;
+}
+
+bool cli_stage_publish(cli_staged_file *f) {
+  const mode_t mask = umask(0); /* the only portable way to read it: set it back at once */
+  umask(mask);
+  const char *what = fchmod(f->fd, (mode_t)0666 & ~mask) != 0 ? "cannot set permissions"
+                     : fsync(f->fd) != 0                      ? "cannot write (fsync)"
+                                                              : NULL;
+  if (!what) {
+    const int fd = f->fd;
+    f->fd = -1;
+    if (close(fd) != 0) what = "cannot write (close)";
+  }
+  if (!what && rename(f->tmp, f->path) != 0) what = "cannot rename";
+  if (what) {
+    cli_error("cannot write --%s '%s': %s: %s", f->flag, f->path, what, strerror(errno));
+    cli_stage_abandon(f);
+    return false;
+  }
+  free(f->tmp);
+  f->tmp = NULL;
+  return true;
 }

@@ -54,4 +54,21 @@ bool cli_save_output(const cli_output *file, npy_dtype dtype);
  * the problem. */
 bool cli_save_outputs(cli_output *files, int n, npy_dtype dtype);
 
+/* A file written piece by piece (the chunked run's output) that appears complete or not at all:
+ * cli_stage_create makes a hidden temporary in the destination's directory and gives its
+ * descriptor (opened read-write, empty); cli_stage_publish makes it durable and puts it in
+ * place; cli_stage_abandon removes it. Exactly one of the two ends every created file. */
+typedef struct {
+  const char *flag, *path;
+  int fd;
+  char *tmp; /* the temporary's name */
+} cli_staged_file;
+
+/* Returns false after printing the problem (nothing is left behind then). */
+bool cli_stage_create(const char *flag, const char *path, cli_staged_file *f);
+/* Permissions as a new file's (0666 & ~umask), fsync, rename into place. Returns false after
+ * printing the problem, the temporary removed. */
+bool cli_stage_publish(cli_staged_file *f);
+void cli_stage_abandon(cli_staged_file *f);
+
 #endif /* CONV1DT_CLI_IO_H */

@@ -22,6 +22,7 @@
 
 #include "conv1dt.h"
 #include "cli_args.h"
+#include "cli_chunked.h"
 #include "cli_error.h"
 #include "cli_io.h"
 #include "npy.h"
@@ -75,6 +76,10 @@ static const char RUN_USAGE[] =
     "                          default none (linear)\n"
     "  --algorithm A           how to compute: auto (default), gemm, direct or\n"
     "                          gemm_accumulate; the same values up to rounding\n"
+    "  --memory-limit BYTES    stay within BYTES (suffix K, M or G: 512M) for buffers, workspace\n"
+    "                          and the layer, reading and writing the arrays in blocks of\n"
+    "                          samples; default half the memory (taken when the input and\n"
+    "                          output would not fit it). The same numbers as in memory\n"
     "\n"
     "The layer as Keras saved it, instead of --kernel, --bias and the layer options above\n"
     "(which are then a usage error; --algorithm stays):\n"
@@ -93,7 +98,8 @@ static const char RUN_USAGE[] =
  */
 
 typedef struct {
-  npy_array x, k, b, dy; /* dy: grad's --grad-output; k, b: only with --kernel / --bias */
+  npy_array x, k, b, dy;  /* dy: grad's --grad-output; k, b: only with --kernel / --bias */
+  bool input_header_only; /* x: the header alone (run reads the data later or in blocks) */
   conv1dt_layer *layer;
   conv1dt_config cfg; /* the layer's, as the library reports it */
   int64_t in_channels, batch, steps;
@@ -175,6 +181,11 @@ static bool check_input(const npy_array *x, const layer_files *in, conv1dt_dtype
   return true;
 }
 
+static bool load_input(const char *path, layer_files *in) {
+  return in->input_header_only ? cli_load_header("input", path, &in->x)
+                               : cli_load("input", path, &in->x);
+}
+
 /* Reads the layer's arrays (and dy_path as --grad-output unless it is NULL), checks them against
  * each other, and creates the layer: from the kernel's shape and the files' weights, or from the
  * Keras files. Returns false after printing the problem; close_layer_files frees what was made
@@ -185,13 +196,12 @@ static bool open_layer_files(const char *const *values, const char *dy_path, con
   if (cli_layer_from_keras(values)) {
     if (!open_keras_layer(values, cfg->algorithm, &in->layer)) return false;
     conv1dt_get_config(in->layer, &in->cfg, &in->in_channels, &dtype);
-    if (!cli_load("input", values[LAYER_INPUT], &in->x) || !check_input(&in->x, in, dtype) ||
+    if (!load_input(values[LAYER_INPUT], in) || !check_input(&in->x, in, dtype) ||
         (dy_path && !cli_load("grad-output", dy_path, &in->dy)))
       return false;
   } else {
     const bool bias = values[LAYER_BIAS] != NULL;
-    if (!cli_load("input", values[LAYER_INPUT], &in->x) ||
-        !cli_load("kernel", values[LAYER_KERNEL], &in->k) ||
+    if (!load_input(values[LAYER_INPUT], in) || !cli_load("kernel", values[LAYER_KERNEL], &in->k) ||
         (bias && !cli_load("bias", values[LAYER_BIAS], &in->b)) ||
         (dy_path && !cli_load("grad-output", dy_path, &in->dy)))
       return false;
@@ -234,10 +244,11 @@ static void close_layer_files(layer_files *in) {
  * run
  */
 
-enum { RUN_OUTPUT = LAYER_COUNT, RUN_COUNT };
+enum { RUN_OUTPUT = LAYER_COUNT, RUN_MEMORY_LIMIT, RUN_COUNT };
 
 static const cli_option RUN_OPTIONS[RUN_COUNT] = {
-    CLI_LAYER_OPTIONS, [RUN_OUTPUT] = {"output", CLI_REQUIRED | CLI_WRITES}};
+    CLI_LAYER_OPTIONS, [RUN_OUTPUT] = {"output", CLI_REQUIRED | CLI_WRITES},
+    [RUN_MEMORY_LIMIT] = {"memory-limit", 0}};
 
 static const cli_command RUN = {"run", RUN_USAGE, RUN_OPTIONS, RUN_COUNT, NULL};
 
@@ -247,11 +258,15 @@ static int cmd_run(int argc, char **argv) {
   if (rc >= 0) return rc;
   conv1dt_config cfg;
   if (!cli_layer_config(values, &cfg)) return CLI_EXIT_USAGE;
+  uint64_t limit = 0;
+  if (values[RUN_MEMORY_LIMIT] && !cli_parse_size("memory-limit", values[RUN_MEMORY_LIMIT], &limit))
+    return CLI_EXIT_USAGE;
   if (!cli_check_outputs(&RUN, values)) return EXIT_FAILURE;
 
   layer_files in = {0};
   void *y = NULL;
   rc = EXIT_FAILURE;
+  in.input_header_only = true; /* the data below, whole or in blocks (cli_chunked.c) */
   if (!open_layer_files(values, NULL, &cfg, &in)) goto done;
   int64_t out_shape[3];
   conv1dt_status st = conv1dt_output_shape(in.layer, in.batch, in.steps, out_shape);
@@ -268,8 +283,33 @@ static int cmd_run(int argc, char **argv) {
       count *= (uint64_t)out_shape[i];
   }
   const size_t item = (size_t)in.x.dtype;
+  if (in.x.data && values[RUN_MEMORY_LIMIT]) {
+    cli_error("--memory-limit needs --input '%s' to be a regular file (it is read in blocks)",
+              values[LAYER_INPUT]);
+    goto done;
+  }
+  if (!in.x.data && cli_chunked_wanted(values[RUN_MEMORY_LIMIT] != NULL, in.x.nbytes,
+                                       count > UINT64_MAX / item ? UINT64_MAX : count * item)) {
+    const cli_chunked_job job = {&in.layer,
+                                 values[LAYER_INPUT],
+                                 values[RUN_OUTPUT],
+                                 in.x.dtype,
+                                 in.batch,
+                                 in.steps,
+                                 {out_shape[0], out_shape[1], out_shape[2]},
+                                 limit,
+                                 in.k.nbytes + in.b.nbytes};
+    if (cli_chunked_run(&job)) rc = EXIT_SUCCESS;
+    goto done;
+  }
   if (count > SIZE_MAX / item) {
     cli_error("the output is too large for this machine");
+    goto done;
+  }
+  const npy_array header = in.x;
+  if (!header.data && !cli_load("input", values[LAYER_INPUT], &in.x)) goto done;
+  if (in.x.nbytes != header.nbytes || memcmp(in.x.shape, header.shape, sizeof header.shape)) {
+    cli_error("cannot read --input '%s': the file changed while being read", values[LAYER_INPUT]);
     goto done;
   }
   const size_t nbytes = (size_t)count * item;

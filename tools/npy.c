@@ -355,9 +355,26 @@ typedef struct {
   const unsigned char *buf;
   size_t len, pos;
   bool io_error;
+  bool use_fd; /* read fd with pread from pos (npy_read_header) */
+  int fd;
 } source;
 
 static size_t src_read(source *s, void *dst, size_t n) {
+  if (s->use_fd) {
+    size_t got = 0;
+    while (got < n) {
+      ssize_t r = pread(s->fd, (char *)dst + got, n - got, (off_t)(s->pos + got));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) {
+        s->io_error = true;
+        break;
+      }
+      if (r == 0) break;
+      got += (size_t)r;
+    }
+    s->pos += got;
+    return got;
+  }
   if (s->fp) {
     size_t got = fread(dst, 1, n, s->fp);
     if (got < n && ferror(s->fp)) s->io_error = true;
@@ -375,10 +392,10 @@ static npy_status io_error(char *err, size_t errlen, int e) {
   return NPY_ERR_IO;
 }
 
-/* file_size is the total size when known (regular file or buffer), or -1 (a pipe): then
- * truncation and trailing data are found by reading. */
-static npy_status load_from(source *s, int64_t file_size, npy_array *out, char *err,
-                            size_t errlen) {
+/* Reads and checks the preamble and the header dict; with a known file_size also that the file
+ * holds exactly the data the shape needs. */
+static npy_status load_header(source *s, int64_t file_size, npy_header *out, char *err,
+                              size_t errlen) {
   unsigned char pre[12];
   size_t got = src_read(s, pre, 8);
   if (s->io_error) return io_error(err, errlen, errno);
@@ -461,6 +478,25 @@ static npy_status load_from(source *s, int64_t file_size, npy_array *out, char *
       return NPY_ERR_TRAILING;
     }
   }
+  out->dtype = dtype;
+  out->ndim = h.ndim;
+  memcpy(out->shape, h.shape, sizeof h.shape);
+  out->count = count;
+  out->nbytes = nbytes;
+  out->data_offset = (uint64_t)data_offset;
+  return NPY_OK;
+}
+
+/* file_size is the total size when known (regular file or buffer), or -1 (a pipe): then
+ * truncation and trailing data are found by reading. */
+static npy_status load_from(source *s, int64_t file_size, npy_array *out, char *err,
+                            size_t errlen) {
+  npy_header hd;
+  npy_status st = load_header(s, file_size, &hd, err, errlen);
+  if (st != NPY_OK) return st;
+  const npy_dtype dtype = hd.dtype;
+  const size_t count = hd.count, nbytes = hd.nbytes;
+  size_t got;
   void *data = malloc(nbytes ? nbytes : 1);
   if (!data) {
     set_err(err, errlen, "out of memory: cannot allocate %llu bytes of data",
@@ -491,8 +527,8 @@ static npy_status load_from(source *s, int64_t file_size, npy_array *out, char *
   }
   if (!host_is_little_endian()) swap_items(data, count, (size_t)dtype);
   out->dtype = dtype;
-  out->ndim = h.ndim;
-  memcpy(out->shape, h.shape, sizeof h.shape);
+  out->ndim = hd.ndim;
+  memcpy(out->shape, hd.shape, sizeof hd.shape);
   out->count = count;
   out->nbytes = nbytes;
   out->data = data;
@@ -510,7 +546,7 @@ npy_status npy_load_buffer(const void *buf, size_t len, npy_array *out, char *er
     set_err(err, errlen, "npy_load_buffer: buf is NULL");
     return NPY_ERR_ARGUMENT;
   }
-  source s = {NULL, buf, len, 0, false};
+  source s = {NULL, buf, len, 0, false, false, -1};
   return load_from(&s, len > (uint64_t)INT64_MAX ? -1 : (int64_t)len, out, err, errlen);
 }
 
@@ -536,10 +572,31 @@ npy_status npy_load(const char *path, npy_array *out, char *err, size_t errlen) 
     }
     if (S_ISREG(sb.st_mode)) size = (int64_t)sb.st_size;
   }
-  source s = {fp, NULL, 0, 0, false};
+  source s = {fp, NULL, 0, 0, false, false, -1};
   npy_status st = load_from(&s, size, out, err, errlen);
   fclose(fp);
   return st;
+}
+
+npy_status npy_read_header(int fd, npy_header *out, char *err, size_t errlen) {
+  if (err && errlen) err[0] = '\0';
+  if (!out || fd < 0) {
+    set_err(err, errlen, "npy_read_header: %s", out ? "bad file descriptor" : "out is NULL");
+    return NPY_ERR_ARGUMENT;
+  }
+  memset(out, 0, sizeof *out);
+  struct stat sb;
+  if (fstat(fd, &sb) != 0) return io_error(err, errlen, errno);
+  if (S_ISDIR(sb.st_mode)) {
+    set_err(err, errlen, "cannot read: is a directory");
+    return NPY_ERR_IO;
+  }
+  if (!S_ISREG(sb.st_mode)) {
+    set_err(err, errlen, "not a regular file (reading in blocks needs one)");
+    return NPY_ERR_UNSUPPORTED;
+  }
+  source s = {NULL, NULL, 0, 0, false, true, fd};
+  return load_header(&s, (int64_t)sb.st_size, out, err, errlen);
 }
 
 void npy_free(npy_array *arr) {

@@ -43,6 +43,20 @@ typedef struct {
   void *data;    /* malloc'ed, suitably aligned, never NULL after a successful load */
 } npy_array;
 
+/* What a .npy file's header says, and where its data starts. */
+typedef struct {
+  npy_dtype dtype;
+  int ndim;
+  int64_t shape[NPY_MAX_DIMS];
+  size_t count, nbytes;
+  uint64_t data_offset; /* the data's first byte in the file */
+} npy_header;
+
+/* Reads the header of the .npy file open at fd (a regular file, read with pread from offset 0;
+ * the file offset is left alone) with npy_load's checks, including that the file holds exactly
+ * the data the shape needs, without reading the data. The data is little-endian. */
+npy_status npy_read_header(int fd, npy_header *out, char *err, size_t errlen);
+
 /* Loads a whole .npy file. On failure *out is zeroed (nothing to free). */
 npy_status npy_load(const char *path, npy_array *out, char *err, size_t errlen);
 
