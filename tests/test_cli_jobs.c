@@ -62,8 +62,20 @@ static pid_t spawn_cli(const char *const *args) {
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, so, O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_addopen(&fa, 2, bg_err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  /* The signals' default actions, even where this test inherited them ignored (a background
+   * job's SIGINT): the program keeps an ignored signal ignored. */
+  posix_spawnattr_t attr;
+  ck_assert_int_eq(posix_spawnattr_init(&attr), 0);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGTERM);
+  sigaddset(&defaults, SIGHUP);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
   pid_t pid;
-  const int rc = posix_spawn(&pid, cli, &fa, NULL, (char *const *)argv, environ);
+  const int rc = posix_spawn(&pid, cli, &fa, &attr, (char *const *)argv, environ);
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
   ck_assert_msg(rc == 0, "cannot start %s: %s", cli, strerror(rc));
   return pid;
@@ -176,8 +188,7 @@ static unsigned char *library_output(const char *input, conv1dt_algorithm alg, s
   const size_t n = (size_t)(shape[0] * shape[1] * shape[2]);
   float *y = malloc(n * sizeof *y + 1);
   ck_assert_ptr_nonnull(y);
-  ck_assert_int_eq(conv1dt_forward(layer, x.data, x.shape[0], x.shape[1], y, NULL, 0),
-                   CONV1DT_OK);
+  ck_assert_int_eq(conv1dt_forward(layer, x.data, x.shape[0], x.shape[1], y, NULL, 0), CONV1DT_OK);
   unsigned char header[1024];
   const size_t h = npy_build_header(NPY_FLOAT32, 3, shape, header, sizeof header);
   ck_assert_uint_gt(h, 0);
@@ -205,7 +216,7 @@ static void expect_bytes(const char *path, const unsigned char *want, size_t len
 
 /* A run writing about 32 MB: 64 samples of 2048 steps into 4098 x 32 float32 each. */
 #define BIG_RUN(output)                                                                            \
-  "--threads", THREADS, "run", "--input", in_path("big.npy"), "--kernel", in_path("k.npy"),      \
+  "--threads", THREADS, "run", "--input", in_path("big.npy"), "--kernel", in_path("k.npy"),        \
       "--bias", in_path("b.npy"), "--strides", "2", "--output", output
 
 static void save_big(void) {
@@ -234,8 +245,8 @@ START_TEST(test_run_killed_at_hooks) {
         const int left = remove_leftovers(NAMES("none"));
         const bool may_leave =
             SIGNALS[s] == SIGKILL && (fallback || !unnamed) && strcmp(points[p], "slice:3") != 0;
-        ck_assert_msg(left == (may_leave ? 1 : 0), "%s, signal %d, fallback %d: %d left",
-                      points[p], SIGNALS[s], fallback, left);
+        ck_assert_msg(left == (may_leave ? 1 : 0), "%s, signal %d, fallback %d: %d left", points[p],
+                      SIGNALS[s], fallback, left);
       }
     unsetenv("CONV1DT_TEST_NO_TMPFILE");
   }
@@ -307,10 +318,9 @@ START_TEST(test_grad_killed) {
   save_random(in_path("dy.npy"), NPY_FLOAT32, 3, 64, 4098, F);
   const bool unnamed = has_tmpfile();
 #define GRAD_RUN                                                                                   \
-  ARGS("grad", "--input", in_path("big.npy"), "--kernel", in_path("k.npy"), "--bias",          \
-       in_path("b.npy"), "--strides", "2", "--grad-output", in_path("dy.npy"), "--grad-input",    \
-       out_path("dx.npy"), "--grad-kernel", out_path("dk.npy"), "--grad-bias",                  \
-       out_path("db.npy"))
+  ARGS("grad", "--input", in_path("big.npy"), "--kernel", in_path("k.npy"), "--bias",              \
+       in_path("b.npy"), "--strides", "2", "--grad-output", in_path("dy.npy"), "--grad-input",     \
+       out_path("dx.npy"), "--grad-kernel", out_path("dk.npy"), "--grad-bias", out_path("db.npy"))
   /* Killed where: the outputs then complete after a catchable signal (which waits for the end
    * of publishing) and after SIGKILL, and how many named staging files SIGKILL leaves. */
   static const struct {
@@ -318,7 +328,8 @@ START_TEST(test_grad_killed) {
     bool all_after_catchable;
     const char *after_kill;
     int kill_leaves;
-  } cases[] = {{"staged:2", false, NULL, 2}, {"written:1", true, NULL, 3},
+  } cases[] = {{"staged:2", false, NULL, 2},
+               {"written:1", true, NULL, 3},
                {"published:1", true, "dx.npy", 2}};
   for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
     for (int s = 0; s < NSIGNALS; s++) {
@@ -326,7 +337,7 @@ START_TEST(test_grad_killed) {
       const bool killed = SIGNALS[s] == SIGKILL;
       const bool all = !killed && cases[c].all_after_catchable;
       const char *one = killed ? cases[c].after_kill : NULL;
-      const int left = all ? remove_leftovers(NAMES("dx.npy", "dk.npy", "db.npy"))
+      const int left = all   ? remove_leftovers(NAMES("dx.npy", "dk.npy", "db.npy"))
                        : one ? remove_leftovers(NAMES(one))
                              : remove_leftovers(NAMES("none"));
       ck_assert_msg(left == (killed && !unnamed ? cases[c].kill_leaves : 0),
@@ -364,7 +375,7 @@ static void write_list(const char *const *names) {
 }
 
 #define LIST_RUN(...)                                                                              \
-  ARGS("--threads", THREADS, "run", "--input-list", in_path("list.txt"), "--output-dir", out_dir, \
+  ARGS("--threads", THREADS, "run", "--input-list", in_path("list.txt"), "--output-dir", out_dir,  \
        "--kernel", in_path("k.npy"), "--bias", in_path("b.npy"), "--strides", "2", __VA_ARGS__)
 
 static const char *const GOOD[] = {"a.npy", "b2.npy", "c.npy", "d.npy", NULL};
@@ -402,9 +413,9 @@ START_TEST(test_list_runs_every_input) {
   snprintf(dir, sizeof dir, "%s/", out_dir);
   remove_tree(out_dir);
   mkdir(out_dir, 0700);
-  r = run_cli(ARGS("--threads", THREADS, "run", "--input-list", in_path("list.txt"),
-                   "--output-dir", dir, "--kernel", in_path("k.npy"), "--bias", in_path("b.npy"),
-                   "--strides", "2"));
+  r = run_cli(ARGS("--threads", THREADS, "run", "--input-list", in_path("list.txt"), "--output-dir",
+                   dir, "--kernel", in_path("k.npy"), "--bias", in_path("b.npy"), "--strides",
+                   "2"));
   ck_assert_msg(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
   free_result(&r);
   expect_outputs(GOOD);
@@ -416,8 +427,8 @@ START_TEST(test_list_bad_files) {
   write_all(in_path("broken.npy"), "\x93NUMPY nonsense", 15);
   save_random(in_path("wide.npy"), NPY_FLOAT32, 3, 2, 10, C + 1);
   save_random(in_path("f64.npy"), NPY_FLOAT64, 3, 2, 10, C);
-  write_list(NAMES("a.npy", "broken.npy", "b2.npy", "missing.npy", "c.npy", "wide.npy",
-                   "f64.npy", "d.npy"));
+  write_list(NAMES("a.npy", "broken.npy", "b2.npy", "missing.npy", "c.npy", "wide.npy", "f64.npy",
+                   "d.npy"));
   result r = run_cli(LIST_RUN("--no-progress"));
   ck_assert_msg(r.status == 3, "exit %d; stderr: %s", r.status, r.err);
   ck_assert_str_eq(r.out, "");
@@ -432,8 +443,8 @@ START_TEST(test_list_bad_files) {
     const char *at = strstr(r.err, line);
     ck_assert_msg(at != NULL, "stderr lacks '%s': %s", line, r.err);
     const char *eol = strchr(at, '\n');
-    ck_assert_msg(strstr(at, bad[i][1]) && strstr(at, bad[i][1]) < eol,
-                  "no reason '%s' for %s: %s", bad[i][1], bad[i][0], r.err);
+    ck_assert_msg(strstr(at, bad[i][1]) && strstr(at, bad[i][1]) < eol, "no reason '%s' for %s: %s",
+                  bad[i][1], bad[i][0], r.err);
   }
   ck_assert_ptr_nonnull(strstr(r.err, "4 of 8 inputs failed"));
   free_result(&r);
@@ -470,8 +481,8 @@ START_TEST(test_list_errors_before_work) {
   /* Usage errors. */
   expect_failure(ARGS("run", "--kernel", in_path("k.npy"), "--output", out_path("y.npy")), 2,
                  "--input");
-  expect_failure(ARGS("run", "--input-list", in_path("list.txt"), "--kernel", in_path("k.npy")),
-                 2, "--output-dir");
+  expect_failure(ARGS("run", "--input-list", in_path("list.txt"), "--kernel", in_path("k.npy")), 2,
+                 "--output-dir");
   expect_failure(ARGS("run", "--input-list", in_path("list.txt"), "--output-dir", out_dir,
                       "--output", out_path("y.npy"), "--kernel", in_path("k.npy")),
                  2, "--output");
@@ -556,8 +567,8 @@ static int progress_lines(char *err, const char *unit, char **last) {
                   "not a progress line: '%s'", line);
     ck_assert_msg(strncmp(what, unit, strlen(unit)) == 0, "'%s' lacks '%s'", line, unit);
     ck_assert(pct >= 0 && pct <= 100 && done >= 0 && done <= total);
-    ck_assert_msg(strstr(line, " samples/s, elapsed ") && strstr(line, ", remaining "),
-                  "line '%s'", line);
+    ck_assert_msg(strstr(line, " samples/s, elapsed ") && strstr(line, ", remaining "), "line '%s'",
+                  line);
     if (n == 0) ck_assert_msg(pct == 0 && done == 0, "first line '%s'", line);
     *last = line;
     n++;
@@ -575,8 +586,7 @@ START_TEST(test_progress_run_bits) {
   for (int a = 0; a < 4; a++) {
     result r = run_cli(ARGS("--threads", THREADS, "run", "--input", in_path("x.npy"), "--kernel",
                             in_path("k.npy"), "--bias", in_path("b.npy"), "--strides", "2",
-                            "--output", out_path("y.npy"), "--algorithm", algs[a],
-                            "--progress"));
+                            "--output", out_path("y.npy"), "--algorithm", algs[a], "--progress"));
     ck_assert_msg(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
     ck_assert_str_eq(r.out, "");
     char *last = NULL;
@@ -592,8 +602,8 @@ START_TEST(test_progress_run_bits) {
     free(want);
   }
   /* Without --progress and with stderr not a terminal: no line at all (expect_success). */
-  expect_success(ARGS("run", "--input", in_path("x.npy"), "--kernel", in_path("k.npy"),
-                      "--output", out_path("y.npy")));
+  expect_success(ARGS("run", "--input", in_path("x.npy"), "--kernel", in_path("k.npy"), "--output",
+                      out_path("y.npy")));
 }
 END_TEST
 
@@ -650,8 +660,7 @@ START_TEST(test_progress_list) {
     const size_t len = nl ? (size_t)(nl - line) + 1 : strlen(line);
     const char *error = strstr(line, "conv1dt: error: ");
     if (error && error < line + len) {
-      ck_assert_msg(error == line && !memchr(line, '\r', len), "error mixed into a line: %s",
-                    err);
+      ck_assert_msg(error == line && !memchr(line, '\r', len), "error mixed into a line: %s", err);
     } else {
       memcpy(kept + k, line, len);
       k += len;

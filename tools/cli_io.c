@@ -7,9 +7,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,8 +278,8 @@ bool cli_stage_create(cli_stage *s, const char *flag, const char *path) {
   if (s->fd < 0) {
     s->slot = slot_take(path, dir_length(path));
     if (s->slot < 0) {
-      cli_error("cannot write --%s '%s': the path is too long, or too many files are staged",
-                flag, path);
+      cli_error("cannot write --%s '%s': the path is too long, or too many files are staged", flag,
+                path);
       free(s->path);
       return false;
     }
@@ -426,7 +426,7 @@ bool cli_save_outputs(const cli_output *files, int n, npy_dtype dtype) {
   bool ok = true;
   for (; staged < n && ok; staged++) ok = stage_write(&st[staged], &files[staged], dtype);
   if (!ok) staged--; /* the one that failed abandoned itself */
-  signals_defer(); /* a signal now ends the process after the last publish */
+  signals_defer();   /* a signal now ends the process after the last publish */
   for (; ok && placed < n; placed++) ok = cli_stage_publish(&st[placed], files[placed].flag);
   if (!ok) {
     /* The failed publish abandoned itself; later stages are dropped, earlier files removed. */

@@ -51,8 +51,9 @@ void cli_progress_update(cli_progress *p, double fraction, int64_t files_done, i
   char line[256], el[32], rem[32];
   int n;
   if (p->files)
-    n = snprintf(line, sizeof line, "conv1dt: %3d%% %" PRId64 "/%" PRId64 " files, %" PRId64
-                 " samples", (int)(fraction * 100), files_done, p->files, samples);
+    n = snprintf(line, sizeof line,
+                 "conv1dt: %3d%% %" PRId64 "/%" PRId64 " files, %" PRId64 " samples",
+                 (int)(fraction * 100), files_done, p->files, samples);
   else
     n = snprintf(line, sizeof line, "conv1dt: %3d%% %" PRId64 "/%" PRId64 " samples",
                  (int)(fraction * 100), samples, total_samples);

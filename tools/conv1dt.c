@@ -194,8 +194,8 @@ static bool check_input(const npy_array *x, const layer_files *in, conv1dt_dtype
   }
   const int axis = fmt == CONV1DT_CHANNELS_LAST ? 2 : 1;
   if (x->shape[axis] != in->in_channels) {
-    cli_error("--input has shape %s: %" PRId64 " channels (axis %d, %s) but %s expects %" PRId64,
-              s, x->shape[axis], axis,
+    cli_error("--input has shape %s: %" PRId64 " channels (axis %d, %s) but %s expects %" PRId64, s,
+              x->shape[axis], axis,
               fmt == CONV1DT_CHANNELS_LAST ? "channels_last" : "channels_first", what,
               in->in_channels);
     return false;
@@ -213,7 +213,8 @@ static bool open_layer_files(const char *const *values, const char *dy_path, con
   if (cli_layer_from_keras(values)) {
     if (!open_keras_layer(values, cfg->algorithm, &in->layer)) return false;
     conv1dt_get_config(in->layer, &in->cfg, &in->in_channels, &dtype);
-    if (!cli_load("input", values[LAYER_INPUT], &in->x) || !check_input(&in->x, in, dtype, "the Keras layer") ||
+    if (!cli_load("input", values[LAYER_INPUT], &in->x) ||
+        !check_input(&in->x, in, dtype, "the Keras layer") ||
         (dy_path && !cli_load("grad-output", dy_path, &in->dy)))
       return false;
   } else {
@@ -369,7 +370,8 @@ static bool run_forward(const conv1dt_layer *layer, const npy_array *x, int64_t 
       break;
     }
     const double done = (double)(b0 + n) / (double)batch;
-    cli_progress_update(&job->bar, job->files ? ((double)job->file + done) / (double)job->files : done,
+    cli_progress_update(&job->bar,
+                        job->files ? ((double)job->file + done) / (double)job->files : done,
                         job->file, job->samples + b0 + n, batch, false);
     cli_test_hook("slice");
   }
@@ -379,8 +381,8 @@ static bool run_forward(const conv1dt_layer *layer, const npy_array *x, int64_t 
 
 /* Runs the layer over x (its batch on axis 0, `steps` steps) and writes the output at path,
  * staged: it exists complete or not at all. Returns false after printing the problem. */
-static bool run_one(const conv1dt_layer *layer, const npy_array *x, int64_t steps,
-                    const char *path, run_job *job) {
+static bool run_one(const conv1dt_layer *layer, const npy_array *x, int64_t steps, const char *path,
+                    run_job *job) {
   const int64_t batch = x->shape[0];
   int64_t out_shape[3];
   conv1dt_status st = conv1dt_output_shape(layer, batch, steps, out_shape);
@@ -720,13 +722,12 @@ static int cmd_grad(int argc, char **argv) {
   cli_output files[3];
   int nfiles = 0;
   if (dx)
-    files[nfiles++] = (cli_output){
-        "grad-input", values[GRAD_DX], 3, {x->shape[0], x->shape[1], x->shape[2]}, dx};
+    files[nfiles++] =
+        (cli_output){"grad-input", values[GRAD_DX], 3, {x->shape[0], x->shape[1], x->shape[2]}, dx};
   if (dk)
-    files[nfiles++] = (cli_output){
-        "grad-kernel", values[GRAD_DK], 3, {kshape[0], kshape[1], kshape[2]}, dk};
-  if (db)
-    files[nfiles++] = (cli_output){"grad-bias", values[GRAD_DB], 1, {kshape[1], 0, 0}, db};
+    files[nfiles++] =
+        (cli_output){"grad-kernel", values[GRAD_DK], 3, {kshape[0], kshape[1], kshape[2]}, dk};
+  if (db) files[nfiles++] = (cli_output){"grad-bias", values[GRAD_DB], 1, {kshape[1], 0, 0}, db};
   if (cli_save_outputs(files, nfiles, x->dtype)) rc = EXIT_SUCCESS;
 done:
   free(y);
@@ -872,13 +873,12 @@ static int cmd_init(int argc, char **argv) {
   } else if ((st = conv1dt_get_weights(layer, kernel, bias)) != CONV1DT_OK) {
     cli_lib_error("cannot read the weights", st);
   } else {
-    cli_output files[2] = {
-        {"kernel-output",
-         values[INIT_KERNEL_OUTPUT],
-         3,
-         {kernel_size, filters, in_channels},
-         kernel},
-        {"bias-output", values[INIT_BIAS_OUTPUT], 1, {filters, 0, 0}, bias}};
+    cli_output files[2] = {{"kernel-output",
+                            values[INIT_KERNEL_OUTPUT],
+                            3,
+                            {kernel_size, filters, in_channels},
+                            kernel},
+                           {"bias-output", values[INIT_BIAS_OUTPUT], 1, {filters, 0, 0}, bias}};
     if (cli_save_outputs(files, values[INIT_BIAS_OUTPUT] ? 2 : 1, (npy_dtype)item))
       rc = EXIT_SUCCESS;
   }

@@ -750,8 +750,8 @@ static npy_status pwrite_all(int fd, int64_t offset, const void *buf, size_t len
   return NPY_OK;
 }
 
-npy_status npy_pwrite_items(int fd, int64_t offset, npy_dtype dtype, const void *data,
-                            size_t count, char *err, size_t errlen) {
+npy_status npy_pwrite_items(int fd, int64_t offset, npy_dtype dtype, const void *data, size_t count,
+                            char *err, size_t errlen) {
   if (dtype != NPY_FLOAT32 && dtype != NPY_FLOAT64) {
     set_err(err, errlen, "npy_pwrite_items: unsupported dtype %d", (int)dtype);
     return NPY_ERR_ARGUMENT;
@@ -760,7 +760,8 @@ npy_status npy_pwrite_items(int fd, int64_t offset, npy_dtype dtype, const void 
     set_err(err, errlen, "npy_pwrite_items: bad argument");
     return NPY_ERR_ARGUMENT;
   }
-  if (host_is_little_endian()) return pwrite_all(fd, offset, data, count * (size_t)dtype, err, errlen);
+  if (host_is_little_endian())
+    return pwrite_all(fd, offset, data, count * (size_t)dtype, err, errlen);
   unsigned char chunk[4096];
   const unsigned char *p = data;
   const size_t per = sizeof chunk / (size_t)dtype;
@@ -776,8 +777,8 @@ npy_status npy_pwrite_items(int fd, int64_t offset, npy_dtype dtype, const void 
   return NPY_OK;
 }
 
-npy_status npy_write_fd(int fd, npy_dtype dtype, int ndim, const int64_t *shape,
-                        const void *data, char *err, size_t errlen) {
+npy_status npy_write_fd(int fd, npy_dtype dtype, int ndim, const int64_t *shape, const void *data,
+                        char *err, size_t errlen) {
   if (err && errlen) err[0] = '\0';
   if (dtype != NPY_FLOAT32 && dtype != NPY_FLOAT64) {
     set_err(err, errlen, "npy_write_fd: unsupported dtype %d", (int)dtype);
