@@ -575,7 +575,8 @@ static int cmd_run(int argc, char **argv) {
   if (rc >= 0) return rc;
   conv1dt_config cfg;
   if (!cli_layer_config(values, &cfg)) return CLI_EXIT_USAGE;
-  const bool progress = cli_progress_wanted(values[RUN_PROGRESS], values[RUN_NO_PROGRESS]);
+  const bool progress =
+      cli_progress_wanted(values[RUN_PROGRESS] != NULL, values[RUN_NO_PROGRESS] != NULL);
   cli_stage_signals();
   if (values[RUN_INPUT_LIST]) return run_list(values, &cfg, progress);
   if (!cli_check_outputs(&RUN, values)) return EXIT_FAILURE;
