@@ -122,6 +122,9 @@ struct conv1dt_layer {
    * 0 and NULL otherwise. */
   int groups;
   void *packed_g;
+  /* The direct method's kernel table (a conv1dt_isa, kernels/kernel.h): the best this CPU runs,
+   * set at create; conv1dt__layer_use_isa may lower it (the selftest and tests compare tables). */
+  int isa;
   /* For the GEMM methods (NULL when the layer uses the direct kernel): the kernel as C rows of
    * kernel_size * filters (typed/pack.c), the layout the BLAS packs fastest. */
   void *gemm_w;

@@ -112,6 +112,7 @@ conv1dt_status conv1dt_create(const conv1dt_config *cfg, int64_t in_channels, co
   layer->elem_size = dtype == CONV1DT_FLOAT32 ? sizeof(float) : sizeof(double);
   layer->act = act;
   layer->keff = (cfg->kernel_size - 1) * cfg->dilation_rate + 1;
+  layer->isa = conv1dt__cpu_isa();
   /* Sizes were overflow-checked by validate_config. */
   size_t kernel_elems = (size_t)(cfg->kernel_size * cfg->filters * in_channels);
   layer->kernel = malloc(kernel_elems * layer->elem_size);
@@ -123,13 +124,13 @@ conv1dt_status conv1dt_create(const conv1dt_config *cfg, int64_t in_channels, co
     const int64_t vl = (int64_t)(CONV1DT_DIRECT_PAD_BYTES / layer->elem_size);
     int64_t n;
     layer->ldw = (cfg->filters + vl - 1) / vl * vl;
-    /* channels_first, and channels_last with at most 4 filters or half a 512-bit vector of them
-     * (direct_run.c's mono): twice that, for packed_t (its groups of 4 filters pad F to at most
-     * ldw) */
-    const int copies = cfg->data_format == CONV1DT_CHANNELS_FIRST ||
-                               conv1dt__direct_few_filters(cfg->filters, layer->elem_size, 1)
-                           ? 2
-                           : 1;
+    /* channels_first, and channels_last with few filters (the steps tiles' mono, see
+     * dispatch.c): twice that, for packed_t (its groups of 4 filters pad F to at most ldw) */
+    const int copies =
+        cfg->data_format == CONV1DT_CHANNELS_FIRST ||
+                conv1dt__direct_few_filters((conv1dt_isa)layer->isa, cfg->filters, layer->elem_size)
+            ? 2
+            : 1;
     direct = conv1dt__mul64(cfg->kernel_size, in_channels, &n) && conv1dt__add64(n, 1, &n) &&
              conv1dt__mul64(n, layer->ldw, &n) && conv1dt__mul64(n, 8 * copies, &n) &&
              (uint64_t)n <= SIZE_MAX;
@@ -137,8 +138,9 @@ conv1dt_status conv1dt_create(const conv1dt_config *cfg, int64_t in_channels, co
     if (direct && layer->packed && copies == 2)
       layer->packed_t = (char *)layer->packed + (size_t)(n / 16) * layer->elem_size;
     /* The grouped kernel's taps, if it runs here; without the memory the layer does without. */
-    const int groups = conv1dt__direct_groups(cfg->filters, cfg->kernel_size, cfg->strides,
-                                              cfg->dilation_rate, layer->elem_size);
+    const int groups =
+        conv1dt__direct_groups((conv1dt_isa)layer->isa, cfg->filters, cfg->kernel_size,
+                               cfg->strides, cfg->dilation_rate, layer->elem_size);
     int64_t ng;
     if (direct && groups && conv1dt__add64(cfg->kernel_size, groups - 1, &ng) &&
         conv1dt__mul64(ng, in_channels, &ng) && conv1dt__add64(ng, 1, &ng) &&
@@ -162,6 +164,22 @@ conv1dt_status conv1dt_create(const conv1dt_config *cfg, int64_t in_channels, co
     return st;
   }
   *out = layer;
+  return CONV1DT_OK;
+}
+
+conv1dt_status conv1dt__layer_use_isa(conv1dt_layer *layer, conv1dt_isa isa) {
+  /* lower only: a wider table could want copies (packed_g, packed_t for more filters) that the
+   * layer did not make */
+  if (!conv1dt__isa_runs(isa) || (int)isa > layer->isa)
+    return conv1dt__fail(CONV1DT_ERROR_INVALID_VALUE,
+                         "conv1dt__layer_use_isa: table %d cannot run this layer here", (int)isa);
+  layer->isa = (int)isa;
+  if (!conv1dt__direct_groups(isa, layer->cfg.filters, layer->cfg.kernel_size, layer->cfg.strides,
+                              layer->cfg.dilation_rate, layer->elem_size)) {
+    free(layer->packed_g);
+    layer->packed_g = NULL;
+    layer->groups = 0;
+  }
   return CONV1DT_OK;
 }
 

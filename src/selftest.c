@@ -1,8 +1,8 @@
 /* conv1dt_selftest: a small sweep of forward and backward calls through the BLAS this process
- * loaded and the direct kernel this CPU runs, each checked against a naive loop of its own
- * (double sums, written from the definition in docs/SEMANTICS.md), so a user can ask whether a
- * vendor's GEMMs or the kernel's ISA compute correctly on this machine. */
-#include "internal.h"
+ * loaded and every direct-method kernel table this CPU runs, each checked against a naive loop of
+ * its own (double sums, written from the definition in docs/SEMANTICS.md), so a user can ask
+ * whether a vendor's GEMMs or the kernel's ISA compute correctly on this machine. */
+#include "kernels/kernel.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -210,16 +210,27 @@ static conv1dt_status run_case(const shape_t *sh, int f32, int cf, report_t *r, 
       goto done;
     conv1dt_algorithm ran = METHODS[m];
     if ((st = conv1dt_forward_algorithm(layer, sh->B, sh->L, 0, &ran))) goto done;
-    memset(y, 0xff, ny * esz); /* NaN: a position left unwritten fails */
-    if ((st = conv1dt_forward(layer, tx, sh->B, sh->L, y, NULL, 0))) goto done;
-    (*checks)++;
-    if (!check_forward(&n, y, f32, eps)) {
-      (*failures)++;
-      say(r, "FAIL forward %s %s %s C=%lld F=%lld K=%lld s=%lld d=%lld\n",
-          f32 ? "float32" : "float64", cf ? "channels_first" : "channels_last",
-          conv1dt_algorithm_name(ran), (long long)sh->C, (long long)sh->F, (long long)sh->K,
-          (long long)sh->s, (long long)sh->d);
+    /* the direct method once per kernel table this CPU runs, from the layer's own down to the
+     * reference */
+    for (int isa = ran == CONV1DT_ALGORITHM_DIRECT ? layer->isa : 0; isa >= 0; isa--) {
+      if (ran == CONV1DT_ALGORITHM_DIRECT &&
+          (!conv1dt__isa_runs((conv1dt_isa)isa) ||
+           (st = conv1dt__layer_use_isa(layer, (conv1dt_isa)isa))))
+        continue;
+      memset(y, 0xff, ny * esz); /* NaN: a position left unwritten fails */
+      if ((st = conv1dt_forward(layer, tx, sh->B, sh->L, y, NULL, 0))) goto done;
+      (*checks)++;
+      if (!check_forward(&n, y, f32, eps)) {
+        (*failures)++;
+        say(r, "FAIL forward %s %s %s%s%s C=%lld F=%lld K=%lld s=%lld d=%lld\n",
+            f32 ? "float32" : "float64", cf ? "channels_first" : "channels_last",
+            conv1dt_algorithm_name(ran), ran == CONV1DT_ALGORITHM_DIRECT ? " on " : "",
+            ran == CONV1DT_ALGORITHM_DIRECT ? conv1dt__isa_name((conv1dt_isa)isa) : "",
+            (long long)sh->C, (long long)sh->F, (long long)sh->K, (long long)sh->s,
+            (long long)sh->d);
+      }
     }
+    st = CONV1DT_OK;
     if (m == 0) { /* backward runs the same GEMMs whatever the forward method */
       memset(dx, 0xff, nx * esz), memset(dw, 0xff, nw * esz), memset(db, 0xff, (size_t)sh->F * esz);
       if ((st = conv1dt_backward(layer, tx, sh->B, sh->L, NULL, tdy, dx, dw, db, NULL, 0)))
@@ -256,7 +267,12 @@ conv1dt_status conv1dt_selftest(char *report, size_t size, int *failures) {
     free(text);
     return st;
   }
-  say(&r, "BLAS: %s\ndirect kernel: %s\n", blas, conv1dt_kernel_isa());
+  say(&r, "BLAS: %s\ndirect kernel: %s\ndirect kernel tables checked:", blas, conv1dt_kernel_isa());
+  for (int isa = (int)conv1dt__cpu_isa(); isa >= 0; isa--)
+    if (conv1dt__isa_runs((conv1dt_isa)isa))
+      say(&r, "%s %s", isa == (int)conv1dt__cpu_isa() ? "" : ",",
+          conv1dt__isa_name((conv1dt_isa)isa));
+  say(&r, "\n");
   for (int f32 = 1; f32 >= 0; f32--)
     for (int cf = 0; cf <= 1; cf++) {
       const int before = fails;

@@ -127,17 +127,17 @@ static int64_t lanes(conv1dt_isa isa, size_t elem_size) {
   return (int64_t)k->vl * (int64_t)sizeof(float) / (int64_t)elem_size;
 }
 
-int conv1dt__direct_few_filters(int64_t filters, size_t elem_size, int any_isa) {
-  /* at most one group of packed_t, or at most half a 512-bit vector of them where the AVX-512
-   * table runs (the steps tiles' vectors then hold more useful lanes than the filters tiles') */
-  const int wide = any_isa || conv1dt__cpu_isa() == CONV1DT_ISA_X86_64_V4;
+int conv1dt__direct_few_filters(conv1dt_isa isa, int64_t filters, size_t elem_size) {
+  /* at most one group of packed_t, or at most half a 512-bit vector of them on the AVX-512
+   * table (the steps tiles' vectors then hold more useful lanes than the filters tiles') */
   return filters <= CONV1DT_DIRECT_MF ||
-         (wide && filters * (int64_t)elem_size * 2 <= CONV1DT_DIRECT_GROUP_VBYTES);
+         (isa == CONV1DT_ISA_X86_64_V4 &&
+          filters * (int64_t)elem_size * 2 <= CONV1DT_DIRECT_GROUP_VBYTES);
 }
 
-int conv1dt__direct_groups(int64_t filters, int64_t ksize, int64_t stride, int64_t dilation,
-                           size_t elem_size) {
-  if (conv1dt__cpu_isa() != CONV1DT_ISA_X86_64_V4 || stride != 1 || ksize < 2) return 0;
+int conv1dt__direct_groups(conv1dt_isa isa, int64_t filters, int64_t ksize, int64_t stride,
+                           int64_t dilation, size_t elem_size) {
+  if (isa != CONV1DT_ISA_X86_64_V4 || stride != 1 || ksize < 2) return 0;
   /* As many groups as the filters allow: per position, (K + G - 1) / G vector multiply-adds per
    * channel instead of K. The tiles read (G - 1) * dilation rows past a chunk's last position,
    * which the panel's slack must hold. */
@@ -153,9 +153,9 @@ int conv1dt__direct_groups(int64_t filters, int64_t ksize, int64_t stride, int64
  * table runs wherever its vectors would not be mostly padding: filters beyond one 256-bit
  * vector, or two 512-bit vectors of steps per phase. */
 static conv1dt_isa pick_table(const conv1dt_geometry *g, const conv1dt_plan *plan, size_t elem_size,
-                              int cf, int *steps) {
+                              conv1dt_isa isa, int cf, int *steps) {
   const int64_t per_phase = plan->chunk / g->stride;
-  const conv1dt_isa isa = conv1dt__cpu_isa(), narrow = narrow_isa(isa);
+  const conv1dt_isa narrow = narrow_isa(isa);
   const int64_t vl = lanes(isa, elem_size), vl_narrow = lanes(narrow, elem_size);
   if (isa != narrow) {
     *steps = cf && per_phase >= 2 * vl && g->in_ch <= CONV1DT_STEPS_MAX_CH;
@@ -174,6 +174,7 @@ static conv1dt_isa pick_table(const conv1dt_geometry *g, const conv1dt_plan *pla
 void conv1dt__direct_choose(const conv1dt_layer *layer, const conv1dt_geometry *g,
                             const conv1dt_plan *plan, int want_pre, conv1dt_direct_choice *c) {
   const size_t sz = layer->elem_size;
+  const conv1dt_isa isa = (conv1dt_isa)layer->isa;
   const int cf = g->channels_first, s = (int)g->stride;
   memset(c, 0, sizeof *c);
   /* channels_last with few filters and an elementwise activation: where the steps tiles would
@@ -181,11 +182,11 @@ void conv1dt__direct_choose(const conv1dt_layer *layer, const conv1dt_geometry *
    * tiles' vectors held 1-8 useful lanes in 16 (faster for 1 to 8 float32 filters and 1 to 4
    * float64 ones at strides 2 and 4; a whole float64 vector of 8 was slower this way). Not
    * where the grouped tiles run: they were faster still. */
-  const int mono = !cf && layer->packed_t && conv1dt__direct_few_filters(g->filters, sz, 0) &&
+  const int mono = !cf && layer->packed_t && conv1dt__direct_few_filters(isa, g->filters, sz) &&
                    !CONV1DT_ACT_IS_AXISWISE(g->act) && (s > 1 || !layer->groups);
-  c->isa = pick_table(g, plan, sz, cf || mono, &c->steps);
+  c->isa = pick_table(g, plan, sz, isa, cf || mono, &c->steps);
   c->mono = mono && c->steps;
-  if (mono && !c->steps) c->isa = pick_table(g, plan, sz, 0, &c->steps);
+  if (mono && !c->steps) c->isa = pick_table(g, plan, sz, isa, 0, &c->steps);
   /* One filter's y (linear, relu, no pre) is laid out as a channels_first row, so a mono
    * kernel writes it itself; more filters go through a filter-major tile, transposed after. */
   c->to_y = !want_pre && (g->act == CONV1DT_ACT_LINEAR || g->act == CONV1DT_ACT_RELU) &&
@@ -196,7 +197,7 @@ void conv1dt__direct_choose(const conv1dt_layer *layer, const conv1dt_geometry *
    * the extra pass */
   c->planar = c->steps && c->to_y && s > 1 && lanes(c->isa, sz) >= 8 && !c->steps2;
   c->groups = !c->steps ? layer->groups : 0;
-  c->groups_isa = conv1dt__cpu_isa();
+  c->groups_isa = isa;
   c->prefetch_weights = (double)g->ksize * (double)g->in_ch * (double)layer->ldw * (double)sz >
                         CONV1DT_DIRECT_CACHED_WEIGHT_BYTES;
   c->slack = c->steps ? 3 * lanes(c->isa, sz)

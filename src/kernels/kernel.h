@@ -198,12 +198,15 @@ int conv1dt__isa_runs(conv1dt_isa isa);
 const char *conv1dt__isa_name(conv1dt_isa isa);
 /* Bits of the widest vectors the direct method runs on this CPU (AUTO compares the BLAS's). */
 int conv1dt__kernel_vector_bits(void);
-/* Layer-time rules (the packed copies a layer keeps): G of the grouped-positions tiles for this
- * CPU, or 0; whether a channels_last layer's filters are few enough for the steps tiles
- * (`any_isa`: on any table this build has, for sizing packed_t). */
-int conv1dt__direct_groups(int64_t filters, int64_t ksize, int64_t stride, int64_t dilation,
-                           size_t elem_size);
-int conv1dt__direct_few_filters(int64_t filters, size_t elem_size, int any_isa);
+/* Layer-time rules (the packed copies a layer keeps for its table `isa`): G of the
+ * grouped-positions tiles, or 0; whether a channels_last layer's filters are few enough for the
+ * steps tiles. */
+int conv1dt__direct_groups(conv1dt_isa isa, int64_t filters, int64_t ksize, int64_t stride,
+                           int64_t dilation, size_t elem_size);
+int conv1dt__direct_few_filters(conv1dt_isa isa, int64_t filters, size_t elem_size);
+/* layer.c: run the layer's direct method on table isa from now on, one this CPU runs and no
+ * wider than the layer's own (its packed copies were made for that); not while it computes. */
+conv1dt_status conv1dt__layer_use_isa(conv1dt_layer *layer, conv1dt_isa isa);
 
 /* Call-time rules: how one forward call of the direct method runs. */
 typedef struct {

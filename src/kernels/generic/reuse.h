@@ -72,25 +72,38 @@ INLINE void racc(const int MR, const int T, const int RS, const int DD, const R 
  * n0 + off_{T-1} on, so each of those MR + (T-1) * DD rows feeds up to T rows of the tile: one
  * broadcast per row and channel where tile() broadcasts every row once per tap (8 taps,
  * MR = 12: 19 broadcasts a channel instead of 96). */
-INLINE void rtile(const int MR, const int T, const int DD, const X(conv1dt_filters_args) * a,
-                  int64_t n0, int mr, int64_t f0, R *out) {
-  const int64_t C = a->C;
+INLINE void rtile(const int MR, const int T, const int DD, const R *rows, int64_t C,
+                  const conv1dt_direct_tap *taps, int64_t n0, int mr, int64_t f0, int64_t F,
+                  int64_t ldw, const R *bias, R *out, int64_t ldo, int relu) {
   V acc[CONV1DT_DIRECT_MR][NV_MAX];
-  const V b0 = vload(a->bias + f0);
+  const V b0 = vload(bias + f0);
   for (int m = 0; m < MR; m++) acc[m][0] = b0;
   /* the taps' weights lie ts elements apart (rphase checks) */
-  const int64_t ts = (const R *)a->taps[1].w - (const R *)a->taps[0].w;
-  racc(MR, T, 1, DD, a->rows + (n0 + a->taps[T - 1].off) * C, C, C, (const R *)a->taps[0].w + f0,
-       a->ldw, ts, acc);
-  finish_tile(MR, 1, acc, mr, f0, a->F, out, a->ldo, a->relu);
+  const int64_t ts = (const R *)taps[1].w - (const R *)taps[0].w;
+  racc(MR, T, 1, DD, rows + (n0 + taps[T - 1].off) * C, C, C, (const R *)taps[0].w + f0, ldw, ts,
+       acc);
+  finish_tile(MR, 1, acc, mr, f0, F, out, ldo, relu);
 }
 
 INLINE void rtiles(const int T, const int DD, const X(conv1dt_filters_args) * a, int64_t f0) {
   enum { MR = CONV1DT_DIRECT_MR };
-  for (int64_t n0 = a->n_lo; n0 < a->n_hi; n0 += MR) {
-    const int mr = a->n_hi - n0 < MR ? (int)(a->n_hi - n0) : MR;
-    rtile(MR, T, DD, a, n0, mr, f0, a->out + (n0 - a->n_lo) * a->ldo);
+  const R *rows = a->rows, *bias = a->bias;
+  const conv1dt_direct_tap *taps = a->taps;
+  const int64_t C = a->C, n_lo = a->n_lo, n_hi = a->n_hi, F = a->F, ldw = a->ldw, ldo = a->ldo;
+  const int relu = a->relu;
+  for (int64_t n0 = n_lo; n0 < n_hi; n0 += MR) {
+    const int mr = n_hi - n0 < MR ? (int)(n_hi - n0) : MR;
+    rtile(MR, T, DD, rows, C, taps, n0, mr, f0, F, ldw, bias, a->out + (n0 - n_lo) * ldo, ldo,
+          relu);
   }
+}
+
+/* rtiles' copy for T taps and DD (1 or 2) as constants. */
+INLINE void rtiles_dd(const int T, int DD, const X(conv1dt_filters_args) * a, int64_t f0) {
+  if (DD == 1)
+    rtiles(T, 1, a, f0);
+  else
+    rtiles(T, 2, a, f0);
 }
 
 /* The taps' row spacing DD where it is the same between all of them (always, for a phase's
@@ -114,23 +127,25 @@ static __attribute__((noinline, unused)) int rphase(int DD, const X(conv1dt_filt
     if ((const R *)taps[j].w - (const R *)taps[j - 1].w !=
         (const R *)taps[1].w - (const R *)taps[0].w)
       return 0;
-#define RCASE(T_)                                                                                  \
-  case T_:                                                                                         \
-    if (DD == 1)                                                                                   \
-      rtiles(T_, 1, a, f0);                                                                        \
-    else                                                                                           \
-      rtiles(T_, 2, a, f0);                                                                        \
-    return 1;
   switch (T) {
-    RCASE(4)
-    RCASE(5)
-    RCASE(6)
-    RCASE(7)
-    RCASE(8)
+  case 4:
+    rtiles_dd(4, DD, a, f0);
+    return 1;
+  case 5:
+    rtiles_dd(5, DD, a, f0);
+    return 1;
+  case 6:
+    rtiles_dd(6, DD, a, f0);
+    return 1;
+  case 7:
+    rtiles_dd(7, DD, a, f0);
+    return 1;
+  case 8:
+    rtiles_dd(8, DD, a, f0);
+    return 1;
   default:
     return 0;
   }
-#undef RCASE
 }
 
 #endif /* CONV1DT_KERNEL_REUSE_H */

@@ -32,16 +32,18 @@ INLINE void taps_t(const int MFT, const int NV, const R *xc, int64_t ldx, int64_
   }
 }
 
-/* One tile: MFT filters computed (mf of them stored), npos positions from n0. MFT is one where
- * a group has a single filter, whose registers then hold more vectors of positions. */
-INLINE void tile_t(const int MFT, const int NV, const X(conv1dt_steps_args) * a, int64_t n0,
-                   int64_t f0, int mf, int npos, R *o) {
-  const int64_t s = a->s, ldo = a->ldo;
+/* One tile: MFT filters computed (mf of them stored), npos positions from n0, into o (filter f
+ * at o + f * ldo, positions s apart). MFT is one where a group has a single filter, whose
+ * registers then hold more vectors of positions. Scalars, as the filters tiles. */
+INLINE void tile_t(const int MFT, const int NV, const R *xc, int64_t ldx, int64_t C,
+                   const conv1dt_direct_tap *taps, int ntaps, int64_t n0, int64_t f0, int mf,
+                   int npos, int64_t gstride, const R *bias, R *o, int64_t ldo, int64_t s,
+                   int relu) {
   V acc[MFX_MAX][NV_MAX];
   for (int m = 0; m < MFT; m++)
-    for (int v = 0; v < NV; v++) acc[m][v] = a->bias[f0 + m] - (V){0};
-  taps_t(MFT, NV, a->xc + n0, a->ldx, a->C, a->taps, a->ntaps, f0, a->gstride, acc);
-  if (a->relu)
+    for (int v = 0; v < NV; v++) acc[m][v] = bias[f0 + m] - (V){0};
+  taps_t(MFT, NV, xc + n0, ldx, C, taps, ntaps, f0, gstride, acc);
+  if (relu)
     for (int m = 0; m < MFT; m++)
       for (int v = 0; v < NV; v++) acc[m][v] = relu_v(acc[m][v]);
   FULL_UNROLL
@@ -80,7 +82,13 @@ INLINE int group_width(const int MFX, int64_t F, int64_t f0) {
 
 /* The whole operation (kernel.h's steps). */
 INLINE void steps_phase(const int MFX, const X(conv1dt_steps_args) * a) {
-  const int64_t F = a->F, n_lo = a->n_lo, n_hi = a->n_hi, s = a->s, ldo = a->ldo;
+  const R *xc = a->xc, *bias = a->bias;
+  const conv1dt_direct_tap *taps = a->taps;
+  const int ntaps = a->ntaps, relu = a->relu, out_is_y = a->out_is_y;
+  const int64_t ldx = a->ldx, C = a->C, n_lo = a->n_lo, n_hi = a->n_hi, F = a->F;
+  const int64_t gstride = a->gstride, ldo = a->ldo, s = a->s;
+  R *out = a->out;
+  conv1dt_prefetch *pf = a->pf;
   int mf;
   for (int64_t f0 = 0; f0 < F; f0 += mf) {
     mf = group_width(MFX, F, f0);
@@ -94,36 +102,36 @@ INLINE void steps_phase(const int MFX, const X(conv1dt_steps_args) * a) {
       const int64_t rem = n_hi - n0;
       const int nv = few && rem > 3 * VL ? 4 : rem > 2 * VL ? 3 : (rem > VL ? 2 : 1);
       const int npos = rem < nv * VL ? (int)rem : nv * VL;
-      R *o = a->out + (n0 - n_lo) * s;
-      conv1dt__prefetch_some(a->pf);
-      if (a->out_is_y) { /* y's next tile, if any */
+      R *o = out + (n0 - n_lo) * s;
+      conv1dt__prefetch_some(pf);
+      if (out_is_y) { /* y's next tile, if any */
         const int64_t next = n0 + npos, f1 = f0 + mf;
         if (next < n_hi)
           prefetch_out(o + f0 * ldo + npos * s, ldo, mf,
                        (conv1dt__min64(3 * VL, n_hi - next) - 1) * s + 1);
         else if (f1 < F)
-          prefetch_out(a->out + f1 * ldo, ldo, group_width(MFX, F, f1),
+          prefetch_out(out + f1 * ldo, ldo, group_width(MFX, F, f1),
                        (conv1dt__min64(3 * VL, n_hi - n_lo) - 1) * s + 1);
       }
       const int two = MFX > MF && mf > MF; /* two groups */
       if (two && nv == 3)
-        tile_t(MFX, 3, a, n0, f0, mf, npos, o);
+        tile_t(MFX, 3, xc, ldx, C, taps, ntaps, n0, f0, mf, npos, gstride, bias, o, ldo, s, relu);
       else if (two && nv == 2)
-        tile_t(MFX, 2, a, n0, f0, mf, npos, o);
+        tile_t(MFX, 2, xc, ldx, C, taps, ntaps, n0, f0, mf, npos, gstride, bias, o, ldo, s, relu);
       else if (two)
-        tile_t(MFX, 1, a, n0, f0, mf, npos, o);
+        tile_t(MFX, 1, xc, ldx, C, taps, ntaps, n0, f0, mf, npos, gstride, bias, o, ldo, s, relu);
       else if (few && nv == 4)
-        tile_t(1, 4, a, n0, f0, mf, npos, o);
+        tile_t(1, 4, xc, ldx, C, taps, ntaps, n0, f0, mf, npos, gstride, bias, o, ldo, s, relu);
       else if (few && nv == 3)
-        tile_t(1, 3, a, n0, f0, mf, npos, o);
+        tile_t(1, 3, xc, ldx, C, taps, ntaps, n0, f0, mf, npos, gstride, bias, o, ldo, s, relu);
       else if (few)
-        tile_t(1, 2, a, n0, f0, mf, npos, o);
+        tile_t(1, 2, xc, ldx, C, taps, ntaps, n0, f0, mf, npos, gstride, bias, o, ldo, s, relu);
       else if (nv == 3)
-        tile_t(MF, 3, a, n0, f0, mf, npos, o);
+        tile_t(MF, 3, xc, ldx, C, taps, ntaps, n0, f0, mf, npos, gstride, bias, o, ldo, s, relu);
       else if (nv == 2)
-        tile_t(MF, 2, a, n0, f0, mf, npos, o);
+        tile_t(MF, 2, xc, ldx, C, taps, ntaps, n0, f0, mf, npos, gstride, bias, o, ldo, s, relu);
       else
-        tile_t(MF, 1, a, n0, f0, mf, npos, o);
+        tile_t(MF, 1, xc, ldx, C, taps, ntaps, n0, f0, mf, npos, gstride, bias, o, ldo, s, relu);
       n0 += npos;
     }
   }

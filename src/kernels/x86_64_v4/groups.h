@@ -21,13 +21,12 @@ INLINE void mstore(R *p, unsigned mask, V v) {
 #endif
 }
 
-/* RG, RT: G and ntaps as constants, for racc (rows G*d apart feed several virtual taps), or 0 */
-INLINE void gtile(const int RG, const int RT, const X(conv1dt_groups_args) * a, int64_t p0,
-                  unsigned fmask) {
+/* RG, RT: G and ntaps as constants, for racc (rows G*d apart feed several virtual taps), or 0.
+ * Scalars, not the argument struct, as the filters tiles (register allocation). */
+INLINE void gtile(const int RG, const int RT, const R *rows, int64_t C, int64_t d, int G,
+                  const R *wg, int ntaps, int64_t p0, int64_t n, unsigned fmask, R *out,
+                  int64_t ldo, int relu) {
   enum { MR = CONV1DT_DIRECT_MR };
-  const int64_t C = a->C, d = a->d, n = a->n, ldo = a->ldo;
-  const int G = a->G, ntaps = a->ntaps;
-  const R *rows = a->rows, *wg = a->wg;
   const int64_t ldr = G * d * C, fp = VL / G;
   V acc[MR][NV_MAX];
   const V b = vload(wg + (int64_t)ntaps * C * VL);
@@ -39,7 +38,7 @@ INLINE void gtile(const int RG, const int RT, const X(conv1dt_groups_args) * a, 
     const R *w = wg + (int64_t)j * C * VL;
     gtap(MR, xr, ldr, C, w, VL, acc);
   }
-  if (a->relu)
+  if (relu)
     for (int m = 0; m < MR; m++) acc[m][0] = relu_v(acc[m][0]);
   for (int m = 0; m < MR; m++)
     for (int g = 0; g < G; g++) {
@@ -47,7 +46,7 @@ INLINE void gtile(const int RG, const int RT, const X(conv1dt_groups_args) * a, 
       /* group g's lanes land on position p: a masked store from fp * g elements before it
        * (masked-off lanes are neither written nor faulted on) */
       if (p < n)
-        mstore((R *)((uintptr_t)(a->out + p * ldo) - (uintptr_t)(g * fp) * sizeof(R)),
+        mstore((R *)((uintptr_t)(out + p * ldo) - (uintptr_t)(g * fp) * sizeof(R)),
                fmask << (g * fp), acc[m][0]);
     }
 }
@@ -58,12 +57,17 @@ INLINE void gtile(const int RG, const int RT, const X(conv1dt_groups_args) * a, 
  * no tile reads rows past the last position's. */
 INLINE void gpass(const int RG, const int RT, const X(conv1dt_groups_args) * a) {
   enum { MR = CONV1DT_DIRECT_MR };
-  const int64_t n = a->n, d = a->d, gd = a->G * d;
+  const R *rows = a->rows, *wg = a->wg;
+  const int64_t C = a->C, n = a->n, d = a->d, ldo = a->ldo, gd = a->G * d;
+  const int G = a->G, ntaps = a->ntaps, relu = a->relu;
+  R *out = a->out;
   const unsigned fmask = (1u << a->F) - 1;
   for (int64_t a0 = 0; a0 < (n + gd - 1) / gd; a0 += MR)
     for (int64_t b = 0; b < d; b++) {
       const int64_t A = (n - b + gd - 1) / gd; /* low positions b + a*gd below n; >= MR */
-      if (a0 < A) gtile(RG, RT, a, b + (a0 + MR > A ? A - MR : a0) * gd, fmask);
+      if (a0 < A)
+        gtile(RG, RT, rows, C, d, G, wg, ntaps, b + (a0 + MR > A ? A - MR : a0) * gd, n, fmask, out,
+              ldo, relu);
     }
 }
 
