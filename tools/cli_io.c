@@ -318,14 +318,12 @@ void cli_stage_abandon(cli_stage *s) {
   s->path = NULL;
 }
 
-/* Links the unnamed file fd at s->path, replacing an existing file through a hidden name. */
-static int link_unnamed(cli_stage *s) {
+/* Gives the unnamed staged file a hidden name ".BASE.XXXXXX" beside its destination, registered
+ * like the fallback's (s->temp, s->slot): then publishing renames it. 0, or -1 with errno. */
+static int link_hidden(cli_stage *s) {
   char proc[64];
   snprintf(proc, sizeof proc, "/proc/self/fd/%d", s->fd);
-  if (linkat(AT_FDCWD, proc, AT_FDCWD, s->path, AT_SYMLINK_FOLLOW) == 0) return 0;
-  if (errno != EEXIST) return -1;
-  const size_t dirlen = dir_length(s->path);
-  s->slot = slot_take(s->path, dirlen);
+  s->slot = slot_take(s->path, dir_length(s->path));
   if (s->slot < 0) {
     errno = ENAMETOOLONG;
     return -1;
@@ -336,28 +334,31 @@ static int link_unnamed(cli_stage *s) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   uint64_t v = (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_sec;
-  int rc = -1;
   for (int attempt = 0; attempt < 100; attempt++) {
     v = v * 6364136223846793005ULL + 1442695040888963407ULL;
     for (int i = 0; i < 6; i++) x[i] = digits[(v >> (58 - 6 * i)) % 62];
     if (linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW) == 0) {
-      rc = 0;
-      break;
+      s->temp = name;
+      return 0;
     }
     if (errno != EEXIST) break;
   }
-  if (rc == 0) {
-    cli_test_hook("linked");
-    rc = rename(name, s->path);
-    if (rc != 0) {
-      const int e = errno;
-      unlink(name);
-      errno = e;
-    }
-  }
+  const int e = errno;
   slot_release(s->slot);
   s->slot = -1;
-  return rc;
+  errno = e;
+  return -1;
+}
+
+/* Links the unnamed staged file at s->path; an existing file is replaced through a hidden name
+ * (linkat cannot replace), renamed over it. 0, or -1 with errno. */
+static int link_unnamed(cli_stage *s) {
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", s->fd);
+  if (linkat(AT_FDCWD, proc, AT_FDCWD, s->path, AT_SYMLINK_FOLLOW) == 0) return 0;
+  if (errno != EEXIST || link_hidden(s) != 0) return -1;
+  cli_test_hook("linked");
+  return rename(s->temp, s->path);
 }
 
 bool cli_stage_publish(cli_stage *s, const char *flag) {
@@ -368,7 +369,7 @@ bool cli_stage_publish(cli_stage *s, const char *flag) {
     what = s->temp ? "cannot rename" : "cannot link";
     signals_defer();
     rc = s->temp ? rename(s->temp, s->path) : link_unnamed(s);
-    if (rc == 0) slot_release(s->slot);
+    if (rc == 0) slot_release(s->slot); /* else cli_stage_abandon removes a hidden name */
     const int e = errno;
     signals_undefer();
     errno = e;
@@ -427,6 +428,14 @@ bool cli_save_outputs(const cli_output *files, int n, npy_dtype dtype) {
   for (; staged < n && ok; staged++) ok = stage_write(&st[staged], &files[staged], dtype);
   if (!ok) staged--; /* the one that failed abandoned itself */
   signals_defer();   /* a signal now ends the process after the last publish */
+  /* Every file gets its hidden name first: a name the file system refuses (too long, ...) fails
+   * here, before any destination is replaced; then the renames. */
+  for (int i = 0; ok && i < n; i++)
+    if (!st[i].temp && link_hidden(&st[i]) != 0) {
+      cli_error("cannot write --%s '%s': cannot link: %s", files[i].flag, files[i].path,
+                strerror(errno));
+      ok = false;
+    }
   for (; ok && placed < n; placed++) ok = cli_stage_publish(&st[placed], files[placed].flag);
   if (!ok) {
     /* The failed publish abandoned itself; later stages are dropped, earlier files removed. */
