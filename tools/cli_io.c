@@ -264,7 +264,7 @@ static int open_unnamed(const char *path) {
 #endif
 }
 
-bool cli_stage_create(cli_stage *s, const char *flag, const char *path) {
+static bool stage_create(cli_stage *s, const char *flag, const char *path, bool named) {
   cli_stage_signals();
   s->fd = -1;
   s->temp = NULL;
@@ -274,7 +274,7 @@ bool cli_stage_create(cli_stage *s, const char *flag, const char *path) {
     cli_error("out of memory");
     return false;
   }
-  s->fd = open_unnamed(path);
+  s->fd = named ? -1 : open_unnamed(path);
   if (s->fd < 0) {
     s->slot = slot_take(path, dir_length(path));
     if (s->slot < 0) {
@@ -304,6 +304,14 @@ bool cli_stage_create(cli_stage *s, const char *flag, const char *path) {
   }
   cli_test_hook("staged");
   return true;
+}
+
+bool cli_stage_create(cli_stage *s, const char *flag, const char *path) {
+  return stage_create(s, flag, path, false);
+}
+
+bool cli_stage_create_named(cli_stage *s, const char *flag, const char *path) {
+  return stage_create(s, flag, path, true);
 }
 
 void cli_stage_abandon(cli_stage *s) {

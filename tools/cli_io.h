@@ -76,6 +76,12 @@ void cli_stage_signals(void);
  * Returns false after printing the problem (then there is nothing to abandon). */
 bool cli_stage_create(cli_stage *s, const char *flag, const char *path);
 
+/* cli_stage_create, always with the named fallback: for processes that share one output (MPI
+ * ranks on several nodes cannot open another's unnamed file), the creator hands s->temp to the
+ * others, which open it and pwrite their parts; only the creator publishes or abandons it.
+ * (Another process's handlers do not know the name: it is the creator's to remove.) */
+bool cli_stage_create_named(cli_stage *s, const char *flag, const char *path);
+
 /* Makes the complete staged file the destination, atomically: fsyncs it, links or renames it
  * into place (replacing an existing file), fsyncs the directory (best effort) and closes it.
  * On failure the staged file is abandoned and the destination is left as it was. Returns false
