@@ -172,6 +172,9 @@ static void on_fatal_signal(int sig) {
   }
   for (int i = 0; i < STAGE_SLOTS; i++)
     if (atomic_load(&stage_used[i])) unlink(stage_names[i]);
+  if (cli_stderr_line_open && write(STDERR_FILENO, "\n", 1) < 0) {
+    /* the progress line stays unended */
+  }
   /* Default action, re-raised: blocked in this handler, it ends the process on return. */
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
