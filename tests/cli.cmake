@@ -23,6 +23,13 @@ set_tests_properties(test_cli_chunked PROPERTIES
   LABELS cli
   ENVIRONMENT "CONV1DT_CLI=$<TARGET_FILE:conv1dt_cli>;CONV1DT_TEST_TMP=${CMAKE_CURRENT_BINARY_DIR}/cli_chunked_tmp")
 
+# Batch jobs: runs and grads killed by signals leave only complete outputs, --input-list jobs,
+# the progress line (the CLI's test hooks, CONV1DT_TEST_HOOK, pause it at named points).
+conv1dt_add_check_test(test_cli_jobs SOURCES test_cli_jobs.c cli_harness.c LIBS conv1dt_npy)
+add_dependencies(test_cli_jobs conv1dt_cli)
+set_tests_properties(test_cli_jobs PROPERTIES
+  ENVIRONMENT "CONV1DT_CLI=$<TARGET_FILE:conv1dt_cli>;CONV1DT_TEST_TMP=${CMAKE_CURRENT_BINARY_DIR}/cli_jobs_tmp")
+
 conv1dt_add_check_test(test_fixtures SOURCES test_fixtures.c LIBS conv1dt_npy PkgConfig::JSONC)
 set_tests_properties(test_fixtures PROPERTIES
   ENVIRONMENT "CONV1DT_FIXTURES=${CMAKE_CURRENT_SOURCE_DIR}/fixtures")

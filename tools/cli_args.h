@@ -67,10 +67,12 @@ enum {
   LAYER_COUNT
 };
 
-/* Their entries of a cli_option table (the layout above). */
+/* Their entries of a cli_option table (the layout above); CLI_LAYER_OPTIONS_WITH(flags) gives
+ * --input those flags (run's --input is optional: --input-list replaces it). */
 /* clang-format off */
-#define CLI_LAYER_OPTIONS                                                                          \
-  [LAYER_INPUT] = {"input", CLI_REQUIRED},                                                         \
+#define CLI_LAYER_OPTIONS CLI_LAYER_OPTIONS_WITH(CLI_REQUIRED)
+#define CLI_LAYER_OPTIONS_WITH(input_flags)                                                        \
+  [LAYER_INPUT] = {"input", input_flags},                                                          \
   [LAYER_KERNEL] = {"kernel", 0},                                                                  \
   [LAYER_BIAS] = {"bias", 0},                                                                      \
   [LAYER_STRIDES] = {"strides", 0},                                                                \

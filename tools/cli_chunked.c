@@ -158,13 +158,14 @@ static uint64_t layer_bytes(const conv1dt_layer *layer, int64_t steps) {
   return kernel + copies + f * item + CHUNK_SLACK;
 }
 
-/* The same layer computing with `algorithm` (the same weights and configuration otherwise),
- * replacing *layer. */
-static bool fix_method(conv1dt_layer **layer, conv1dt_algorithm algorithm) {
+/* A copy of layer computing with `algorithm` (the same weights and configuration otherwise) into
+ * *out (the caller destroys it). */
+static bool fix_method(const conv1dt_layer *layer, conv1dt_algorithm algorithm,
+                       conv1dt_layer **out) {
   conv1dt_config cfg;
   int64_t c;
   conv1dt_dtype dtype;
-  conv1dt_get_config(*layer, &cfg, &c, &dtype);
+  conv1dt_get_config(layer, &cfg, &c, &dtype);
   cfg.algorithm = algorithm;
   const size_t item = dtype == CONV1DT_FLOAT32 ? 4 : 8;
   void *k = malloc((size_t)(cfg.kernel_size * cfg.filters * c) * item);
@@ -173,7 +174,7 @@ static bool fix_method(conv1dt_layer **layer, conv1dt_algorithm algorithm) {
   conv1dt_status st = CONV1DT_ERROR_OUT_OF_MEMORY;
   if (!k || !b)
     cli_error("out of memory for the weights");
-  else if ((st = conv1dt_get_weights(*layer, k, b)) != CONV1DT_OK ||
+  else if ((st = conv1dt_get_weights(layer, k, b)) != CONV1DT_OK ||
            (st = conv1dt_create(&cfg, c, dtype, &fixed)) != CONV1DT_OK ||
            (st = conv1dt_set_weights(fixed, k, cfg.use_bias ? b : NULL)) != CONV1DT_OK)
     cli_lib_error("cannot create the layer", st);
@@ -183,8 +184,7 @@ static bool fix_method(conv1dt_layer **layer, conv1dt_algorithm algorithm) {
     conv1dt_destroy(fixed);
     return false;
   }
-  conv1dt_destroy(*layer);
-  *layer = fixed;
+  *out = fixed;
   return true;
 }
 
@@ -401,8 +401,8 @@ static void *writer(void *arg) {
 }
 
 /* The computing stage, on the calling thread. */
-static void compute(pipeline *pl, const conv1dt_layer *layer, int64_t steps, void *ws,
-                    size_t ws_bytes) {
+static void compute(pipeline *pl, const cli_chunked_job *job, const conv1dt_layer *layer,
+                    int64_t steps, void *ws, size_t ws_bytes) {
   for (int64_t i = 0; i < pl->blocks; i++) {
     if (!wait_for(pl, &pl->read, i + 1) || !wait_for(pl, &pl->written, i - 1)) return;
     const conv1dt_status st = conv1dt_forward(layer, pl->in[i % 2], block_samples(pl, i), steps,
@@ -412,6 +412,10 @@ static void compute(pipeline *pl, const conv1dt_layer *layer, int64_t steps, voi
       return;
     }
     advance(pl, &pl->computed);
+    if (job->progress)
+      job->progress(job->progress_ctx,
+                    (i + 1) * pl->per_block < pl->batch ? (i + 1) * pl->per_block : pl->batch);
+    cli_test_hook("block");
   }
 }
 
@@ -458,12 +462,14 @@ static int open_input(const cli_chunked_job *job, uint64_t in_bytes, uint64_t *o
   return -1;
 }
 
-bool cli_chunked_run(const cli_chunked_job *job) {
+/* cli_chunked_run; *pinned: the layer's copy with its method fixed, when one was made. */
+static bool chunked_run(const cli_chunked_job *job, conv1dt_layer **pinned) {
+  const conv1dt_layer *layer = job->layer;
   const uint64_t limit = job->memory_limit ? job->memory_limit : cli_default_memory_limit();
   const size_t item = (size_t)job->dtype;
   const int64_t batch = job->batch, steps = job->steps;
   int64_t in_ch;
-  conv1dt_get_config(*job->layer, NULL, &in_ch, NULL);
+  conv1dt_get_config(layer, NULL, &in_ch, NULL);
   /* Every size below is at most the input's or the output's byte count, both checked. */
   const uint64_t in_s = (uint64_t)steps * (uint64_t)in_ch * item;
   const uint64_t out_s = (uint64_t)job->out_shape[1] * (uint64_t)job->out_shape[2] * item;
@@ -476,17 +482,18 @@ bool cli_chunked_run(const cli_chunked_job *job) {
   bool ok = false;
   if (batch > 0 && out_s > 0) {
     /* The method of one call over the whole batch; each block's call must run the same one. */
-    conv1dt_status st = conv1dt_forward_algorithm(*job->layer, batch, steps, 0, &whole);
+    conv1dt_status st = conv1dt_forward_algorithm(layer, batch, steps, 0, &whole);
     if (st != CONV1DT_OK) {
       cli_lib_error("invalid input", st);
       return false;
     }
-    int64_t granule = sample_granule(*job->layer, whole, batch, steps);
+    int64_t granule = sample_granule(layer, whole, batch, steps);
     for (int attempt = 0;; attempt++) {
-      const uint64_t held = layer_bytes(*job->layer, steps) + job->held_bytes;
+      const uint64_t held = layer_bytes(layer, steps) + job->held_bytes +
+                            (*pinned ? layer_bytes(job->layer, steps) : 0);
       const bool whole_gemms =
           granule > 0 && limit > held &&
-          plan_blocks(*job->layer, batch, steps, in_s, out_s, limit - held, granule, &bp);
+          plan_blocks(layer, batch, steps, in_s, out_s, limit - held, granule, &bp);
       if (!whole_gemms && granule != 1) {
         char gran[32];
         snprintf(gran, sizeof gran, "%" PRId64, granule);
@@ -497,10 +504,10 @@ bool cli_chunked_run(const cli_chunked_job *job) {
                 granule ? gran : "several", lim);
         granule = 1;
       }
-      if (!whole_gemms && (limit <= held || !plan_blocks(*job->layer, batch, steps, in_s, out_s,
-                                                         limit - held, 1, &bp))) {
+      if (!whole_gemms &&
+          (limit <= held || !plan_blocks(layer, batch, steps, in_s, out_s, limit - held, 1, &bp))) {
         size_t ws1 = 0;
-        conv1dt_workspace_size(*job->layer, 1, steps, &ws1);
+        conv1dt_workspace_size(layer, 1, steps, &ws1);
         format_bytes(need, sizeof need, held + 2 * (in_s + out_s) + ws1);
         format_bytes(have, sizeof have, held);
         cli_error("--memory-limit %s is too small: one sample (%" PRId64 " steps) needs %s "
@@ -511,8 +518,8 @@ bool cli_chunked_run(const cli_chunked_job *job) {
         return false;
       }
       conv1dt_algorithm a = whole, b = whole;
-      if (conv1dt_forward_algorithm(*job->layer, bp.per_block, steps, bp.ws, &a) != CONV1DT_OK ||
-          conv1dt_forward_algorithm(*job->layer, bp.last, steps, bp.ws, &b) != CONV1DT_OK) {
+      if (conv1dt_forward_algorithm(layer, bp.per_block, steps, bp.ws, &a) != CONV1DT_OK ||
+          conv1dt_forward_algorithm(layer, bp.last, steps, bp.ws, &b) != CONV1DT_OK) {
         cli_lib_error("invalid input", CONV1DT_ERROR_INVALID_VALUE);
         return false;
       }
@@ -527,7 +534,8 @@ bool cli_chunked_run(const cli_chunked_job *job) {
       }
       /* AUTO would choose another method for a block than for the whole batch (a block of one
        * sample shares no GEMM): fix the whole batch's method. */
-      if (!fix_method(job->layer, whole)) return false;
+      if (!fix_method(job->layer, whole, pinned)) return false;
+      layer = *pinned;
     }
     /* For the tests: the plan, on stderr. */
     const char *debug = getenv("CONV1DT_DEBUG_CHUNKS");
@@ -549,13 +557,13 @@ bool cli_chunked_run(const cli_chunked_job *job) {
   pipeline pl;
   memset(&pl, 0, sizeof pl);
   pl.in_fd = -1;
-  cli_staged_file out = {NULL, NULL, -1, NULL};
+  cli_stage out = {-1, NULL, NULL, -1};
   if (hsize == 0) {
     cli_error("cannot write --output '%s': cannot build the .npy header", job->output_path);
     goto done;
   }
   if ((pl.in_fd = open_input(job, (uint64_t)batch * in_s, &pl.in_offset)) < 0) goto done;
-  if (!cli_stage_create("output", job->output_path, &out)) goto done;
+  if (!cli_stage_create(&out, "output", job->output_path)) goto done;
   /* The file grows block by block (no ftruncate to its size first: a file-size limit or a full
    * disk then shows where it happens, and no sparse file of the full size stands meanwhile). */
   if (pwrite(out.fd, header, hsize, 0) != (ssize_t)hsize) {
@@ -588,7 +596,7 @@ bool cli_chunked_run(const cli_chunked_job *job) {
     const bool r_ok = pthread_create(&rt, NULL, reader, &pl) == 0;
     const bool w_ok = r_ok && pthread_create(&wt, NULL, writer, &pl) == 0;
     if (w_ok)
-      compute(&pl, *job->layer, steps, ws, bp.ws);
+      compute(&pl, job, layer, steps, ws, bp.ws);
     else
       fail(&pl, "cannot start the reader and writer threads");
     if (r_ok) pthread_join(rt, NULL);
@@ -600,14 +608,21 @@ bool cli_chunked_run(const cli_chunked_job *job) {
       goto done;
     }
   }
-  ok = cli_stage_publish(&out); /* removes the temporary itself on failure */
+  ok = cli_stage_publish(&out, "output"); /* abandons the stage itself on failure */
 done:
-  if (!ok && out.tmp) cli_stage_abandon(&out);
+  if (!ok) cli_stage_abandon(&out); /* nothing to do once published or abandoned */
   if (pl.in_fd >= 0) close(pl.in_fd);
   for (int j = 0; j < 2; j++) {
     free(pl.in[j]);
     free(pl.out[j]);
   }
   conv1dt_workspace_free(ws);
+  return ok;
+}
+
+bool cli_chunked_run(const cli_chunked_job *job) {
+  conv1dt_layer *pinned = NULL;
+  const bool ok = chunked_run(job, &pinned);
+  conv1dt_destroy(pinned);
   return ok;
 }

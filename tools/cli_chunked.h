@@ -1,7 +1,8 @@
 /*
  * cli_chunked — `conv1dt run` within a memory limit: the input .npy is read in blocks of whole
  * samples, each block is computed and written at its final offset in the staged output .npy, and
- * the finished file is published (cli_io's staging), so neither the whole input nor the whole
+ * the finished file is published (cli_io's staged outputs: a killed run leaves no output and,
+ * SIGKILL of the named fallback aside, no temporary), so neither the whole input nor the whole
  * output is ever in memory. A reader thread and a writer thread work beside the computing one
  * on two input and two output buffers.
  *
@@ -38,13 +39,18 @@ bool cli_load_header(const char *flag, const char *path, npy_array *arr);
 bool cli_chunked_wanted(bool limit_given, uint64_t input_bytes, uint64_t output_bytes);
 
 typedef struct {
-  conv1dt_layer **layer; /* may be replaced by the same layer with its method fixed */
+  const conv1dt_layer *layer; /* a block computes with a copy pinned to the batch's method when
+                                 AUTO would choose another one for it */
   const char *input_path, *output_path;
   npy_dtype dtype;
   int64_t batch, steps;  /* of the input */
   int64_t out_shape[3];  /* conv1dt_output_shape's */
   uint64_t memory_limit; /* 0: cli_default_memory_limit() */
   uint64_t held_bytes;   /* what the caller already holds for the layer (kernel, bias arrays) */
+  /* Called on the calling thread after each block is computed, with the samples done so far;
+   * may be NULL. */
+  void (*progress)(void *ctx, int64_t samples_done);
+  void *progress_ctx;
 } cli_chunked_job;
 
 /* Runs the forward pass block by block into the output file, which appears complete or not at

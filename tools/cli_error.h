@@ -7,8 +7,17 @@
 
 #include "conv1dt.h"
 
-/* Exit status: 0 success, 1 (EXIT_FAILURE) failure, 2 usage error. */
-enum { CLI_EXIT_USAGE = 2 };
+/* Exit status: 0 success, 1 (EXIT_FAILURE) failure, 2 usage error, 3 some inputs of
+ * `run --input-list` failed (the others were written). */
+enum { CLI_EXIT_USAGE = 2, CLI_EXIT_SOME_FAILED = 3 };
+
+/* While not NULL, every message names it first: "conv1dt: error: CONTEXT: ..." (the input file
+ * of an --input-list job). */
+void cli_error_context(const char *context);
+
+/* Set by whoever leaves a line on stderr without its newline (the progress line): the next
+ * message starts a new line first. */
+extern int cli_stderr_line_open;
 
 /* Prints "conv1dt: error: " and the formatted message on standard error. */
 #if defined(__GNUC__)

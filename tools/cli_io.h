@@ -36,39 +36,90 @@ bool cli_check_output_path(const char *flag, const char *path);
  * order of cmd->options. */
 bool cli_check_outputs(const cli_command *cmd, const char *const *values);
 
+/* ---------------------------------------------------------------------------------------------
+ * Staged outputs: a file is written where nobody sees it and becomes its destination only when
+ * complete, so that a failure or a killed process leaves no partial output.
+ *
+ *   cli_stage s;
+ *   if (!cli_stage_create(&s, "output", path)) fail;        // printed the problem
+ *   pwrite(s.fd, ...) at any offsets (npy_write_fd, npy_pwrite_items); on error:
+ *       cli_stage_abandon(&s);
+ *   if (!cli_stage_publish(&s, "output")) fail;              // path now holds the file
+ *
+ * Where the destination's file system supports Linux's O_TMPFILE, the staged file has no name
+ * until it is published (linkat from /proc/self/fd): whatever ends the process, SIGKILL
+ * included, the kernel frees it and nothing remains. Elsewhere (O_TMPFILE unsupported, e.g. some
+ * network file systems, or /proc not mounted) it is a hidden named temporary ".NAME.XXXXXX" in
+ * the destination's directory, registered with the signal handlers below, which remove it on
+ * SIGINT, SIGTERM and SIGHUP; only SIGKILL (or a crash) can leave it behind. Replacing an
+ * existing destination takes such a name for an instant too (linkat cannot replace a file: link
+ * to a hidden name, then rename over the destination), covered the same way.
+ *
+ * Not thread-safe: stage and publish from one thread.
+ */
+
+typedef struct {
+  int fd;     /* the staged file, open for reading and writing; -1 once published or abandoned */
+  char *path; /* the destination (a copy) */
+  char *temp; /* the named temporary (fallback); NULL for an unnamed O_TMPFILE */
+  int slot;   /* temp's entry in the signal handlers' table, -1 without */
+} cli_stage;
+
+/* Installs the handlers of SIGINT, SIGTERM and SIGHUP (once; a signal ignored at start, as
+ * under nohup, stays ignored): they remove every named temporary of a live cli_stage, then
+ * re-raise the signal with its default action, so the process ends with the signal's status.
+ * cli_stage_create calls it; a program may call it earlier. */
+void cli_stage_signals(void);
+
+/* Creates the staged file of `path` (new files get 0666 & ~umask, like open(O_CREAT)) in the
+ * destination's directory. flag names the option in messages ("output": "--output 'y.npy'").
+ * Returns false after printing the problem (then there is nothing to abandon). */
+bool cli_stage_create(cli_stage *s, const char *flag, const char *path);
+
+/* cli_stage_create, always with the named fallback: for processes that share one output (MPI
+ * ranks on several nodes cannot open another's unnamed file), the creator hands s->temp to the
+ * others, which open it and pwrite their parts; only the creator publishes or abandons it.
+ * (Another process's handlers do not know the name: it is the creator's to remove.) */
+bool cli_stage_create_named(cli_stage *s, const char *flag, const char *path);
+
+/* Makes the complete staged file the destination, atomically: fsyncs it, links or renames it
+ * into place (replacing an existing file), fsyncs the directory (best effort) and closes it.
+ * On failure the staged file is abandoned and the destination is left as it was. Returns false
+ * after printing the problem. */
+bool cli_stage_publish(cli_stage *s, const char *flag);
+
+/* Discards the staged file; nothing of it remains. Accepts a stage already published or
+ * abandoned (then does nothing). */
+void cli_stage_abandon(cli_stage *s);
+
+/* Test hook (CLI only; see README "Tests"): when the environment has CONV1DT_TEST_HOOK=POINT
+ * or POINT:N, the Nth call (default the first) with that point prints "conv1dt: test hook:
+ * POINT" on stderr and waits there until a signal ends the process, so that tests kill the
+ * program at a known place. CONV1DT_TEST_NO_TMPFILE=1 makes cli_stage_create use the named
+ * fallback. Points: "staged" (created), "written" (complete, before publishing), "linked" (a
+ * replacing publish's hidden link exists), "published", and run's "slice", "block" and "file"
+ * (one batch slice in memory / one block of a --memory-limit run / one --input-list file
+ * done). */
+void cli_test_hook(const char *point);
+
+/* ---------------------------------------------------------------------------------------------
+ * Whole arrays, staged and published
+ */
+
 /* One output file to write. */
 typedef struct {
   const char *flag, *path;
   int ndim;
   int64_t shape[3];
   const void *data;
-  char *staged; /* cli_save_outputs's temporary next to path; NULL outside it */
 } cli_output;
 
-/* Writes one file atomically (npy_save_atomic): it appears complete or not at all. */
+/* Writes one file through a stage: it appears complete or not at all. */
 bool cli_save_output(const cli_output *file, npy_dtype dtype);
 
-/* Writes n files so that they appear together: each to a temporary in its destination's
- * directory first, then all renamed into place. On failure every temporary and every file
- * already renamed is removed, so no output exists after an error. Returns false after printing
- * the problem. */
-bool cli_save_outputs(cli_output *files, int n, npy_dtype dtype);
-
-/* A file written piece by piece (the chunked run's output) that appears complete or not at all:
- * cli_stage_create makes a hidden temporary in the destination's directory and gives its
- * descriptor (opened read-write, empty); cli_stage_publish makes it durable and puts it in
- * place; cli_stage_abandon removes it. Exactly one of the two ends every created file. */
-typedef struct {
-  const char *flag, *path;
-  int fd;
-  char *tmp; /* the temporary's name */
-} cli_staged_file;
-
-/* Returns false after printing the problem (nothing is left behind then). */
-bool cli_stage_create(const char *flag, const char *path, cli_staged_file *f);
-/* Permissions as a new file's (0666 & ~umask), fsync, rename into place. Returns false after
- * printing the problem, the temporary removed. */
-bool cli_stage_publish(cli_staged_file *f);
-void cli_stage_abandon(cli_staged_file *f);
+/* Writes n (at most 8) files so that they appear together: each is staged and written first,
+ * then all are published. If a publish fails, the files already published are removed, so no
+ * output exists after an error. Returns false after printing the problem. */
+bool cli_save_outputs(const cli_output *files, int n, npy_dtype dtype);
 
 #endif /* CONV1DT_CLI_IO_H */

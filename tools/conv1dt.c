@@ -12,8 +12,9 @@
  *   conv1dt selftest        forward and backward through this BLAS and CPU vs a naive loop
  *   conv1dt --help | help | --version
  *
- * Exit status: 0 success, 1 failure (files, shapes, library), 2 usage error. On any failure the
- * output file is not created (the writer renames a complete temporary into place last).
+ * Exit status: 0 success, 1 failure (files, shapes, library), 2 usage error, 3 some inputs of a
+ * `run --input-list` job failed. On any failure, and when SIGINT, SIGTERM or SIGHUP ends the
+ * program, the output file is not created (cli_io.c's stages publish complete files only).
  *
  * This file holds the subcommands; cli_args.c parses their command lines, cli_io.c reads and
  * writes their files, cli_error.c prints their messages.
@@ -25,6 +26,7 @@
 #include "cli_chunked.h"
 #include "cli_error.h"
 #include "cli_io.h"
+#include "cli_progress.h"
 #include "npy.h"
 
 #include <errno.h>
@@ -33,7 +35,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char USAGE[] =
     "usage: conv1dt                 run the built-in example (Keras's Conv1DTranspose seed)\n"
@@ -53,10 +57,12 @@ static const char USAGE[] =
     "\n"
     "Keras 3 Conv1DTranspose forward and backward passes on CBLAS. See 'conv1dt run --help'\n"
     "and 'conv1dt grad --help'.\n"
-    "Exit status: 0 success, 1 failure, 2 usage error.\n";
+    "Exit status: 0 success, 1 failure, 2 usage error, 3 some inputs of a 'run --input-list'\n"
+    "job failed (the others are written).\n";
 
 static const char RUN_USAGE[] =
     "usage: conv1dt run --input X.npy --kernel K.npy [--bias B.npy] --output Y.npy [options]\n"
+    "       conv1dt run --input-list FILE --output-dir DIR --kernel K.npy ... [options]\n"
     "\n"
     "Computes y = activation(conv1d_transpose(x, kernel) + bias) as Keras 3's Conv1DTranspose.\n"
     "All arrays are .npy files, C order, little-endian float32 or float64 (one dtype for all).\n"
@@ -67,6 +73,13 @@ static const char RUN_USAGE[] =
     "  --bias B.npy            (filters,); without it the layer has no bias\n"
     "  --output Y.npy          result (batch, new_steps, filters) or (batch, filters, new_steps),\n"
     "                          written atomically; never created when anything fails\n"
+    "  --input-list FILE       instead of --input: many inputs, one path a line (blank lines\n"
+    "                          and lines starting with # are skipped), run one after another\n"
+    "  --output-dir DIR        with --input-list: each output is DIR/<its input's file name>;\n"
+    "                          a failing input is reported and the others still run\n"
+    "  --skip-existing         skip inputs whose output exists (a rerun resumes a killed job)\n"
+    "  --progress              show a progress line on stderr (default: when stderr is a\n"
+    "  --no-progress           terminal); never anything on stdout\n"
     "  --strides S             default 1\n"
     "  --padding P             valid (default) or same, case-insensitive\n"
     "  --output-padding P      an integer below the strides, or none (default)\n"
@@ -91,7 +104,12 @@ static const char RUN_USAGE[] =
     "                          holds only one ('conv1dt inspect FILE' lists them)\n"
     "The input then has the layer's dtype; formats are told apart by their bytes.\n"
     "\n"
-    "Options also take the form --name=value. Exit status: 0 success, 1 failure, 2 usage error.\n";
+    "A job ended by SIGINT, SIGTERM or SIGHUP (SIGKILL too where the file system has O_TMPFILE)\n"
+    "leaves only complete outputs. Options also take the form --name=value. Exit status:\n"
+    "0 success, 1 failure, 2 usage error, 3 some inputs of --input-list failed (the others are\n"
+    "written).\n";
+
+static bool open_npy_layer(const char *const *values, conv1dt_config *cfg, conv1dt_layer **out);
 
 /* ---------------------------------------------------------------------------------------------
  * What run and grad share: the layer read from --input, --kernel and --bias
@@ -104,6 +122,38 @@ typedef struct {
   conv1dt_config cfg; /* the layer's, as the library reports it */
   int64_t in_channels, batch, steps;
 } layer_files;
+
+/* A copy of `layer` whose configuration names `algorithm` (its weights too). */
+static bool copy_layer(const conv1dt_layer *layer, conv1dt_algorithm algorithm,
+                       conv1dt_layer **out) {
+  conv1dt_config cfg;
+  int64_t c;
+  conv1dt_dtype dtype;
+  conv1dt_get_config(layer, &cfg, &c, &dtype);
+  cfg.algorithm = algorithm;
+  /* conv1dt_create checked these products when it made `layer`. */
+  const size_t item = dtype == CONV1DT_FLOAT32 ? 4 : 8;
+  void *k = malloc((size_t)(cfg.kernel_size * cfg.filters * c) * item);
+  void *b = malloc((size_t)cfg.filters * item);
+  conv1dt_layer *copy = NULL;
+  conv1dt_status st = CONV1DT_OK;
+  if (!k || !b) {
+    st = CONV1DT_ERROR_OUT_OF_MEMORY;
+    cli_error("out of memory for the weights");
+  } else if ((st = conv1dt_get_weights(layer, k, b)) != CONV1DT_OK ||
+             (st = conv1dt_create(&cfg, c, dtype, &copy)) != CONV1DT_OK ||
+             (st = conv1dt_set_weights(copy, k, cfg.use_bias ? b : NULL)) != CONV1DT_OK) {
+    cli_lib_error("cannot create the layer", st);
+  }
+  free(k);
+  free(b);
+  if (st != CONV1DT_OK) {
+    conv1dt_destroy(copy);
+    return false;
+  }
+  *out = copy;
+  return true;
+}
 
 /* The layer of a Keras file (--keras-model, or --keras-config with --keras-weights, and
  * --layer); --algorithm, the one flag allowed beside them, is applied by building the layer
@@ -124,37 +174,15 @@ static bool open_keras_layer(const char *const *values, conv1dt_algorithm algori
     *out = loaded;
     return true;
   }
-  conv1dt_config cfg;
-  int64_t c;
-  conv1dt_dtype dtype;
-  conv1dt_get_config(loaded, &cfg, &c, &dtype);
-  cfg.algorithm = algorithm;
-  /* conv1dt_create checked these products when it made `loaded`. */
-  const size_t item = dtype == CONV1DT_FLOAT32 ? 4 : 8;
-  void *k = malloc((size_t)(cfg.kernel_size * cfg.filters * c) * item);
-  void *b = malloc((size_t)cfg.filters * item);
-  conv1dt_layer *layer = NULL;
-  if (!k || !b) {
-    st = CONV1DT_ERROR_OUT_OF_MEMORY;
-    cli_error("out of memory for the weights");
-  } else if ((st = conv1dt_get_weights(loaded, k, b)) != CONV1DT_OK ||
-             (st = conv1dt_create(&cfg, c, dtype, &layer)) != CONV1DT_OK ||
-             (st = conv1dt_set_weights(layer, k, cfg.use_bias ? b : NULL)) != CONV1DT_OK) {
-    cli_lib_error("cannot create the layer", st);
-  }
-  free(k);
-  free(b);
+  const bool ok = copy_layer(loaded, algorithm, out);
   conv1dt_destroy(loaded);
-  if (st != CONV1DT_OK) {
-    conv1dt_destroy(layer);
-    return false;
-  }
-  *out = layer;
-  return true;
+  return ok;
 }
 
-/* --input against a layer loaded from Keras files: rank 3, its dtype, its channels. */
-static bool check_input(const npy_array *x, const layer_files *in, conv1dt_dtype dtype) {
+/* --input against a layer made without it (from Keras files, or an --input-list job's): rank 3,
+ * its dtype, its channels. what: "the Keras layer", "the layer". */
+static bool check_input(const npy_array *x, const layer_files *in, conv1dt_dtype dtype,
+                        const char *what) {
   const conv1dt_data_format fmt = in->cfg.data_format;
   char s[1024];
   cli_format_shape(s, sizeof s, x->ndim, x->shape);
@@ -166,16 +194,16 @@ static bool check_input(const npy_array *x, const layer_files *in, conv1dt_dtype
   }
   const npy_dtype want = dtype == CONV1DT_FLOAT32 ? NPY_FLOAT32 : NPY_FLOAT64;
   if (x->dtype != want) {
-    cli_error("--input is %s but the Keras layer is %s; give the input in the layer's dtype",
-              cli_dtype_name(x->dtype), cli_dtype_name(want));
+    cli_error("--input is %s but %s is %s; give the input in the layer's dtype",
+              cli_dtype_name(x->dtype), what, cli_dtype_name(want));
     return false;
   }
   const int axis = fmt == CONV1DT_CHANNELS_LAST ? 2 : 1;
   if (x->shape[axis] != in->in_channels) {
-    cli_error("--input has shape %s: %" PRId64 " channels (axis %d, %s) but the Keras layer "
-              "expects %" PRId64,
-              s, x->shape[axis], axis,
-              fmt == CONV1DT_CHANNELS_LAST ? "channels_last" : "channels_first", in->in_channels);
+    cli_error("--input has shape %s: %" PRId64 " channels (axis %d, %s) but %s expects %" PRId64, s,
+              x->shape[axis], axis,
+              fmt == CONV1DT_CHANNELS_LAST ? "channels_last" : "channels_first", what,
+              in->in_channels);
     return false;
   }
   return true;
@@ -196,7 +224,8 @@ static bool open_layer_files(const char *const *values, const char *dy_path, con
   if (cli_layer_from_keras(values)) {
     if (!open_keras_layer(values, cfg->algorithm, &in->layer)) return false;
     conv1dt_get_config(in->layer, &in->cfg, &in->in_channels, &dtype);
-    if (!load_input(values[LAYER_INPUT], in) || !check_input(&in->x, in, dtype) ||
+    if (!load_input(values[LAYER_INPUT], in) ||
+        !check_input(&in->x, in, dtype, "the Keras layer") ||
         (dy_path && !cli_load("grad-output", dy_path, &in->dy)))
       return false;
   } else {
@@ -244,35 +273,152 @@ static void close_layer_files(layer_files *in) {
  * run
  */
 
-enum { RUN_OUTPUT = LAYER_COUNT, RUN_MEMORY_LIMIT, RUN_COUNT };
+enum {
+  RUN_OUTPUT = LAYER_COUNT,
+  RUN_INPUT_LIST,
+  RUN_OUTPUT_DIR,
+  RUN_SKIP_EXISTING,
+  RUN_PROGRESS,
+  RUN_NO_PROGRESS,
+  RUN_MEMORY_LIMIT,
+  RUN_COUNT
+};
 
 static const cli_option RUN_OPTIONS[RUN_COUNT] = {
-    CLI_LAYER_OPTIONS, [RUN_OUTPUT] = {"output", CLI_REQUIRED | CLI_WRITES},
+    CLI_LAYER_OPTIONS_WITH(0),
+    [RUN_OUTPUT] = {"output", CLI_WRITES},
+    [RUN_INPUT_LIST] = {"input-list", 0},
+    [RUN_OUTPUT_DIR] = {"output-dir", 0},
+    [RUN_SKIP_EXISTING] = {"skip-existing", CLI_SWITCH},
+    [RUN_PROGRESS] = {"progress", CLI_SWITCH},
+    [RUN_NO_PROGRESS] = {"no-progress", CLI_SWITCH},
     [RUN_MEMORY_LIMIT] = {"memory-limit", 0}};
 
-static const cli_command RUN = {"run", RUN_USAGE, RUN_OPTIONS, RUN_COUNT, NULL};
+/* One input (--input, --output) or many (--input-list, --output-dir). */
+static bool check_run_args(const char *const *values) {
+  const char *const *v = values;
+  if (v[LAYER_INPUT] && v[RUN_INPUT_LIST]) {
+    cli_error("--input and --input-list exclude each other");
+    return false;
+  }
+  if (!v[LAYER_INPUT] && !v[RUN_INPUT_LIST]) {
+    cli_error("missing required option --input (or --input-list with --output-dir)");
+    return false;
+  }
+  if (v[LAYER_INPUT] && v[RUN_OUTPUT_DIR]) {
+    cli_error("--output-dir goes with --input-list; give --input an --output");
+    return false;
+  }
+  if (v[LAYER_INPUT] && !v[RUN_OUTPUT]) {
+    cli_error("missing required option --output (see 'conv1dt run --help')");
+    return false;
+  }
+  if (v[RUN_INPUT_LIST] && v[RUN_OUTPUT]) {
+    cli_error("--output goes with --input; an --input-list job names its outputs after its "
+              "inputs in --output-dir");
+    return false;
+  }
+  if (v[RUN_INPUT_LIST] && !v[RUN_OUTPUT_DIR]) {
+    cli_error("--input-list needs --output-dir, the folder of its outputs");
+    return false;
+  }
+  if (v[RUN_PROGRESS] && v[RUN_NO_PROGRESS]) {
+    cli_error("--progress and --no-progress exclude each other");
+    return false;
+  }
+  return true;
+}
 
-static int cmd_run(int argc, char **argv) {
-  const char *values[RUN_COUNT];
-  int rc = cli_parse(&RUN, argc, argv, values);
-  if (rc >= 0) return rc;
-  conv1dt_config cfg;
-  if (!cli_layer_config(values, &cfg)) return CLI_EXIT_USAGE;
-  uint64_t limit = 0;
-  if (values[RUN_MEMORY_LIMIT] && !cli_parse_size("memory-limit", values[RUN_MEMORY_LIMIT], &limit))
-    return CLI_EXIT_USAGE;
-  if (!cli_check_outputs(&RUN, values)) return EXIT_FAILURE;
+static const cli_command RUN = {"run", RUN_USAGE, RUN_OPTIONS, RUN_COUNT, check_run_args};
 
-  layer_files in = {0};
-  void *y = NULL;
-  rc = EXIT_FAILURE;
-  in.input_header_only = true; /* the data below, whole or in blocks (cli_chunked.c) */
-  if (!open_layer_files(values, NULL, &cfg, &in)) goto done;
+/* Where a run job stands, for the progress line: file `file` of `files` (0: a single input),
+ * after `samples` samples of the files before it, in the file of `batch` samples; and how it
+ * computes: within memory_limit (0: the default) when limit_given or when the input and output
+ * exceed the default, else in memory. held_bytes: what the caller holds for the layer. */
+typedef struct {
+  cli_progress bar;
+  int64_t file, files, samples, batch;
+  uint64_t memory_limit, held_bytes;
+  bool limit_given;
+} run_job;
+
+/* Shows `done` samples of the current file's `batch` done. */
+static void run_progress(run_job *job, int64_t done, int64_t batch) {
+  const double f = batch > 0 ? (double)done / (double)batch : 1;
+  cli_progress_update(&job->bar, job->files ? ((double)job->file + f) / (double)job->files : f,
+                      job->file, job->samples + done, batch, false);
+}
+
+/* cli_chunked_job's progress callback. */
+static void chunk_progress(void *ctx, int64_t done) {
+  run_job *job = ctx;
+  run_progress(job, done, job->batch);
+}
+
+/* Slices of at most this many samples' share of the batch, so the line moves by about 1 %. */
+enum { RUN_SLICES = 100 };
+
+/* conv1dt_forward over the batch, in slices of samples while the progress line is shown. The
+ * forward pass treats samples independently and no result depends on the block size beyond the
+ * method's summation order, so the slices give the bits of one call as long as they run the
+ * same method: when AUTO would choose another one for a slice's shape, the slices run on a
+ * copy of the layer pinned to the whole batch's method. */
+static bool run_forward(const conv1dt_layer *layer, const npy_array *x, int64_t steps, void *y,
+                        size_t y_sample_bytes, run_job *job) {
+  const int64_t batch = x->shape[0];
+  const int64_t slice = (batch + RUN_SLICES - 1) / RUN_SLICES;
+  conv1dt_status st;
+  if (!job->bar.on || batch < 2) {
+    if ((st = conv1dt_forward(layer, x->data, batch, steps, y, NULL, 0)) != CONV1DT_OK) {
+      cli_lib_error("forward pass failed", st);
+      return false;
+    }
+    return true;
+  }
+  conv1dt_algorithm whole, part, last = CONV1DT_ALGORITHM_AUTO;
+  if ((st = conv1dt_forward_algorithm(layer, batch, steps, 0, &whole)) != CONV1DT_OK ||
+      (st = conv1dt_forward_algorithm(layer, slice, steps, 0, &part)) != CONV1DT_OK ||
+      (batch % slice &&
+       (st = conv1dt_forward_algorithm(layer, batch % slice, steps, 0, &last)) != CONV1DT_OK)) {
+    cli_lib_error("invalid input", st);
+    return false;
+  }
+  conv1dt_layer *pinned = NULL;
+  if ((part != whole || (batch % slice && last != whole)) && !copy_layer(layer, whole, &pinned))
+    return false;
+  const conv1dt_layer *use = pinned ? pinned : layer;
+  const size_t x_sample_bytes = x->nbytes / (size_t)batch;
+  bool ok = true;
+  for (int64_t b0 = 0; b0 < batch && ok; b0 += slice) {
+    const int64_t n = batch - b0 < slice ? batch - b0 : slice;
+    st = conv1dt_forward(use, (const char *)x->data + (size_t)b0 * x_sample_bytes, n, steps,
+                         (char *)y + (size_t)b0 * y_sample_bytes, NULL, 0);
+    if (st != CONV1DT_OK) {
+      cli_lib_error("forward pass failed", st);
+      ok = false;
+      break;
+    }
+    run_progress(job, b0 + n, batch);
+    cli_test_hook("slice");
+  }
+  conv1dt_destroy(pinned);
+  return ok;
+}
+
+/* Runs the layer over the input at in_path, x its header (x->data NULL: its data is read here,
+ * whole or in blocks) or the whole array (a pipe, read at once; then x->data is set; it stays
+ * x's to free), its batch on axis 0 and `steps` steps, and writes the output at path, staged:
+ * it exists complete or not at all. In blocks (cli_chunked.c) when the job's memory limit asks
+ * for it. Returns false after printing the problem. */
+static bool run_one(const conv1dt_layer *layer, npy_array *x, int64_t steps, const char *in_path,
+                    const char *path, run_job *job) {
+  const int64_t batch = x->shape[0];
+  job->batch = batch;
   int64_t out_shape[3];
-  conv1dt_status st = conv1dt_output_shape(in.layer, in.batch, in.steps, out_shape);
+  conv1dt_status st = conv1dt_output_shape(layer, batch, steps, out_shape);
   if (st != CONV1DT_OK) {
     cli_lib_error("invalid input", st);
-    goto done;
+    return false;
   }
   /* The library checked the product fits int64_t; size_t and the byte count are ours. */
   uint64_t count = 1;
@@ -282,51 +428,233 @@ static int cmd_run(int argc, char **argv) {
     else
       count *= (uint64_t)out_shape[i];
   }
-  const size_t item = (size_t)in.x.dtype;
-  if (in.x.data && values[RUN_MEMORY_LIMIT]) {
+  const size_t item = (size_t)x->dtype;
+  if (x->data && job->limit_given) {
     cli_error("--memory-limit needs --input '%s' to be a regular file (it is read in blocks)",
-              values[LAYER_INPUT]);
-    goto done;
+              in_path);
+    return false;
   }
-  if (!in.x.data && cli_chunked_wanted(values[RUN_MEMORY_LIMIT] != NULL, in.x.nbytes,
-                                       count > UINT64_MAX / item ? UINT64_MAX : count * item)) {
-    const cli_chunked_job job = {&in.layer,
-                                 values[LAYER_INPUT],
-                                 values[RUN_OUTPUT],
-                                 in.x.dtype,
-                                 in.batch,
-                                 in.steps,
-                                 {out_shape[0], out_shape[1], out_shape[2]},
-                                 limit,
-                                 in.k.nbytes + in.b.nbytes};
-    if (cli_chunked_run(&job)) rc = EXIT_SUCCESS;
-    goto done;
+  if (!x->data && cli_chunked_wanted(job->limit_given, x->nbytes,
+                                     count > UINT64_MAX / item ? UINT64_MAX : count * item)) {
+    const cli_chunked_job chunked = {layer,
+                                     in_path,
+                                     path,
+                                     x->dtype,
+                                     batch,
+                                     steps,
+                                     {out_shape[0], out_shape[1], out_shape[2]},
+                                     job->memory_limit,
+                                     job->held_bytes,
+                                     chunk_progress,
+                                     job};
+    return cli_chunked_run(&chunked);
   }
   if (count > SIZE_MAX / item) {
     cli_error("the output is too large for this machine");
-    goto done;
+    return false;
   }
-  const npy_array header = in.x;
-  if (!header.data && !cli_load("input", values[LAYER_INPUT], &in.x)) goto done;
-  if (in.x.nbytes != header.nbytes || memcmp(in.x.shape, header.shape, sizeof header.shape)) {
-    cli_error("cannot read --input '%s': the file changed while being read", values[LAYER_INPUT]);
-    goto done;
+  if (!x->data) {
+    const npy_array header = *x;
+    if (!cli_load("input", in_path, x)) return false;
+    if (x->nbytes != header.nbytes || memcmp(x->shape, header.shape, sizeof header.shape)) {
+      cli_error("cannot read --input '%s': the file changed while being read", in_path);
+      return false;
+    }
   }
   const size_t nbytes = (size_t)count * item;
-  y = malloc(nbytes ? nbytes : 1);
+  void *y = malloc(nbytes ? nbytes : 1);
   if (!y) {
     cli_error("out of memory: the output needs %zu bytes", nbytes);
-    goto done;
+    return false;
   }
-  if ((st = conv1dt_forward(in.layer, in.x.data, in.batch, in.steps, y, NULL, 0)) != CONV1DT_OK) {
-    cli_lib_error("forward pass failed", st);
-    goto done;
-  }
-  const cli_output out = {
-      "output", values[RUN_OUTPUT], 3, {out_shape[0], out_shape[1], out_shape[2]}, y, NULL};
-  if (cli_save_output(&out, in.x.dtype)) rc = EXIT_SUCCESS;
-done:
+  const size_t y_sample_bytes = batch ? nbytes / (size_t)batch : 0;
+  const cli_output out = {"output", path, 3, {out_shape[0], out_shape[1], out_shape[2]}, y};
+  const bool ok =
+      run_forward(layer, x, steps, y, y_sample_bytes, job) && cli_save_output(&out, x->dtype);
   free(y);
+  return ok;
+}
+
+/* The lines of an --input-list file: blank lines and '#' comments skipped, surrounding blanks
+ * trimmed. *text holds them (free it); NULL after printing the problem. */
+static char **read_input_list(const char *path, char **text, int64_t *count) {
+  FILE *fp = fopen(path, "rb");
+  if (!fp) {
+    cli_error("cannot read --input-list '%s': %s", path, strerror(errno));
+    return NULL;
+  }
+  size_t cap = 4096, len = 0, got;
+  char *buf = malloc(cap);
+  while (buf && (got = fread(buf + len, 1, cap - len - 1, fp)) > 0) {
+    len += got;
+    if (len + 1 == cap) {
+      char *grown = realloc(buf, cap *= 2);
+      if (!grown) free(buf);
+      buf = grown;
+    }
+  }
+  const bool failed = ferror(fp);
+  fclose(fp);
+  if (!buf || failed) {
+    cli_error(buf ? "cannot read --input-list '%s'" : "out of memory reading --input-list '%s'",
+              path);
+    free(buf);
+    return NULL;
+  }
+  buf[len] = '\0';
+  int64_t lines = 1;
+  for (size_t i = 0; i < len; i++) lines += buf[i] == '\n';
+  char **items = malloc((size_t)lines * sizeof *items);
+  if (!items) {
+    cli_error("out of memory reading --input-list '%s'", path);
+    free(buf);
+    return NULL;
+  }
+  int64_t n = 0;
+  for (char *line = buf, *next; line; line = next) {
+    char *nl = strchr(line, '\n');
+    next = nl ? nl + 1 : NULL;
+    if (nl) *nl = '\0';
+    while (*line == ' ' || *line == '\t') line++;
+    char *end = line + strlen(line);
+    while (end > line && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r')) *--end = '\0';
+    if (*line && *line != '#') items[n++] = line;
+  }
+  *text = buf;
+  *count = n;
+  return items;
+}
+
+static const char *base_name(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}
+
+/* `run --input-list FILE --output-dir DIR`: the layer over every input, each output in DIR
+ * under its input's name. Everything that concerns the whole job is checked before any work;
+ * a failing input is reported and the others still run. */
+static int run_list(const char *const *values, conv1dt_config *cfg, run_job *job) {
+  const char *dir = values[RUN_OUTPUT_DIR];
+  struct stat sb;
+  if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+    cli_error("--output-dir '%s' is not a directory", dir);
+    return EXIT_FAILURE;
+  }
+  char *text = NULL;
+  int64_t n = 0;
+  char **inputs = read_input_list(values[RUN_INPUT_LIST], &text, &n);
+  if (!inputs) return EXIT_FAILURE;
+  int rc = EXIT_FAILURE;
+  char **outputs = calloc((size_t)(n ? n : 1), sizeof *outputs);
+  layer_files in = {0};
+  if (!outputs) {
+    cli_error("out of memory");
+    goto done;
+  }
+  if (n == 0) {
+    cli_error("--input-list '%s' names no input", values[RUN_INPUT_LIST]);
+    goto done;
+  }
+  const size_t dirlen = strlen(dir);
+  const bool slash = dirlen && dir[dirlen - 1] == '/';
+  for (int64_t i = 0; i < n; i++) {
+    const char *base = base_name(inputs[i]);
+    if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+      cli_error("--input-list: '%s' names no file", inputs[i]);
+      goto done;
+    }
+    for (int64_t j = 0; j < i; j++)
+      if (strcmp(base, base_name(inputs[j])) == 0) {
+        cli_error("--input-list: '%s' and '%s' would both be written to '%s' in --output-dir",
+                  inputs[j], inputs[i], base);
+        goto done;
+      }
+    const size_t size = dirlen + strlen(base) + 2;
+    if (!(outputs[i] = malloc(size))) {
+      cli_error("out of memory");
+      goto done;
+    }
+    snprintf(outputs[i], size, "%s%s%s", dir, slash ? "" : "/", base);
+    struct stat si, so;
+    if (stat(inputs[i], &si) == 0 && stat(outputs[i], &so) == 0 && si.st_dev == so.st_dev &&
+        si.st_ino == so.st_ino) {
+      cli_error("--input-list: '%s' is its own output in --output-dir; choose another folder",
+                inputs[i]);
+      goto done;
+    }
+  }
+  conv1dt_dtype dtype;
+  if (cli_layer_from_keras(values) ? !open_keras_layer(values, cfg->algorithm, &in.layer)
+                                   : !open_npy_layer(values, cfg, &in.layer))
+    goto done;
+  conv1dt_get_config(in.layer, &in.cfg, &in.in_channels, &dtype);
+  const char *what = cli_layer_from_keras(values) ? "the Keras layer" : "the layer";
+
+  job->files = n;
+  cli_progress_start(&job->bar, job->bar.on, n);
+  int64_t failed = 0;
+  for (int64_t i = 0; i < n; i++) {
+    job->file = i;
+    if (!values[RUN_SKIP_EXISTING] || access(outputs[i], F_OK) != 0) {
+      cli_error_context(inputs[i]);
+      npy_array x = {0}; /* the header; run_one reads the data, whole or in blocks */
+      bool ok = cli_load_header("input", inputs[i], &x) && check_input(&x, &in, dtype, what);
+      if (ok) {
+        const int64_t steps = x.shape[in.cfg.data_format == CONV1DT_CHANNELS_LAST ? 1 : 2];
+        ok = run_one(in.layer, &x, steps, inputs[i], outputs[i], job);
+        if (ok) job->samples += x.shape[0];
+      }
+      cli_error_context(NULL);
+      failed += !ok;
+      npy_free(&x);
+    }
+    cli_progress_update(&job->bar, (double)(i + 1) / (double)n, i + 1, job->samples, 0, i + 1 == n);
+    cli_test_hook("file");
+  }
+  cli_progress_end(&job->bar);
+  if (failed) {
+    cli_error("%" PRId64 " of %" PRId64 " inputs failed; the others are written", failed, n);
+    rc = CLI_EXIT_SOME_FAILED;
+  } else {
+    rc = EXIT_SUCCESS;
+  }
+done:
+  for (int64_t i = 0; outputs && i < n; i++) free(outputs[i]);
+  free(outputs);
+  free(inputs);
+  free(text);
+  close_layer_files(&in);
+  return rc;
+}
+
+static int cmd_run(int argc, char **argv) {
+  const char *values[RUN_COUNT];
+  int rc = cli_parse(&RUN, argc, argv, values);
+  if (rc >= 0) return rc;
+  conv1dt_config cfg;
+  if (!cli_layer_config(values, &cfg)) return CLI_EXIT_USAGE;
+  run_job job = {.limit_given = values[RUN_MEMORY_LIMIT] != NULL};
+  if (job.limit_given &&
+      !cli_parse_size("memory-limit", values[RUN_MEMORY_LIMIT], &job.memory_limit))
+    return CLI_EXIT_USAGE;
+  job.bar.on = cli_progress_wanted(values[RUN_PROGRESS] != NULL, values[RUN_NO_PROGRESS] != NULL);
+  cli_stage_signals();
+  if (values[RUN_INPUT_LIST]) return run_list(values, &cfg, &job);
+  if (!cli_check_outputs(&RUN, values)) return EXIT_FAILURE;
+  if (values[RUN_SKIP_EXISTING] && access(values[RUN_OUTPUT], F_OK) == 0) return EXIT_SUCCESS;
+
+  layer_files in = {0};
+  rc = EXIT_FAILURE;
+  in.input_header_only = true; /* run_one reads the data, whole or in blocks */
+  if (open_layer_files(values, NULL, &cfg, &in)) {
+    job.held_bytes = in.k.nbytes + in.b.nbytes;
+    cli_progress_start(&job.bar, job.bar.on, 0);
+    if (run_one(in.layer, &in.x, in.steps, values[LAYER_INPUT], values[RUN_OUTPUT], &job)) {
+      cli_progress_update(&job.bar, 1, 0, in.batch, in.batch, true);
+      rc = EXIT_SUCCESS;
+    }
+    cli_progress_end(&job.bar);
+  }
   close_layer_files(&in);
   return rc;
 }
@@ -457,13 +785,12 @@ static int cmd_grad(int argc, char **argv) {
   cli_output files[3];
   int nfiles = 0;
   if (dx)
-    files[nfiles++] = (cli_output){
-        "grad-input", values[GRAD_DX], 3, {x->shape[0], x->shape[1], x->shape[2]}, dx, NULL};
+    files[nfiles++] =
+        (cli_output){"grad-input", values[GRAD_DX], 3, {x->shape[0], x->shape[1], x->shape[2]}, dx};
   if (dk)
-    files[nfiles++] = (cli_output){
-        "grad-kernel", values[GRAD_DK], 3, {kshape[0], kshape[1], kshape[2]}, dk, NULL};
-  if (db)
-    files[nfiles++] = (cli_output){"grad-bias", values[GRAD_DB], 1, {kshape[1], 0, 0}, db, NULL};
+    files[nfiles++] =
+        (cli_output){"grad-kernel", values[GRAD_DK], 3, {kshape[0], kshape[1], kshape[2]}, dk};
+  if (db) files[nfiles++] = (cli_output){"grad-bias", values[GRAD_DB], 1, {kshape[1], 0, 0}, db};
   if (cli_save_outputs(files, nfiles, x->dtype)) rc = EXIT_SUCCESS;
 done:
   free(y);
@@ -609,14 +936,12 @@ static int cmd_init(int argc, char **argv) {
   } else if ((st = conv1dt_get_weights(layer, kernel, bias)) != CONV1DT_OK) {
     cli_lib_error("cannot read the weights", st);
   } else {
-    cli_output files[2] = {
-        {"kernel-output",
-         values[INIT_KERNEL_OUTPUT],
-         3,
-         {kernel_size, filters, in_channels},
-         kernel,
-         NULL},
-        {"bias-output", values[INIT_BIAS_OUTPUT], 1, {filters, 0, 0}, bias, NULL}};
+    cli_output files[2] = {{"kernel-output",
+                            values[INIT_KERNEL_OUTPUT],
+                            3,
+                            {kernel_size, filters, in_channels},
+                            kernel},
+                           {"bias-output", values[INIT_BIAS_OUTPUT], 1, {filters, 0, 0}, bias}};
     if (cli_save_outputs(files, values[INIT_BIAS_OUTPUT] ? 2 : 1, (npy_dtype)item))
       rc = EXIT_SUCCESS;
   }

@@ -790,3 +790,75 @@ npy_status npy_save_atomic(const char *path, npy_dtype dtype, int ndim, const in
   free(tmp);
   return st;
 }
+
+/* pwrite of all len bytes at offset, retrying short writes and EINTR. */
+static npy_status pwrite_all(int fd, int64_t offset, const void *buf, size_t len, char *err,
+                             size_t errlen) {
+  const unsigned char *p = buf;
+  while (len) {
+    const size_t step = len < ((size_t)1 << 30) ? len : (size_t)1 << 30;
+    const ssize_t n = pwrite(fd, p, step, (off_t)offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return write_err(err, errlen, "write error", n < 0 ? errno : EIO);
+    p += n;
+    offset += n;
+    len -= (size_t)n;
+  }
+  return NPY_OK;
+}
+
+npy_status npy_pwrite_items(int fd, int64_t offset, npy_dtype dtype, const void *data, size_t count,
+                            char *err, size_t errlen) {
+  if (dtype != NPY_FLOAT32 && dtype != NPY_FLOAT64) {
+    set_err(err, errlen, "npy_pwrite_items: unsupported dtype %d", (int)dtype);
+    return NPY_ERR_ARGUMENT;
+  }
+  if (fd < 0 || offset < 0 || (count && !data) || count > SIZE_MAX / (size_t)dtype) {
+    set_err(err, errlen, "npy_pwrite_items: bad argument");
+    return NPY_ERR_ARGUMENT;
+  }
+  if (host_is_little_endian())
+    return pwrite_all(fd, offset, data, count * (size_t)dtype, err, errlen);
+  unsigned char chunk[4096];
+  const unsigned char *p = data;
+  const size_t per = sizeof chunk / (size_t)dtype;
+  for (size_t done = 0; done < count;) {
+    const size_t k = count - done < per ? count - done : per;
+    memcpy(chunk, p + done * (size_t)dtype, k * (size_t)dtype);
+    swap_items(chunk, k, (size_t)dtype);
+    npy_status st = pwrite_all(fd, offset + (int64_t)(done * (size_t)dtype), chunk,
+                               k * (size_t)dtype, err, errlen);
+    if (st != NPY_OK) return st;
+    done += k;
+  }
+  return NPY_OK;
+}
+
+npy_status npy_write_fd(int fd, npy_dtype dtype, int ndim, const int64_t *shape, const void *data,
+                        char *err, size_t errlen) {
+  if (err && errlen) err[0] = '\0';
+  if (dtype != NPY_FLOAT32 && dtype != NPY_FLOAT64) {
+    set_err(err, errlen, "npy_write_fd: unsupported dtype %d", (int)dtype);
+    return NPY_ERR_ARGUMENT;
+  }
+  if (ndim < 0 || ndim > NPY_MAX_DIMS || (ndim > 0 && !shape)) {
+    set_err(err, errlen, "npy_write_fd: bad rank %d", ndim);
+    return NPY_ERR_ARGUMENT;
+  }
+  size_t count, nbytes;
+  npy_status st = shape_sizes(ndim, shape, (size_t)dtype, &count, &nbytes, err, errlen);
+  if (st != NPY_OK) return st == NPY_ERR_FORMAT ? NPY_ERR_ARGUMENT : st;
+  if (count && !data) {
+    set_err(err, errlen, "npy_write_fd: data is NULL");
+    return NPY_ERR_ARGUMENT;
+  }
+  unsigned char header[2048];
+  const size_t hsize = npy_build_header(dtype, ndim, shape, header, sizeof header);
+  if (hsize == 0) {
+    set_err(err, errlen, "npy_write_fd: cannot build the header");
+    return NPY_ERR_ARGUMENT;
+  }
+  st = pwrite_all(fd, 0, header, hsize, err, errlen);
+  if (st == NPY_OK) st = npy_pwrite_items(fd, (int64_t)hsize, dtype, data, count, err, errlen);
+  return st;
+}

@@ -77,6 +77,17 @@ npy_status npy_save(const char *path, npy_dtype dtype, int ndim, const int64_t *
 npy_status npy_save_atomic(const char *path, npy_dtype dtype, int ndim, const int64_t *shape,
                            const void *data, char *err, size_t errlen);
 
+/* The pieces of a .npy file written through a file descriptor (for example a staged output):
+ * npy_pwrite_items writes `count` items of `data` in the file's little-endian byte order at
+ * byte `offset` of fd with pwrite (short writes and EINTR retried; fd's position unchanged), so
+ * blocks of a large array can be written in any order at their final offsets: the data of
+ * element i starts at header length + i * dtype (see npy_build_header). npy_write_fd writes a
+ * whole file from offset 0: the header, then the data. Neither syncs nor closes fd. */
+npy_status npy_pwrite_items(int fd, int64_t offset, npy_dtype dtype, const void *data, size_t count,
+                            char *err, size_t errlen);
+npy_status npy_write_fd(int fd, npy_dtype dtype, int ndim, const int64_t *shape, const void *data,
+                        char *err, size_t errlen);
+
 /* Builds the complete header (magic through the final '\n') into buf. Returns its length, or 0
  * on a bad argument or when buf is too small. Exposed for tests. */
 size_t npy_build_header(npy_dtype dtype, int ndim, const int64_t *shape, unsigned char *buf,

@@ -13,8 +13,24 @@ static void require(int ok) {
   if (!ok) abort();
 }
 
-enum { OUTPUT = LAYER_COUNT, COUNT };
-static const cli_option OPTIONS[COUNT] = {CLI_LAYER_OPTIONS, [OUTPUT] = {"output", CLI_REQUIRED}};
+enum {
+  OUTPUT = LAYER_COUNT,
+  INPUT_LIST,
+  OUTPUT_DIR,
+  SKIP_EXISTING,
+  PROGRESS,
+  NO_PROGRESS,
+  MEMORY_LIMIT,
+  COUNT
+};
+static const cli_option OPTIONS[COUNT] = {CLI_LAYER_OPTIONS_WITH(0),
+                                          [OUTPUT] = {"output", CLI_WRITES},
+                                          [INPUT_LIST] = {"input-list", 0},
+                                          [OUTPUT_DIR] = {"output-dir", 0},
+                                          [SKIP_EXISTING] = {"skip-existing", CLI_SWITCH},
+                                          [PROGRESS] = {"progress", CLI_SWITCH},
+                                          [NO_PROGRESS] = {"no-progress", CLI_SWITCH},
+                                          [MEMORY_LIMIT] = {"memory-limit", 0}};
 static const cli_command CMD = {"run", "usage\n", OPTIONS, COUNT, NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
