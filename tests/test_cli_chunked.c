@@ -339,15 +339,108 @@ START_TEST(test_fail_truncated_input) {
 }
 END_TEST
 
+/* ------------------------------------------------------------------------------------------- */
+/* A sample too long for the limit: along its steps, through a stream */
+
+/* mem.npy and long.npy hold the same numbers: exactly (== per value: a zero's sign may differ)
+ * when tol is 0, else within tol relative to the largest magnitude. */
+static void expect_same_numbers(double tol) {
+  npy_array a = load_npy(out_path("mem.npy")), b = load_npy(out_path("long.npy"));
+  ck_assert_int_eq(a.dtype, b.dtype);
+  ck_assert_int_eq(a.ndim, b.ndim);
+  for (int d = 0; d < a.ndim; d++) ck_assert_int_eq(a.shape[d], b.shape[d]);
+  double worst = 0, big = 0;
+  size_t first_bad = a.count;
+  for (size_t i = 0; i < a.count; i++) {
+    const double u =
+        a.dtype == NPY_FLOAT32 ? ((const float *)a.data)[i] : ((const double *)a.data)[i];
+    const double v =
+        b.dtype == NPY_FLOAT32 ? ((const float *)b.data)[i] : ((const double *)b.data)[i];
+    if (fabs(u) > big) big = fabs(u);
+    if (fabs(u - v) > worst) worst = fabs(u - v);
+    if (tol == 0 && u != v && first_bad == a.count) first_bad = i;
+  }
+  if (tol == 0)
+    ck_assert_msg(first_bad == a.count, "value %zu differs", first_bad);
+  else
+    ck_assert_msg(worst <= tol * (big > 1 ? big : 1), "differs by %g (largest %g)", worst, big);
+  npy_free(&a);
+  npy_free(&b);
+}
+
+/* x.npy (one or a few samples of many steps) through k.npy [b.npy] with the layer flags `flags`:
+ * in memory, and under a 4 MiB limit that one sample's input alone exceeds several times. */
+static void check_long(const char *const *flags, double tol) {
+  const char *argv_mem[40], *argv_long[44];
+  int n = 0;
+  argv_mem[n++] = "run";
+  argv_mem[n++] = "--input";
+  argv_mem[n++] = in_path("x.npy");
+  argv_mem[n++] = "--kernel";
+  argv_mem[n++] = in_path("k.npy");
+  for (; *flags; flags++) argv_mem[n++] = *flags;
+  memcpy(argv_long, argv_mem, (size_t)n * sizeof *argv_mem);
+  int m = n;
+  argv_mem[n++] = "--output";
+  argv_mem[n++] = out_path("mem.npy");
+  argv_mem[n] = NULL;
+  argv_long[m++] = "--output";
+  argv_long[m++] = out_path("long.npy");
+  argv_long[m++] = "--memory-limit";
+  argv_long[m++] = "4M";
+  argv_long[m] = NULL;
+  spawned mem = spawn(argv_mem, 0);
+  ck_assert_msg(mem.status == 0, "stderr: %s", mem.err);
+  setenv("CONV1DT_DEBUG_CHUNKS", "1", 1);
+  spawned lo = spawn(argv_long, 0);
+  unsetenv("CONV1DT_DEBUG_CHUNKS");
+  ck_assert_msg(lo.status == 0, "stderr: %s", lo.err);
+  ck_assert_msg(strstr(lo.err, "along each sample's steps") != NULL, "stderr: %s", lo.err);
+  fprintf(stderr, "long sample: peak RSS in memory %.1f MiB, along the steps under 4M %.1f MiB\n",
+          mem.maxrss_kib / 1024.0, lo.maxrss_kib / 1024.0);
+  const char *emu = getenv("CONV1DT_CLI_EMULATOR");
+  if (!emu || !*emu)
+    ck_assert_msg(lo.maxrss_kib <= (4 + FIXED_OVERHEAD_MIB) * 1024,
+                  "the run along the steps peaked at %ld KiB, over 4 MiB + %d MiB", lo.maxrss_kib,
+                  FIXED_OVERHEAD_MIB);
+  ck_assert_int_eq(count_entries(out_dir), 2); /* no temporaries */
+  expect_same_numbers(tol);
+  free(mem.err);
+  free(lo.err);
+}
+
+/* One sample of 300000 steps (19.2 MB in, 14.4 MB out) of float64 values k / 1024 (exact sums):
+ * the same numbers as in memory. */
+START_TEST(test_long_sample_f64_channels_last) {
+  write_big(in_path("x.npy"), NPY_FLOAT64, 1, 300000, 8, 1);
+  write_big(in_path("k.npy"), NPY_FLOAT64, 5, 6, 8, 2);
+  check_long(ARGS("--strides", "2", "--padding", "same"), 0);
+}
+END_TEST
+
+/* Channels_first (each channel's run of steps read per block), two samples (the stream reset
+ * between them), float32 with a bias, relu, output_padding: within rounding. */
+START_TEST(test_long_sample_f32_channels_first) {
+  write_big(in_path("x.npy"), NPY_FLOAT32, 2, 8, 200000, 3);
+  write_big(in_path("k.npy"), NPY_FLOAT32, 4, 5, 8, 4);
+  arr_seed(13);
+  save_random(in_path("b.npy"), NPY_FLOAT32, 1, 5, 0, 0);
+  check_long(ARGS("--data-format", "channels_first", "--bias", in_path("b.npy"), "--strides", "3",
+                  "--output-padding", "1", "--activation", "relu"),
+             1e-5);
+}
+END_TEST
+
 START_TEST(test_fail_sample_too_long) {
-  /* One sample of 300000 steps (9.6 MB in, 9.6 MB out) under 1 MiB: the gap until samples are
-   * processed along their steps. */
-  write_big(in_path("x.npy"), NPY_FLOAT32, 1, 300000, 8, 1);
+  /* Channels_first softmax acts along the steps: a sample too long for the limit is refused. */
+  write_big(in_path("x.npy"), NPY_FLOAT32, 1, 8, 300000, 1);
   arr_seed(11);
   save_random(in_path("k.npy"), NPY_FLOAT32, 3, 2, 8, 8);
   expect_failure(ARGS("run", "--input", in_path("x.npy"), "--kernel", in_path("k.npy"), "--output",
-                      out_path("y.npy"), "--memory-limit", "1M"),
-                 1, "--memory-limit 1 MiB is too small: one sample (300000 steps) needs");
+                      out_path("y.npy"), "--data-format", "channels_first", "--activation",
+                      "softmax", "--memory-limit", "1M"),
+                 1, "--memory-limit 1 MiB is too small for one sample (300000 steps), and it");
+  ck_assert_int_eq(count_entries(out_dir), 0);
 }
 END_TEST
 
@@ -402,6 +495,8 @@ static Suite *chunked_suite(void) {
   tc = cli_tcase_create(s, "large", 240);
   tcase_add_test(tc, test_large_f32_channels_last);
   tcase_add_test(tc, test_large_f64_channels_first);
+  tcase_add_test(tc, test_long_sample_f64_channels_last);
+  tcase_add_test(tc, test_long_sample_f32_channels_first);
   tc = cli_tcase_create(s, "failures", 120);
   tcase_add_test(tc, test_fail_midway_write);
   tcase_add_test(tc, test_fail_truncated_input);

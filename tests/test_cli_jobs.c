@@ -722,6 +722,29 @@ START_TEST(test_chunked_killed_at_hooks) {
 }
 END_TEST
 
+/* A sample too long for the limit runs along its steps: killed between its blocks, the same. */
+START_TEST(test_long_sample_killed) {
+  save_kernel();
+  arr_seed(17);
+  save_random(in_path("long.npy"), NPY_FLOAT32, 3, 1, 200000, C);
+  const bool unnamed = has_tmpfile();
+  for (int fallback = 0; fallback < 2; fallback++) {
+    if (fallback) setenv("CONV1DT_TEST_NO_TMPFILE", "1", 1);
+    for (int s = 0; s < NSIGNALS; s++) {
+      kill_at(ARGS("--threads", THREADS, "run", "--input", in_path("long.npy"), "--kernel",
+                   in_path("k.npy"), "--strides", "2", "--output", out_path("y.npy"),
+                   "--memory-limit", "2M"),
+              "block:3", SIGNALS[s]);
+      const int left = remove_leftovers(NAMES("none"));
+      const bool may_leave = SIGNALS[s] == SIGKILL && (fallback || !unnamed);
+      ck_assert_msg(left == (may_leave ? 1 : 0), "signal %d, fallback %d: %d left", SIGNALS[s],
+                    fallback, left);
+    }
+    unsetenv("CONV1DT_TEST_NO_TMPFILE");
+  }
+}
+END_TEST
+
 /* Killed at timed moments: nothing, or the complete output (direct: the in-memory bits). */
 START_TEST(test_chunked_killed_anytime) {
   save_big();
@@ -803,6 +826,7 @@ static Suite *jobs_suite(void) {
   tc = cli_tcase_create(s, "chunked", 240);
   tcase_add_test(tc, test_chunked_killed_at_hooks);
   tcase_add_test(tc, test_chunked_killed_anytime);
+  tcase_add_test(tc, test_long_sample_killed);
   tcase_add_test(tc, test_chunked_list_and_progress);
   return s;
 }

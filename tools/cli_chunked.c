@@ -158,15 +158,17 @@ static uint64_t layer_bytes(const conv1dt_layer *layer, int64_t steps) {
   return kernel + copies + f * item + CHUNK_SLACK;
 }
 
-/* A copy of layer computing with `algorithm` (the same weights and configuration otherwise) into
- * *out (the caller destroys it). */
-static bool fix_method(const conv1dt_layer *layer, conv1dt_algorithm algorithm,
-                       conv1dt_layer **out) {
+/* A copy of layer computing with `algorithm` and, when workspace_limit is not 0, that
+ * workspace limit (the same weights and configuration otherwise) into *out (the caller destroys
+ * it). */
+static bool copy_layer(const conv1dt_layer *layer, conv1dt_algorithm algorithm,
+                       size_t workspace_limit, conv1dt_layer **out) {
   conv1dt_config cfg;
   int64_t c;
   conv1dt_dtype dtype;
   conv1dt_get_config(layer, &cfg, &c, &dtype);
   cfg.algorithm = algorithm;
+  if (workspace_limit) cfg.workspace_limit = workspace_limit;
   const size_t item = dtype == CONV1DT_FLOAT32 ? 4 : 8;
   void *k = malloc((size_t)(cfg.kernel_size * cfg.filters * c) * item);
   void *b = malloc((size_t)cfg.filters * item);
@@ -413,8 +415,9 @@ static void compute(pipeline *pl, const cli_chunked_job *job, const conv1dt_laye
     }
     advance(pl, &pl->computed);
     if (job->progress)
-      job->progress(job->progress_ctx,
-                    (i + 1) * pl->per_block < pl->batch ? (i + 1) * pl->per_block : pl->batch);
+      job->progress(
+          job->progress_ctx,
+          (double)((i + 1) * pl->per_block < pl->batch ? (i + 1) * pl->per_block : pl->batch));
     cli_test_hook("block");
   }
 }
@@ -462,6 +465,205 @@ static int open_input(const cli_chunked_job *job, uint64_t in_bytes, uint64_t *o
   return -1;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * A sample too long for the limit: along its steps, through a stream (conv1dt_stream_*)
+ */
+
+static bool read_at(int fd, void *buf, size_t n, uint64_t at, const char *path) {
+  for (size_t got = 0; got < n;) {
+    const ssize_t r = pread(fd, (char *)buf + got, n - got, (off_t)(at + got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      if (r < 0)
+        cli_error("cannot read --input '%s': read error: %s", path, strerror(errno));
+      else
+        cli_error("cannot read --input '%s': the file ended at byte %" PRIu64 " (it was cut short "
+                  "while being read)",
+                  path, at + got);
+      return false;
+    }
+    got += (size_t)r;
+  }
+  return true;
+}
+
+static bool write_at(int fd, const void *buf, size_t n, uint64_t at, const char *path) {
+  for (size_t done = 0; done < n;) {
+    const ssize_t w = pwrite(fd, (const char *)buf + done, n - done, (off_t)(at + done));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      cli_error("cannot write --output '%s': write error: %s", path, strerror(w < 0 ? errno : EIO));
+      return false;
+    }
+    done += (size_t)w;
+  }
+  return true;
+}
+
+/* Runs each sample along its steps through a stream of one signal on a copy of the layer whose
+ * workspace limit keeps the stream within the memory limit: blocks of `block` steps are read
+ * (channels_first: each channel's run of steps), pushed, and the output steps they make final
+ * written at their offsets (channels_first: each filter's run); the flush writes the rest. */
+static bool stream_run(const cli_chunked_job *job, uint64_t limit) {
+  const size_t item = (size_t)job->dtype;
+  const int64_t batch = job->batch, steps = job->steps;
+  conv1dt_config cfg;
+  int64_t in_ch;
+  conv1dt_get_config(job->layer, &cfg, &in_ch, NULL);
+  const bool cf = cfg.data_format == CONV1DT_CHANNELS_FIRST;
+  const int64_t out_steps = job->out_shape[cf ? 2 : 1], out_ch = job->out_shape[cf ? 1 : 2];
+  const uint64_t held = 2 * layer_bytes(job->layer, steps) + job->held_bytes; /* + the copy */
+  char lim[32], need[32];
+  format_bytes(lim, sizeof lim, limit);
+  if (limit <= held + CHUNK_SLACK) {
+    format_bytes(need, sizeof need, held + CHUNK_SLACK);
+    cli_error("--memory-limit %s is too small: the layer alone needs about %s; raise "
+              "--memory-limit",
+              lim, need);
+    return false;
+  }
+  const uint64_t avail = limit - held;
+  /* Half of what remains for the stream (its staging and workspace, which the layer's
+   * workspace limit bounds), half for this function's blocks. */
+  conv1dt_layer *copy = NULL;
+  conv1dt_stream *stream = NULL;
+  unsigned char *xb = NULL, *yb = NULL;
+  int in_fd = -1;
+  cli_stage out = {-1, NULL, NULL, -1};
+  bool ok = false;
+  if (!copy_layer(job->layer, cfg.algorithm, (size_t)(avail / 2 < SIZE_MAX ? avail / 2 : SIZE_MAX),
+                  &copy))
+    return false;
+  size_t stream_bytes = 0;
+  conv1dt_status st = conv1dt_stream_open(copy, 1, &stream);
+  if (st == CONV1DT_ERROR_UNSUPPORTED) {
+    cli_error("--memory-limit %s is too small for one sample (%" PRId64 " steps), and it cannot "
+              "be processed along its steps: activation '%s' of a channels_first layer acts "
+              "along the steps axis, so no output step is final before the whole sample is "
+              "read; raise --memory-limit",
+              lim, steps, cfg.activation ? cfg.activation : "linear");
+    goto done;
+  }
+  if (st != CONV1DT_OK || (st = conv1dt_stream_size(copy, 1, &stream_bytes)) != CONV1DT_OK) {
+    cli_lib_error("cannot open a stream along the steps", st);
+    goto done;
+  }
+  int64_t most = 0, tail = 0;
+  conv1dt_stream_max_output_steps(copy, 1, &most, &tail);
+  const uint64_t per_step = (uint64_t)in_ch * item + (uint64_t)most * (uint64_t)out_ch * item;
+  const uint64_t fixed = stream_bytes + (uint64_t)tail * (uint64_t)out_ch * item;
+  int64_t block = 0;
+  if (avail > fixed && per_step > 0) {
+    const uint64_t n = (avail - fixed) / per_step;
+    block = n > (uint64_t)steps ? steps : (int64_t)n;
+  }
+  if (block < 1) {
+    format_bytes(need, sizeof need, held + fixed + per_step);
+    cli_error("--memory-limit %s is too small: one sample (%" PRId64 " steps) needs at least %s "
+              "even along its steps (the layer, a stream of its steps, one step's buffers); "
+              "raise --memory-limit",
+              lim, steps, need);
+    goto done;
+  }
+  const int64_t y_cap = block * most > tail ? block * most : tail;
+  xb = malloc((size_t)block * (size_t)in_ch * item);
+  yb = malloc((size_t)y_cap * (size_t)out_ch * item + 1);
+  if (!xb || !yb) {
+    cli_error("out of memory for blocks of %" PRId64 " steps", block);
+    goto done;
+  }
+  const char *debug = getenv("CONV1DT_DEBUG_CHUNKS");
+  if (debug && *debug)
+    fprintf(stderr,
+            "conv1dt: chunks: %" PRId64 " blocks of %" PRId64 " steps along each sample's "
+            "steps, stream %zu, buffers %" PRIu64 ", limit %" PRIu64 "\n",
+            batch * ((steps + block - 1) / block), block, stream_bytes,
+            (uint64_t)block * per_step + (uint64_t)tail * (uint64_t)out_ch * item, limit);
+
+  unsigned char header[4096];
+  const size_t hsize = npy_build_header(job->dtype, 3, job->out_shape, header, sizeof header);
+  uint64_t in_off = 0;
+  if (hsize == 0) {
+    cli_error("cannot write --output '%s': cannot build the .npy header", job->output_path);
+    goto done;
+  }
+  const uint64_t in_s = (uint64_t)steps * (uint64_t)in_ch * item;
+  if ((in_fd = open_input(job, (uint64_t)batch * in_s, &in_off)) < 0) goto done;
+  if (!cli_stage_create(&out, "output", job->output_path)) goto done;
+  if (!write_at(out.fd, header, hsize, 0, job->output_path)) goto done;
+  const bool swap = !host_is_little_endian();
+  for (int64_t b = 0; b < batch; b++) {
+    int64_t p0 = 0;                           /* output steps of sample b written */
+    for (int64_t t0 = 0, nb = 0;; t0 += nb) { /* the blocks, then the flush */
+      const bool last = t0 >= steps;
+      nb = last ? 0 : (steps - t0 < block ? steps - t0 : block);
+      if (!last) {
+        /* (1, nb, C) or (1, C, nb) */
+        if (cf) {
+          for (int64_t c = 0; c < in_ch; c++)
+            if (!read_at(in_fd, xb + (size_t)(c * nb) * item, (size_t)nb * item,
+                         in_off +
+                             ((uint64_t)(b * in_ch + c) * (uint64_t)steps + (uint64_t)t0) * item,
+                         job->input_path))
+              goto done;
+        } else if (!read_at(in_fd, xb, (size_t)(nb * in_ch) * item,
+                            in_off + ((uint64_t)b * (uint64_t)steps + (uint64_t)t0) *
+                                         (uint64_t)in_ch * item,
+                            job->input_path)) {
+          goto done;
+        }
+        if (swap) swap_items(xb, (size_t)(nb * in_ch) * item, item);
+      }
+      int64_t got = 0;
+      st = last ? conv1dt_stream_flush(stream, yb, y_cap, &got)
+                : conv1dt_stream_push(stream, xb, nb, yb, y_cap, &got);
+      if (st != CONV1DT_OK) {
+        cli_lib_error("forward pass failed", st);
+        goto done;
+      }
+      if (got > out_steps - p0) {
+        cli_error("forward pass failed: the stream returned more steps than the output holds");
+        goto done;
+      }
+      if (swap) swap_items(yb, (size_t)(got * out_ch) * item, item);
+      /* (1, got, F) or (1, F, got) at output step p0 */
+      if (cf) {
+        for (int64_t f = 0; f < out_ch && got > 0; f++)
+          if (!write_at(out.fd, yb + (size_t)(f * got) * item, (size_t)got * item,
+                        hsize + ((uint64_t)(b * out_ch + f) * (uint64_t)out_steps + (uint64_t)p0) *
+                                    item,
+                        job->output_path))
+            goto done;
+      } else if (got > 0 && !write_at(out.fd, yb, (size_t)(got * out_ch) * item,
+                                      hsize + ((uint64_t)b * (uint64_t)out_steps + (uint64_t)p0) *
+                                                  (uint64_t)out_ch * item,
+                                      job->output_path)) {
+        goto done;
+      }
+      p0 += got;
+      if (job->progress)
+        job->progress(job->progress_ctx, (double)b + (double)(t0 + nb) / (double)steps);
+      if (!last) cli_test_hook("block");
+      if (last) break;
+    }
+    if (p0 != out_steps) {
+      cli_error("forward pass failed: the stream returned %" PRId64 " of %" PRId64 " steps", p0,
+                out_steps);
+      goto done;
+    }
+    conv1dt_stream_reset(stream);
+  }
+  ok = cli_stage_publish(&out, "output"); /* abandons the stage itself on failure */
+done:
+  if (!ok) cli_stage_abandon(&out);
+  if (in_fd >= 0) close(in_fd);
+  free(xb);
+  free(yb);
+  conv1dt_stream_close(stream);
+  conv1dt_destroy(copy);
+  return ok;
+}
+
 /* cli_chunked_run; *pinned: the layer's copy with its method fixed, when one was made. */
 static bool chunked_run(const cli_chunked_job *job, conv1dt_layer **pinned) {
   const conv1dt_layer *layer = job->layer;
@@ -473,7 +675,7 @@ static bool chunked_run(const cli_chunked_job *job, conv1dt_layer **pinned) {
   /* Every size below is at most the input's or the output's byte count, both checked. */
   const uint64_t in_s = (uint64_t)steps * (uint64_t)in_ch * item;
   const uint64_t out_s = (uint64_t)job->out_shape[1] * (uint64_t)job->out_shape[2] * item;
-  char lim[32], need[32], have[32];
+  char lim[32];
   format_bytes(lim, sizeof lim, limit);
 
   block_plan bp = {0, 0, 0, 0, 0};
@@ -505,18 +707,8 @@ static bool chunked_run(const cli_chunked_job *job, conv1dt_layer **pinned) {
         granule = 1;
       }
       if (!whole_gemms &&
-          (limit <= held || !plan_blocks(layer, batch, steps, in_s, out_s, limit - held, 1, &bp))) {
-        size_t ws1 = 0;
-        conv1dt_workspace_size(layer, 1, steps, &ws1);
-        format_bytes(need, sizeof need, held + 2 * (in_s + out_s) + ws1);
-        format_bytes(have, sizeof have, held);
-        cli_error("--memory-limit %s is too small: one sample (%" PRId64 " steps) needs %s "
-                  "(the layer about %s, two input and two output buffers of one sample, the "
-                  "workspace); a single sample cannot yet be processed along its steps in "
-                  "pieces: raise --memory-limit",
-                  lim, steps, need, have);
-        return false;
-      }
+          (limit <= held || !plan_blocks(layer, batch, steps, in_s, out_s, limit - held, 1, &bp)))
+        return stream_run(job, limit); /* one sample is too long: along its steps */
       conv1dt_algorithm a = whole, b = whole;
       if (conv1dt_forward_algorithm(layer, bp.per_block, steps, bp.ws, &a) != CONV1DT_OK ||
           conv1dt_forward_algorithm(layer, bp.last, steps, bp.ws, &b) != CONV1DT_OK) {
@@ -534,7 +726,7 @@ static bool chunked_run(const cli_chunked_job *job, conv1dt_layer **pinned) {
       }
       /* AUTO would choose another method for a block than for the whole batch (a block of one
        * sample shares no GEMM): fix the whole batch's method. */
-      if (!fix_method(job->layer, whole, pinned)) return false;
+      if (!copy_layer(job->layer, whole, 0, pinned)) return false;
       layer = *pinned;
     }
     /* For the tests: the plan, on stderr. */

@@ -47,14 +47,18 @@ typedef struct {
   int64_t out_shape[3];  /* conv1dt_output_shape's */
   uint64_t memory_limit; /* 0: cli_default_memory_limit() */
   uint64_t held_bytes;   /* what the caller already holds for the layer (kernel, bias arrays) */
-  /* Called on the calling thread after each block is computed, with the samples done so far;
-   * may be NULL. */
-  void (*progress)(void *ctx, int64_t samples_done);
+  /* Called on the calling thread after each block is computed, with the samples done so far
+   * (a fraction within a sample processed along its steps); may be NULL. */
+  void (*progress)(void *ctx, double samples_done);
   void *progress_ctx;
 } cli_chunked_job;
 
 /* Runs the forward pass block by block into the output file, which appears complete or not at
  * all. Bit-identical to one conv1dt_forward call over the whole batch with the same threads.
+ * When one sample does not fit the limit, each sample runs along its steps through a stream
+ * (conv1dt_stream_*) instead: the same numbers where the sums are exact (a zero's sign aside),
+ * else up to the method's rounding; a channels_first layer with an activation along the steps
+ * (which no stream takes) is refused then.
  * Returns false after printing the problem. */
 bool cli_chunked_run(const cli_chunked_job *job);
 

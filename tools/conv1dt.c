@@ -91,8 +91,9 @@ static const char RUN_USAGE[] =
     "                          gemm_accumulate; the same values up to rounding\n"
     "  --memory-limit BYTES    stay within BYTES (suffix K, M or G: 512M) for buffers, workspace\n"
     "                          and the layer, reading and writing the arrays in blocks of\n"
-    "                          samples; default half the memory (taken when the input and\n"
-    "                          output would not fit it). The same numbers as in memory\n"
+    "                          samples (a sample too long for BYTES: along its steps);\n"
+    "                          default half the memory (taken when the input and output\n"
+    "                          would not fit it). The same numbers as in memory\n"
     "\n"
     "The layer as Keras saved it, instead of --kernel, --bias and the layer options above\n"
     "(which are then a usage error; --algorithm stays):\n"
@@ -342,15 +343,16 @@ typedef struct {
   bool limit_given;
 } run_job;
 
-/* Shows `done` samples of the current file's `batch` done. */
-static void run_progress(run_job *job, int64_t done, int64_t batch) {
-  const double f = batch > 0 ? (double)done / (double)batch : 1;
+/* Shows `done` samples of the current file's `batch` done (a fraction within a sample run along
+ * its steps). */
+static void run_progress(run_job *job, double done, int64_t batch) {
+  const double f = batch > 0 ? done / (double)batch : 1;
   cli_progress_update(&job->bar, job->files ? ((double)job->file + f) / (double)job->files : f,
-                      job->file, job->samples + done, batch, false);
+                      job->file, job->samples + (int64_t)done, batch, false);
 }
 
 /* cli_chunked_job's progress callback. */
-static void chunk_progress(void *ctx, int64_t done) {
+static void chunk_progress(void *ctx, double done) {
   run_job *job = ctx;
   run_progress(job, done, job->batch);
 }
@@ -398,7 +400,7 @@ static bool run_forward(const conv1dt_layer *layer, const npy_array *x, int64_t 
       ok = false;
       break;
     }
-    run_progress(job, b0 + n, batch);
+    run_progress(job, (double)(b0 + n), batch);
     cli_test_hook("slice");
   }
   conv1dt_destroy(pinned);
