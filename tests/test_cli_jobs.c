@@ -29,7 +29,6 @@
 extern char **environ;
 
 /* The library runs with the CLI's thread count, so both sides compute the same bits. */
-#define THREADS "2"
 
 /* ------------------------------------------------------------------------------------------- */
 /* Running the program in the background */
@@ -187,7 +186,6 @@ static void save_kernel(void) {
 /* What the library's one forward call gives for the input file (channels_last, strides S,
  * bias, algorithm alg): the .npy bytes a run must write. */
 static unsigned char *library_output(const char *input, conv1dt_algorithm alg, size_t *len) {
-  ck_assert_int_eq(conv1dt_set_num_threads(atoi(THREADS)), CONV1DT_OK);
   npy_array k = load_npy(in_path("k.npy")), b = load_npy(in_path("b.npy")), x = load_npy(input);
   conv1dt_config cfg = conv1dt_config_default(F, K);
   cfg.strides = S;
@@ -228,8 +226,8 @@ static void expect_bytes(const char *path, const unsigned char *want, size_t len
 
 /* A run writing about 32 MB: 64 samples of 2048 steps into 4098 x 32 float32 each. */
 #define BIG_RUN(output)                                                                            \
-  "--threads", THREADS, "run", "--input", in_path("big.npy"), "--kernel", in_path("k.npy"),        \
-      "--bias", in_path("b.npy"), "--strides", "2", "--output", output
+  "run", "--input", in_path("big.npy"), "--kernel", in_path("k.npy"), "--bias", in_path("b.npy"),  \
+      "--strides", "2", "--output", output
 
 static void save_big(void) {
   save_kernel();
@@ -391,8 +389,8 @@ static void write_list(const char *const *names) {
 }
 
 #define LIST_RUN(...)                                                                              \
-  ARGS("--threads", THREADS, "run", "--input-list", in_path("list.txt"), "--output-dir", out_dir,  \
-       "--kernel", in_path("k.npy"), "--bias", in_path("b.npy"), "--strides", "2", __VA_ARGS__)
+  ARGS("run", "--input-list", in_path("list.txt"), "--output-dir", out_dir, "--kernel",            \
+       in_path("k.npy"), "--bias", in_path("b.npy"), "--strides", "2", __VA_ARGS__)
 
 static const char *const GOOD[] = {"a.npy", "b2.npy", "c.npy", "d.npy", NULL};
 
@@ -429,9 +427,8 @@ START_TEST(test_list_runs_every_input) {
   snprintf(dir, sizeof dir, "%s/", out_dir);
   remove_tree(out_dir);
   mkdir(out_dir, 0700);
-  r = run_cli(ARGS("--threads", THREADS, "run", "--input-list", in_path("list.txt"), "--output-dir",
-                   dir, "--kernel", in_path("k.npy"), "--bias", in_path("b.npy"), "--strides",
-                   "2"));
+  r = run_cli(ARGS("run", "--input-list", in_path("list.txt"), "--output-dir", dir, "--kernel",
+                   in_path("k.npy"), "--bias", in_path("b.npy"), "--strides", "2"));
   ck_assert_msg(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
   free_result(&r);
   expect_outputs(GOOD);
@@ -600,9 +597,9 @@ START_TEST(test_progress_run_bits) {
   save_random(in_path("x.npy"), NPY_FLOAT32, 3, 250, 64, C);
   static const char *const algs[] = {"auto", "gemm", "direct", "gemm_accumulate"};
   for (int a = 0; a < 4; a++) {
-    result r = run_cli(ARGS("--threads", THREADS, "run", "--input", in_path("x.npy"), "--kernel",
-                            in_path("k.npy"), "--bias", in_path("b.npy"), "--strides", "2",
-                            "--output", out_path("y.npy"), "--algorithm", algs[a], "--progress"));
+    result r = run_cli(ARGS("run", "--input", in_path("x.npy"), "--kernel", in_path("k.npy"),
+                            "--bias", in_path("b.npy"), "--strides", "2", "--output",
+                            out_path("y.npy"), "--algorithm", algs[a], "--progress"));
     ck_assert_msg(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
     ck_assert_str_eq(r.out, "");
     char *last = NULL;
@@ -631,12 +628,10 @@ START_TEST(test_progress_pins_auto) {
   arr_seed(5);
   save_random(in_path("kw.npy"), NPY_FLOAT32, 3, 3, WF, WC);
   save_random(in_path("xw.npy"), NPY_FLOAT32, 3, 40, 32, WC);
-  result r = run_cli(ARGS("--threads", THREADS, "run", "--input", in_path("xw.npy"), "--kernel",
-                          in_path("kw.npy"), "--strides", "2", "--output", out_path("y.npy"),
-                          "--progress"));
+  result r = run_cli(ARGS("run", "--input", in_path("xw.npy"), "--kernel", in_path("kw.npy"),
+                          "--strides", "2", "--output", out_path("y.npy"), "--progress"));
   ck_assert_msg(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
   free_result(&r);
-  ck_assert_int_eq(conv1dt_set_num_threads(atoi(THREADS)), CONV1DT_OK);
   npy_array k = load_npy(in_path("kw.npy")), x = load_npy(in_path("xw.npy"));
   conv1dt_config cfg = conv1dt_config_default(WF, 3);
   cfg.strides = 2;
@@ -731,9 +726,8 @@ START_TEST(test_long_sample_killed) {
   for (int fallback = 0; fallback < 2; fallback++) {
     if (fallback) setenv("CONV1DT_TEST_NO_TMPFILE", "1", 1);
     for (int s = 0; s < NSIGNALS; s++) {
-      kill_at(ARGS("--threads", THREADS, "run", "--input", in_path("long.npy"), "--kernel",
-                   in_path("k.npy"), "--strides", "2", "--output", out_path("y.npy"),
-                   "--memory-limit", "2M"),
+      kill_at(ARGS("run", "--input", in_path("long.npy"), "--kernel", in_path("k.npy"), "--strides",
+                   "2", "--output", out_path("y.npy"), "--memory-limit", "2M"),
               "block:3", SIGNALS[s]);
       const int left = remove_leftovers(NAMES("none"));
       const bool may_leave = SIGNALS[s] == SIGKILL && (fallback || !unnamed);
