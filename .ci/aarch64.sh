@@ -61,9 +61,9 @@ grep -qx 'direct kernel: aarch64 NEON (128-bit vector extensions)' <<<"$info" ||
   { echo "aarch64.sh: conv1dt info does not name the NEON kernel" >&2; exit 1; }
 for p in 32 64; do
   lanes=$([ $p = 32 ] && echo 4s || echo 2d)
-  obj=build-aarch64/CMakeFiles/conv1dt_typed$p.dir/src/typed/direct.c.o
+  obj=build-aarch64/CMakeFiles/conv1dt_kernels_generic$p.dir/src/kernels/generic/kernels.c.o
   n=$(aarch64-linux-gnu-objdump -d "$obj" | grep -cE "fmla[[:space:]]+v[0-9]+\.$lanes" || true)
-  echo "direct.c float$p: $n fmla on v registers (.$lanes)"
+  echo "generic kernel table float$p: $n fmla on v registers (.$lanes)"
   [ "$n" -gt 0 ] || { echo "aarch64.sh: no NEON multiply-adds in $obj" >&2; exit 1; }
 done
 
