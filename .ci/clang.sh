@@ -4,7 +4,7 @@
 #     dependencies (scripts/install-deps.sh);
 #  2. configures build-clang with clang and -Werror (the build must stay warning-free), builds,
 #     checks that the direct kernel is dispatched per ISA and that the shared library exports
-#     nothing but conv1dt_* (clang 14 exports target_clones' resolvers: vec.h works round it);
+#     nothing but conv1dt_* (the kernel tables stay hidden);
 #  3. runs the whole test suite;
 #  4. the README's fuzzing recipe: build-fuzz with -DCONV1DT_FUZZ=ON, each libFuzzer target run
 #     once over its committed corpus.
