@@ -16,3 +16,8 @@ set_tests_properties(test_stream PROPERTIES
   LABELS "numerics;stream;examples"
   TIMEOUT 600
   ENVIRONMENT "CONV1DT_STREAM_WAV=$<TARGET_FILE:example_stream_wav>")
+if(CMAKE_CROSSCOMPILING_EMULATOR)
+  list(JOIN CMAKE_CROSSCOMPILING_EMULATOR " " _conv1dt_stream_emulator)
+  set_property(TEST test_stream APPEND PROPERTY ENVIRONMENT
+               "CONV1DT_STREAM_WAV_EMULATOR=${_conv1dt_stream_emulator}")
+endif()

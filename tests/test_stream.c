@@ -746,7 +746,16 @@ static int run_example(const char *prog, const char *arg, const char *in, const 
   if (pid == 0) {
     const int fi = open(in, O_RDONLY), fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fi < 0 || fo < 0 || dup2(fi, 0) < 0 || dup2(fo, 1) < 0) _exit(126);
-    execl(prog, prog, arg, (char *)NULL);
+    /* a cross build's example runs under its emulator (CONV1DT_STREAM_WAV_EMULATOR: words) */
+    char emu[512], *argv[16];
+    int n = 0;
+    const char *e = getenv("CONV1DT_STREAM_WAV_EMULATOR");
+    snprintf(emu, sizeof emu, "%s", e ? e : "");
+    for (char *w = strtok(emu, " "); w && n < 12; w = strtok(NULL, " ")) argv[n++] = w;
+    argv[n++] = (char *)prog;
+    argv[n++] = (char *)arg;
+    argv[n] = NULL;
+    execvp(argv[0], argv);
     _exit(127);
   }
   int status = 0;
