@@ -19,8 +19,10 @@ set_tests_properties(test_cli PROPERTIES
 # 8 MiB limit, failures mid-way, the size parser.
 conv1dt_add_check_test(test_cli_chunked SOURCES test_cli_chunked.c cli_harness.c LIBS conv1dt_npy)
 add_dependencies(test_cli_chunked conv1dt_cli)
+# Labelled native: they spawn the CLI themselves to signal it and read its peak RSS, which an
+# emulated (cross) build cannot give them.
 set_tests_properties(test_cli_chunked PROPERTIES
-  LABELS cli
+  LABELS "cli;native"
   ENVIRONMENT "CONV1DT_CLI=$<TARGET_FILE:conv1dt_cli>;CONV1DT_TEST_TMP=${CMAKE_CURRENT_BINARY_DIR}/cli_chunked_tmp")
 
 # Batch jobs: runs and grads killed by signals leave only complete outputs, --input-list jobs,
@@ -28,6 +30,7 @@ set_tests_properties(test_cli_chunked PROPERTIES
 conv1dt_add_check_test(test_cli_jobs SOURCES test_cli_jobs.c cli_harness.c LIBS conv1dt_npy)
 add_dependencies(test_cli_jobs conv1dt_cli)
 set_tests_properties(test_cli_jobs PROPERTIES
+  LABELS "cli;native"
   ENVIRONMENT "CONV1DT_CLI=$<TARGET_FILE:conv1dt_cli>;CONV1DT_TEST_TMP=${CMAKE_CURRENT_BINARY_DIR}/cli_jobs_tmp")
 
 conv1dt_add_check_test(test_fixtures SOURCES test_fixtures.c LIBS conv1dt_npy PkgConfig::JSONC)
