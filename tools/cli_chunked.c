@@ -500,18 +500,35 @@ static bool write_at(int fd, const void *buf, size_t n, uint64_t at, const char 
   return true;
 }
 
-/* Runs each sample along its steps through a stream of one signal on a copy of the layer whose
- * workspace limit keeps the stream within the memory limit: blocks of `block` steps are read
- * (channels_first: each channel's run of steps), pushed, and the output steps they make final
- * written at their offsets (channels_first: each filter's run); the flush writes the rest. */
+/* The input steps a stream starts at to compute output steps from p0 on: output step p sums
+ * input steps t with t*s + k*d = p + crop (k a tap), none before (p + crop - Keff + 1) / s; a
+ * crop >= 0 only moves that later, so floor((p0 - Keff + 1) / s) is early enough for any
+ * padding, and is at most p0 / s (the stream's first output step is the first input step's
+ * first one). The steps from there up to the part's own are its halo: read again by this rank
+ * rather than received from the rank computing them. */
+static int64_t halo_start(const conv1dt_config *cfg, int64_t p0) {
+  const int64_t keff = (cfg->kernel_size - 1) * cfg->dilation_rate + 1;
+  const int64_t q = p0 - keff + 1;
+  return q <= 0 ? 0 : q / cfg->strides;
+}
+
+/* Runs each sample of the part along its steps through a stream of one signal on a copy of the
+ * layer whose workspace limit keeps the stream within the memory limit: blocks of `block` steps
+ * are read (channels_first: each channel's run of steps), pushed, and the output steps they
+ * make final written at their offsets (channels_first: each filter's run); the flush writes the
+ * rest. A part of the output steps [q0, q1) starts the stream at its halo (halo_start: the
+ * stream's output step j is then the output's step j + t0 * strides, final and equal to it
+ * from q0 on), pushes until step q1 - 1 is out (conv1dt_stream_latency), flushes only at the
+ * input's end, and writes [q0, q1) alone. */
 static bool stream_run(const cli_chunked_job *job, uint64_t limit) {
   const size_t item = (size_t)job->dtype;
-  const int64_t batch = job->batch, steps = job->steps;
+  const int64_t steps = job->steps;
   conv1dt_config cfg;
   int64_t in_ch;
   conv1dt_get_config(job->layer, &cfg, &in_ch, NULL);
   const bool cf = cfg.data_format == CONV1DT_CHANNELS_FIRST;
   const int64_t out_steps = job->out_shape[cf ? 2 : 1], out_ch = job->out_shape[cf ? 1 : 2];
+  const int64_t q0 = job->step_first, q1 = job->step_first + job->step_count;
   const uint64_t held = 2 * layer_bytes(job->layer, steps) + job->held_bytes; /* + the copy */
   char lim[32], need[32];
   format_bytes(lim, sizeof lim, limit);
@@ -529,7 +546,7 @@ static bool stream_run(const cli_chunked_job *job, uint64_t limit) {
   conv1dt_stream *stream = NULL;
   unsigned char *xb = NULL, *yb = NULL;
   int in_fd = -1;
-  cli_stage out = {-1, NULL, NULL, -1};
+  cli_stage own = {-1, NULL, NULL, -1};
   bool ok = false;
   if (!copy_layer(job->layer, cfg.algorithm, (size_t)(avail / 2 < SIZE_MAX ? avail / 2 : SIZE_MAX),
                   &copy))
@@ -537,11 +554,17 @@ static bool stream_run(const cli_chunked_job *job, uint64_t limit) {
   size_t stream_bytes = 0;
   conv1dt_status st = conv1dt_stream_open(copy, 1, &stream);
   if (st == CONV1DT_ERROR_UNSUPPORTED) {
-    cli_error("--memory-limit %s is too small for one sample (%" PRId64 " steps), and it cannot "
-              "be processed along its steps: activation '%s' of a channels_first layer acts "
-              "along the steps axis, so no output step is final before the whole sample is "
-              "read; raise --memory-limit",
-              lim, steps, cfg.activation ? cfg.activation : "linear");
+    if (job->step_count < out_steps)
+      cli_error("one signal cannot be split along its steps: activation '%s' of a "
+                "channels_first layer acts along the steps axis, so every output step needs the "
+                "whole sample; give the job at least as many samples as ranks",
+                cfg.activation ? cfg.activation : "linear");
+    else
+      cli_error("--memory-limit %s is too small for one sample (%" PRId64 " steps), and it "
+                "cannot be processed along its steps: activation '%s' of a channels_first layer "
+                "acts along the steps axis, so no output step is final before the whole sample "
+                "is read; raise --memory-limit",
+                lim, steps, cfg.activation ? cfg.activation : "linear");
     goto done;
   }
   if (st != CONV1DT_OK || (st = conv1dt_stream_size(copy, 1, &stream_bytes)) != CONV1DT_OK) {
@@ -572,31 +595,47 @@ static bool stream_run(const cli_chunked_job *job, uint64_t limit) {
     cli_error("out of memory for blocks of %" PRId64 " steps", block);
     goto done;
   }
+  /* The input steps [t_first, t_end) this part reads. */
+  const int64_t t_first = halo_start(&cfg, q0);
+  int64_t t_end = steps;
+  if (q1 < out_steps) {
+    int64_t n = 0;
+    if ((st = conv1dt_stream_latency(copy, q1 - 1 - t_first * cfg.strides, &n)) != CONV1DT_OK) {
+      cli_lib_error("cannot plan the stream", st);
+      goto done;
+    }
+    if (n < steps - t_first) t_end = t_first + n;
+  }
   const char *debug = getenv("CONV1DT_DEBUG_CHUNKS");
   if (debug && *debug)
     fprintf(stderr,
             "conv1dt: chunks: %" PRId64 " blocks of %" PRId64 " steps along each sample's "
             "steps, stream %zu, buffers %" PRIu64 ", limit %" PRIu64 "\n",
-            batch * ((steps + block - 1) / block), block, stream_bytes,
+            job->count * ((t_end - t_first + block - 1) / block), block, stream_bytes,
             (uint64_t)block * per_step + (uint64_t)tail * (uint64_t)out_ch * item, limit);
 
-  unsigned char header[4096];
-  const size_t hsize = npy_build_header(job->dtype, 3, job->out_shape, header, sizeof header);
-  uint64_t in_off = 0;
-  if (hsize == 0) {
-    cli_error("cannot write --output '%s': cannot build the .npy header", job->output_path);
-    goto done;
-  }
+  uint64_t in_off = 0, out_off = job->out_offset;
+  int out_fd = job->out_fd;
   const uint64_t in_s = (uint64_t)steps * (uint64_t)in_ch * item;
-  if ((in_fd = open_input(job, (uint64_t)batch * in_s, &in_off)) < 0) goto done;
-  if (!cli_stage_create(&out, "output", job->output_path)) goto done;
-  if (!write_at(out.fd, header, hsize, 0, job->output_path)) goto done;
+  if ((in_fd = open_input(job, (uint64_t)job->batch * in_s, &in_off)) < 0) goto done;
+  if (out_fd < 0) {
+    unsigned char header[4096];
+    const size_t hsize = npy_build_header(job->dtype, 3, job->out_shape, header, sizeof header);
+    if (hsize == 0) {
+      cli_error("cannot write --output '%s': cannot build the .npy header", job->output_path);
+      goto done;
+    }
+    if (!cli_stage_create(&own, "output", job->output_path)) goto done;
+    if (!write_at(own.fd, header, hsize, 0, job->output_path)) goto done;
+    out_fd = own.fd;
+    out_off = hsize;
+  }
   const bool swap = !host_is_little_endian();
-  for (int64_t b = 0; b < batch; b++) {
-    int64_t p0 = 0;                           /* output steps of sample b written */
-    for (int64_t t0 = 0, nb = 0;; t0 += nb) { /* the blocks, then the flush */
-      const bool last = t0 >= steps;
-      nb = last ? 0 : (steps - t0 < block ? steps - t0 : block);
+  for (int64_t b = job->first; b < job->first + job->count; b++) {
+    int64_t p = t_first * cfg.strides; /* the output step of the stream's next one */
+    for (int64_t t0 = t_first, nb = 0;; t0 += nb) { /* the blocks, then the flush */
+      const bool last = t0 >= t_end;
+      nb = last ? 0 : (t_end - t0 < block ? t_end - t0 : block);
       if (!last) {
         /* (1, nb, C) or (1, C, nb) */
         if (cf) {
@@ -615,47 +654,56 @@ static bool stream_run(const cli_chunked_job *job, uint64_t limit) {
         if (swap) swap_items(xb, (size_t)(nb * in_ch) * item, item);
       }
       int64_t got = 0;
-      st = last ? conv1dt_stream_flush(stream, yb, y_cap, &got)
-                : conv1dt_stream_push(stream, xb, nb, yb, y_cap, &got);
-      if (st != CONV1DT_OK) {
+      if (last && t_end < steps)
+        got = 0; /* the input goes on: no flush (the part's steps are all out) */
+      else if ((st = last ? conv1dt_stream_flush(stream, yb, y_cap, &got)
+                          : conv1dt_stream_push(stream, xb, nb, yb, y_cap, &got)) != CONV1DT_OK) {
         cli_lib_error("forward pass failed", st);
         goto done;
       }
-      if (got > out_steps - p0) {
+      if (got > out_steps - p) {
         cli_error("forward pass failed: the stream returned more steps than the output holds");
         goto done;
       }
+      /* Of the `got` steps from output step p, those in [q0, q1): [a, e) of them. */
+      const int64_t a = q0 > p ? (q0 - p < got ? q0 - p : got) : 0;
+      const int64_t e = q1 < p + got ? (q1 > p ? q1 - p : 0) : got;
       if (swap) swap_items(yb, (size_t)(got * out_ch) * item, item);
-      /* (1, got, F) or (1, F, got) at output step p0 */
+      /* (1, got, F) or (1, F, got): steps [a, e) at output step p + a */
       if (cf) {
-        for (int64_t f = 0; f < out_ch && got > 0; f++)
-          if (!write_at(out.fd, yb + (size_t)(f * got) * item, (size_t)got * item,
-                        hsize + ((uint64_t)(b * out_ch + f) * (uint64_t)out_steps + (uint64_t)p0) *
-                                    item,
+        for (int64_t f = 0; f < out_ch && e > a; f++)
+          if (!write_at(out_fd, yb + (size_t)(f * got + a) * item, (size_t)(e - a) * item,
+                        out_off + ((uint64_t)(b * out_ch + f) * (uint64_t)out_steps +
+                                   (uint64_t)(p + a)) *
+                                      item,
                         job->output_path))
             goto done;
-      } else if (got > 0 && !write_at(out.fd, yb, (size_t)(got * out_ch) * item,
-                                      hsize + ((uint64_t)b * (uint64_t)out_steps + (uint64_t)p0) *
+      } else if (e > a && !write_at(out_fd, yb + (size_t)(a * out_ch) * item,
+                                    (size_t)((e - a) * out_ch) * item,
+                                    out_off + ((uint64_t)b * (uint64_t)out_steps + (uint64_t)(p + a)) *
                                                   (uint64_t)out_ch * item,
-                                      job->output_path)) {
+                                    job->output_path)) {
         goto done;
       }
-      p0 += got;
+      p += got;
       if (job->progress)
-        job->progress(job->progress_ctx, (double)b + (double)(t0 + nb) / (double)steps);
+        job->progress(job->progress_ctx, (double)(b - job->first) +
+                                             (double)(t0 + nb - t_first) /
+                                                 (double)(t_end - t_first));
       if (!last) cli_test_hook("block");
       if (last) break;
     }
-    if (p0 != out_steps) {
-      cli_error("forward pass failed: the stream returned %" PRId64 " of %" PRId64 " steps", p0,
-                out_steps);
+    if (p < q1) {
+      cli_error("forward pass failed: the stream returned %" PRId64 " of %" PRId64 " steps",
+                p - t_first * cfg.strides, q1 - t_first * cfg.strides);
       goto done;
     }
     conv1dt_stream_reset(stream);
   }
-  ok = cli_stage_publish(&out, "output"); /* abandons the stage itself on failure */
+  /* Output of its own: published here (abandoned by it on failure); a shared one: the caller's. */
+  ok = own.fd < 0 || cli_stage_publish(&own, "output");
 done:
-  if (!ok) cli_stage_abandon(&out);
+  if (!ok) cli_stage_abandon(&own);
   if (in_fd >= 0) close(in_fd);
   free(xb);
   free(yb);
@@ -669,9 +717,13 @@ static bool chunked_run(const cli_chunked_job *job, conv1dt_layer **pinned) {
   const conv1dt_layer *layer = job->layer;
   const uint64_t limit = job->memory_limit ? job->memory_limit : cli_default_memory_limit();
   const size_t item = (size_t)job->dtype;
-  const int64_t batch = job->batch, steps = job->steps;
+  const int64_t batch = job->batch, steps = job->steps, count = job->count;
+  conv1dt_config cfg;
   int64_t in_ch;
-  conv1dt_get_config(layer, NULL, &in_ch, NULL);
+  conv1dt_get_config(layer, &cfg, &in_ch, NULL);
+  if (job->out_fd >= 0 && (count == 0 || job->step_count == 0)) return true; /* an idle rank */
+  if (job->step_count < job->out_shape[cfg.data_format == CONV1DT_CHANNELS_FIRST ? 2 : 1])
+    return stream_run(job, limit); /* a part of the steps: from them and their halo */
   /* Every size below is at most the input's or the output's byte count, both checked. */
   const uint64_t in_s = (uint64_t)steps * (uint64_t)in_ch * item;
   const uint64_t out_s = (uint64_t)job->out_shape[1] * (uint64_t)job->out_shape[2] * item;
@@ -682,7 +734,7 @@ static bool chunked_run(const cli_chunked_job *job, conv1dt_layer **pinned) {
   conv1dt_algorithm whole = CONV1DT_ALGORITHM_GEMM;
   void *ws = NULL;
   bool ok = false;
-  if (batch > 0 && out_s > 0) {
+  if (count > 0 && out_s > 0) {
     /* The method of one call over the whole batch; each block's call must run the same one. */
     conv1dt_status st = conv1dt_forward_algorithm(layer, batch, steps, 0, &whole);
     if (st != CONV1DT_OK) {
@@ -695,7 +747,7 @@ static bool chunked_run(const cli_chunked_job *job, conv1dt_layer **pinned) {
                             (*pinned ? layer_bytes(job->layer, steps) : 0);
       const bool whole_gemms =
           granule > 0 && limit > held &&
-          plan_blocks(layer, batch, steps, in_s, out_s, limit - held, granule, &bp);
+          plan_blocks(layer, count, steps, in_s, out_s, limit - held, granule, &bp);
       if (!whole_gemms && granule != 1) {
         char gran[32];
         snprintf(gran, sizeof gran, "%" PRId64, granule);
@@ -707,7 +759,7 @@ static bool chunked_run(const cli_chunked_job *job, conv1dt_layer **pinned) {
         granule = 1;
       }
       if (!whole_gemms &&
-          (limit <= held || !plan_blocks(layer, batch, steps, in_s, out_s, limit - held, 1, &bp)))
+          (limit <= held || !plan_blocks(layer, count, steps, in_s, out_s, limit - held, 1, &bp)))
         return stream_run(job, limit); /* one sample is too long: along its steps */
       conv1dt_algorithm a = whole, b = whole;
       if (conv1dt_forward_algorithm(layer, bp.per_block, steps, bp.ws, &a) != CONV1DT_OK ||
@@ -755,22 +807,28 @@ static bool chunked_run(const cli_chunked_job *job, conv1dt_layer **pinned) {
     goto done;
   }
   if ((pl.in_fd = open_input(job, (uint64_t)batch * in_s, &pl.in_offset)) < 0) goto done;
-  if (!cli_stage_create(&out, "output", job->output_path)) goto done;
-  /* The file grows block by block (no ftruncate to its size first: a file-size limit or a full
-   * disk then shows where it happens, and no sparse file of the full size stands meanwhile). */
-  if (pwrite(out.fd, header, hsize, 0) != (ssize_t)hsize) {
-    cli_error("cannot write --output '%s': %s", job->output_path, strerror(errno));
-    goto done;
+  pl.in_offset += (uint64_t)job->first * in_s;
+  pl.out_fd = job->out_fd;
+  pl.out_offset = job->out_offset + (uint64_t)job->first * out_s;
+  if (pl.out_fd < 0) { /* an output of its own */
+    if (!cli_stage_create(&out, "output", job->output_path)) goto done;
+    /* The file grows block by block (no ftruncate to its size first: a file-size limit or a
+     * full disk then shows where it happens, and no sparse file of the full size stands
+     * meanwhile). */
+    if (pwrite(out.fd, header, hsize, 0) != (ssize_t)hsize) {
+      cli_error("cannot write --output '%s': %s", job->output_path, strerror(errno));
+      goto done;
+    }
+    pl.out_fd = out.fd;
+    pl.out_offset = hsize + (uint64_t)job->first * out_s;
   }
   if (bp.blocks > 0) {
-    pl.out_fd = out.fd;
     pl.in_path = job->input_path;
     pl.out_path = job->output_path;
-    pl.out_offset = hsize;
     pl.in_s = in_s;
     pl.out_s = out_s;
     pl.item = item;
-    pl.batch = batch;
+    pl.batch = count;
     pl.per_block = bp.per_block;
     pl.blocks = bp.blocks;
     for (int j = 0; j < 2; j++) {
@@ -800,7 +858,8 @@ static bool chunked_run(const cli_chunked_job *job, conv1dt_layer **pinned) {
       goto done;
     }
   }
-  ok = cli_stage_publish(&out, "output"); /* abandons the stage itself on failure */
+  /* Abandons the stage itself on failure; a shared output is the caller's to publish. */
+  ok = out.fd < 0 || cli_stage_publish(&out, "output");
 done:
   if (!ok) cli_stage_abandon(&out); /* nothing to do once published or abandoned */
   if (pl.in_fd >= 0) close(pl.in_fd);
@@ -810,6 +869,13 @@ done:
   }
   conv1dt_workspace_free(ws);
   return ok;
+}
+
+int64_t cli_chunked_granule(const conv1dt_layer *layer, int64_t batch, int64_t steps) {
+  conv1dt_algorithm whole;
+  if (batch <= 0 || conv1dt_forward_algorithm(layer, batch, steps, 0, &whole) != CONV1DT_OK)
+    return 1;
+  return sample_granule(layer, whole, batch, steps);
 }
 
 bool cli_chunked_run(const cli_chunked_job *job) {

@@ -47,8 +47,18 @@ typedef struct {
   int64_t out_shape[3];  /* conv1dt_output_shape's */
   uint64_t memory_limit; /* 0: cli_default_memory_limit() */
   uint64_t held_bytes;   /* what the caller already holds for the layer (kernel, bias arrays) */
-  /* Called on the calling thread after each block is computed, with the samples done so far
-   * (a fraction within a sample processed along its steps); may be NULL. */
+  /* The part this process computes (cli_split.h): samples [first, first + count) and, of each,
+   * output steps [step_first, step_first + step_count); the whole job is 0, batch, 0, and the
+   * output's steps. A part of the steps runs through a stream from its input steps and the
+   * halo of input steps before them that reach into its output steps. */
+  int64_t first, count, step_first, step_count;
+  /* -1: cli_chunked_run stages output_path itself and publishes it complete; else the staged
+   * output shared with other ranks (cli_shared.h), its data from out_offset on, into which only
+   * this part is written (nothing is published). */
+  int out_fd;
+  uint64_t out_offset;
+  /* Called on the calling thread after each block is computed, with the samples of the part
+   * done so far (a fraction within a sample processed along its steps); may be NULL. */
   void (*progress)(void *ctx, double samples_done);
   void *progress_ctx;
 } cli_chunked_job;
@@ -61,5 +71,9 @@ typedef struct {
  * (which no stream takes) is refused then.
  * Returns false after printing the problem. */
 bool cli_chunked_run(const cli_chunked_job *job);
+
+/* The runs of samples that blocks (and ranks) start at multiples of, so that they compute the
+ * same GEMMs as one call over the batch (1: any sample; 0: unknown, see cli_chunked.c). */
+int64_t cli_chunked_granule(const conv1dt_layer *layer, int64_t batch, int64_t steps);
 
 #endif /* CONV1DT_CLI_CHUNKED_H */

@@ -27,6 +27,9 @@
 #include "cli_error.h"
 #include "cli_io.h"
 #include "cli_progress.h"
+#include "cli_ranks.h"
+#include "cli_shared.h"
+#include "cli_split.h"
 #include "npy.h"
 
 #include <errno.h>
@@ -335,12 +338,14 @@ static const cli_command RUN = {"run", RUN_USAGE, RUN_OPTIONS, RUN_COUNT, check_
 /* Where a run job stands, for the progress line: file `file` of `files` (0: a single input),
  * after `samples` samples of the files before it, in the file of `batch` samples; and how it
  * computes: within memory_limit (0: the default) when limit_given or when the input and output
- * exceed the default, else in memory. held_bytes: what the caller holds for the layer. */
+ * exceed the default, else in memory. held_bytes: what the caller holds for the layer. split:
+ * the one input is shared by the ranks of conv1dt-mpi, this rank's part `part` samples (its
+ * progress stands for the job's). */
 typedef struct {
   cli_progress bar;
-  int64_t file, files, samples, batch;
+  int64_t file, files, samples, batch, part;
   uint64_t memory_limit, held_bytes;
-  bool limit_given;
+  bool limit_given, split;
 } run_job;
 
 /* Shows `done` samples of the current file's `batch` done (a fraction within a sample run along
@@ -351,9 +356,10 @@ static void run_progress(run_job *job, double done, int64_t batch) {
                       job->file, job->samples + (int64_t)done, batch, false);
 }
 
-/* cli_chunked_job's progress callback. */
+/* cli_chunked_job's progress callback: samples done of the part it runs. */
 static void chunk_progress(void *ctx, double done) {
   run_job *job = ctx;
+  if (job->split) done = job->part > 0 ? done / (double)job->part * (double)job->batch : 0;
   run_progress(job, done, job->batch);
 }
 
@@ -407,6 +413,64 @@ static bool run_forward(const conv1dt_layer *layer, const npy_array *x, int64_t 
   return ok;
 }
 
+/* The output's (and input's) steps axis: 1 for channels_last, 2 for channels_first. */
+static int layer_steps_axis(const conv1dt_layer *layer) {
+  conv1dt_config cfg;
+  conv1dt_get_config(layer, &cfg, NULL, NULL);
+  return cfg.data_format == CONV1DT_CHANNELS_LAST ? 1 : 2;
+}
+
+/* run_one for conv1dt-mpi's one input (collective): the ranks split the work (cli_split.h),
+ * each computes its part through cli_chunked.c (reading its samples, or its output steps'
+ * input steps and halo, with pread) into the output rank 0 staged (cli_shared.h), which
+ * appears when every rank's part is written. out_shape: NULL when this rank could not compute
+ * it (it printed why). The memory limit is per rank: by default the node's share (as for
+ * conv1dt) divided among the ranks on the node. */
+static bool run_shared(const conv1dt_layer *layer, const npy_array *x, int64_t steps,
+                       const char *in_path, const char *path, const int64_t *out_shape,
+                       run_job *job) {
+  bool ok = out_shape != NULL;
+  if (ok && x->data) {
+    cli_error("conv1dt-mpi needs --input '%s' to be a regular file: each rank reads its part",
+              in_path);
+    ok = false;
+  }
+  if (!cli_ranks_all(ok)) return false;
+  conv1dt_config cfg;
+  conv1dt_get_config(layer, &cfg, NULL, NULL);
+  const int64_t batch = x->shape[0];
+  const int64_t out_steps = out_shape[cfg.data_format == CONV1DT_CHANNELS_LAST ? 1 : 2];
+  cli_share share;
+  cli_split(batch, out_steps, cli_chunked_granule(layer, batch, steps), cli_rank(), cli_ranks(),
+            &share);
+  cli_shared out;
+  if (!cli_shared_create(&out, path, x->dtype, out_shape)) return false;
+  job->part = share.along_steps ? share.count * share.step_count / (out_steps ? out_steps : 1)
+                                : share.count;
+  const uint64_t limit = job->memory_limit ? job->memory_limit
+                                           : cli_default_memory_limit() /
+                                                 (uint64_t)cli_ranks_on_node();
+  const cli_chunked_job chunked = {.layer = layer,
+                                   .input_path = in_path,
+                                   .output_path = path,
+                                   .dtype = x->dtype,
+                                   .batch = batch,
+                                   .steps = steps,
+                                   .out_shape = {out_shape[0], out_shape[1], out_shape[2]},
+                                   .memory_limit = limit,
+                                   .held_bytes = job->held_bytes,
+                                   .first = share.first,
+                                   .count = share.count,
+                                   .step_first = share.step_first,
+                                   .step_count = share.step_count,
+                                   .out_fd = out.fd,
+                                   .out_offset = out.data_offset,
+                                   .progress = chunk_progress,
+                                   .progress_ctx = job};
+  ok = cli_chunked_run(&chunked);
+  return cli_shared_finish(&out, ok);
+}
+
 /* Runs the layer over the input at in_path, x its header (x->data NULL: its data is read here,
  * whole or in blocks) or the whole array (a pipe, read at once; then x->data is set; it stays
  * x's to free), its batch on axis 0 and `steps` steps, and writes the output at path, staged:
@@ -418,10 +482,10 @@ static bool run_one(const conv1dt_layer *layer, npy_array *x, int64_t steps, con
   job->batch = batch;
   int64_t out_shape[3];
   conv1dt_status st = conv1dt_output_shape(layer, batch, steps, out_shape);
-  if (st != CONV1DT_OK) {
-    cli_lib_error("invalid input", st);
-    return false;
-  }
+  if (st != CONV1DT_OK) cli_lib_error("invalid input", st);
+  if (job->split)
+    return run_shared(layer, x, steps, in_path, path, st == CONV1DT_OK ? out_shape : NULL, job);
+  if (st != CONV1DT_OK) return false;
   /* The library checked the product fits int64_t; size_t and the byte count are ours. */
   uint64_t count = 1;
   for (int i = 0; i < 3; i++) {
@@ -438,17 +502,22 @@ static bool run_one(const conv1dt_layer *layer, npy_array *x, int64_t steps, con
   }
   if (!x->data && cli_chunked_wanted(job->limit_given, x->nbytes,
                                      count > UINT64_MAX / item ? UINT64_MAX : count * item)) {
-    const cli_chunked_job chunked = {layer,
-                                     in_path,
-                                     path,
-                                     x->dtype,
-                                     batch,
-                                     steps,
-                                     {out_shape[0], out_shape[1], out_shape[2]},
-                                     job->memory_limit,
-                                     job->held_bytes,
-                                     chunk_progress,
-                                     job};
+    const cli_chunked_job chunked = {.layer = layer,
+                                     .input_path = in_path,
+                                     .output_path = path,
+                                     .dtype = x->dtype,
+                                     .batch = batch,
+                                     .steps = steps,
+                                     .out_shape = {out_shape[0], out_shape[1], out_shape[2]},
+                                     .memory_limit = job->memory_limit,
+                                     .held_bytes = job->held_bytes,
+                                     .first = 0,
+                                     .count = batch,
+                                     .step_first = 0,
+                                     .step_count = out_shape[layer_steps_axis(layer)],
+                                     .out_fd = -1,
+                                     .progress = chunk_progress,
+                                     .progress_ctx = job};
     return cli_chunked_run(&chunked);
   }
   if (count > SIZE_MAX / item) {
@@ -534,28 +603,32 @@ static const char *base_name(const char *path) {
 
 /* `run --input-list FILE --output-dir DIR`: the layer over every input, each output in DIR
  * under its input's name. Everything that concerns the whole job is checked before any work;
- * a failing input is reported and the others still run. */
+ * a failing input is reported and the others still run. conv1dt-mpi's ranks share the inputs
+ * (rank r runs inputs r, r + ranks, ...), each output its rank's alone; every rank checks the
+ * job, and all go on only if every one found it good. */
 static int run_list(const char *const *values, conv1dt_config *cfg, run_job *job) {
   const char *dir = values[RUN_OUTPUT_DIR];
+  const int64_t rank = cli_rank(), ranks = cli_ranks();
+  int rc = EXIT_FAILURE;
+  bool ready = false;
+  char *text = NULL;
+  int64_t n = 0;
+  char **inputs = NULL, **outputs = NULL;
+  layer_files in = {0};
+  conv1dt_dtype dtype = CONV1DT_FLOAT32;
   struct stat sb;
   if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
     cli_error("--output-dir '%s' is not a directory", dir);
-    return EXIT_FAILURE;
+    goto agree;
   }
-  char *text = NULL;
-  int64_t n = 0;
-  char **inputs = read_input_list(values[RUN_INPUT_LIST], &text, &n);
-  if (!inputs) return EXIT_FAILURE;
-  int rc = EXIT_FAILURE;
-  char **outputs = calloc((size_t)(n ? n : 1), sizeof *outputs);
-  layer_files in = {0};
-  if (!outputs) {
+  if (!(inputs = read_input_list(values[RUN_INPUT_LIST], &text, &n))) goto agree;
+  if (!(outputs = calloc((size_t)(n ? n : 1), sizeof *outputs))) {
     cli_error("out of memory");
-    goto done;
+    goto agree;
   }
   if (n == 0) {
     cli_error("--input-list '%s' names no input", values[RUN_INPUT_LIST]);
-    goto done;
+    goto agree;
   }
   const size_t dirlen = strlen(dir);
   const bool slash = dirlen && dir[dirlen - 1] == '/';
@@ -563,18 +636,18 @@ static int run_list(const char *const *values, conv1dt_config *cfg, run_job *job
     const char *base = base_name(inputs[i]);
     if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
       cli_error("--input-list: '%s' names no file", inputs[i]);
-      goto done;
+      goto agree;
     }
     for (int64_t j = 0; j < i; j++)
       if (strcmp(base, base_name(inputs[j])) == 0) {
         cli_error("--input-list: '%s' and '%s' would both be written to '%s' in --output-dir",
                   inputs[j], inputs[i], base);
-        goto done;
+        goto agree;
       }
     const size_t size = dirlen + strlen(base) + 2;
     if (!(outputs[i] = malloc(size))) {
       cli_error("out of memory");
-      goto done;
+      goto agree;
     }
     snprintf(outputs[i], size, "%s%s%s", dir, slash ? "" : "/", base);
     struct stat si, so;
@@ -582,21 +655,25 @@ static int run_list(const char *const *values, conv1dt_config *cfg, run_job *job
         si.st_ino == so.st_ino) {
       cli_error("--input-list: '%s' is its own output in --output-dir; choose another folder",
                 inputs[i]);
-      goto done;
+      goto agree;
     }
   }
-  conv1dt_dtype dtype;
   if (cli_layer_from_keras(values) ? !open_keras_layer(values, cfg->algorithm, &in.layer)
                                    : !open_npy_layer(values, cfg, &in.layer))
-    goto done;
+    goto agree;
   conv1dt_get_config(in.layer, &in.cfg, &in.in_channels, &dtype);
+  ready = true;
+agree:
+  if (!cli_ranks_all(ready)) goto done;
   const char *what = cli_layer_from_keras(values) ? "the Keras layer" : "the layer";
 
-  job->files = n;
-  cli_progress_start(&job->bar, job->bar.on, n);
+  /* This rank's inputs: n_mine of them, the progress line's files. */
+  const int64_t n_mine = (n - rank + ranks - 1) / ranks;
+  job->files = n_mine;
+  cli_progress_start(&job->bar, job->bar.on, n_mine);
   int64_t failed = 0;
-  for (int64_t i = 0; i < n; i++) {
-    job->file = i;
+  for (int64_t i = rank, mine = 0; i < n; i += ranks, mine++) {
+    job->file = mine;
     if (!values[RUN_SKIP_EXISTING] || access(outputs[i], F_OK) != 0) {
       cli_error_context(inputs[i]);
       npy_array x = {0}; /* the header; run_one reads the data, whole or in blocks */
@@ -610,12 +687,15 @@ static int run_list(const char *const *values, conv1dt_config *cfg, run_job *job
       failed += !ok;
       npy_free(&x);
     }
-    cli_progress_update(&job->bar, (double)(i + 1) / (double)n, i + 1, job->samples, 0, i + 1 == n);
+    cli_progress_update(&job->bar, (double)(mine + 1) / (double)n_mine, mine + 1, job->samples, 0,
+                        mine + 1 == n_mine);
     cli_test_hook("file");
   }
   cli_progress_end(&job->bar);
+  failed = cli_ranks_sum(failed);
   if (failed) {
-    cli_error("%" PRId64 " of %" PRId64 " inputs failed; the others are written", failed, n);
+    if (rank == 0)
+      cli_error("%" PRId64 " of %" PRId64 " inputs failed; the others are written", failed, n);
     rc = CLI_EXIT_SOME_FAILED;
   } else {
     rc = EXIT_SUCCESS;
@@ -629,26 +709,44 @@ done:
   return rc;
 }
 
+/* The command line of run, which is the same on every rank of conv1dt-mpi: only rank 0 reports
+ * its errors. Returns -1 to go on, else the exit status. */
+static int parse_run(int argc, char **argv, const char **values, conv1dt_config *cfg,
+                     run_job *job) {
+  cli_error_quiet(cli_rank() > 0);
+  int rc = cli_parse(&RUN, argc, argv, values);
+  if (rc < 0 && !cli_layer_config(values, cfg)) rc = CLI_EXIT_USAGE;
+  job->limit_given = rc < 0 && values[RUN_MEMORY_LIMIT] != NULL;
+  if (job->limit_given &&
+      !cli_parse_size("memory-limit", values[RUN_MEMORY_LIMIT], &job->memory_limit))
+    rc = CLI_EXIT_USAGE;
+  cli_error_quiet(false);
+  return rc;
+}
+
 static int cmd_run(int argc, char **argv) {
   const char *values[RUN_COUNT];
-  int rc = cli_parse(&RUN, argc, argv, values);
-  if (rc >= 0) return rc;
   conv1dt_config cfg;
-  if (!cli_layer_config(values, &cfg)) return CLI_EXIT_USAGE;
-  run_job job = {.limit_given = values[RUN_MEMORY_LIMIT] != NULL};
-  if (job.limit_given &&
-      !cli_parse_size("memory-limit", values[RUN_MEMORY_LIMIT], &job.memory_limit))
-    return CLI_EXIT_USAGE;
-  job.bar.on = cli_progress_wanted(values[RUN_PROGRESS] != NULL, values[RUN_NO_PROGRESS] != NULL);
+  run_job job = {.split = cli_ranks_mpi()};
+  int rc = parse_run(argc, argv, values, &cfg, &job);
+  if (rc >= 0) return rc;
+  /* One progress line for an MPI job: rank 0's. */
+  job.bar.on = cli_rank() == 0 &&
+               cli_progress_wanted(values[RUN_PROGRESS] != NULL, values[RUN_NO_PROGRESS] != NULL);
   cli_stage_signals();
-  if (values[RUN_INPUT_LIST]) return run_list(values, &cfg, &job);
-  if (!cli_check_outputs(&RUN, values)) return EXIT_FAILURE;
-  if (values[RUN_SKIP_EXISTING] && access(values[RUN_OUTPUT], F_OK) == 0) return EXIT_SUCCESS;
+  if (values[RUN_INPUT_LIST]) {
+    job.split = false; /* the ranks share the inputs, each input is one rank's */
+    return run_list(values, &cfg, &job);
+  }
+  if (!cli_ranks_all(cli_check_outputs(&RUN, values))) return EXIT_FAILURE;
+  int skip = values[RUN_SKIP_EXISTING] && access(values[RUN_OUTPUT], F_OK) == 0;
+  cli_ranks_bcast(&skip, sizeof skip); /* rank 0 sees the output first or last: its word */
+  if (skip) return EXIT_SUCCESS;
 
   layer_files in = {0};
   rc = EXIT_FAILURE;
   in.input_header_only = true; /* run_one reads the data, whole or in blocks */
-  if (open_layer_files(values, NULL, &cfg, &in)) {
+  if (cli_ranks_all(open_layer_files(values, NULL, &cfg, &in))) {
     job.held_bytes = in.k.nbytes + in.b.nbytes;
     cli_progress_start(&job.bar, job.bar.on, 0);
     if (run_one(in.layer, &in.x, in.steps, values[LAYER_INPUT], values[RUN_OUTPUT], &job)) {
@@ -1407,13 +1505,46 @@ static int take_threads(int *argc, char **argv) {
   return EXIT_SUCCESS;
 }
 
+static const char MPI_USAGE[] =
+    "usage: mpirun [mpirun options] conv1dt-mpi run [the options of 'conv1dt run']\n"
+    "       srun [srun options] conv1dt-mpi run ...\n"
+    "       conv1dt-mpi --help | --version\n"
+    "\n"
+    "Runs one 'conv1dt run' job across MPI ranks, with the same options (see\n"
+    "'conv1dt-mpi run --help'). One --input: its samples are split over the ranks (a batch\n"
+    "smaller than the ranks: each sample's steps), each rank reads its part and writes it into\n"
+    "the one --output, which appears complete or not at all. --input-list: the inputs are\n"
+    "shared by the ranks. --memory-limit and --threads apply to each rank.\n"
+    "Exit status, on every rank: 0 success, 1 failure on any rank, 2 usage error, 3 some inputs\n"
+    "of --input-list failed (the others are written).\n";
+
+/* conv1dt-mpi: run only. */
+static int dispatch_mpi(int argc, char **argv) {
+  const char *cmd = argc < 2 ? "--help" : argv[1];
+  if (strcmp(cmd, "run") == 0) return cmd_run(argc - 2, argv + 2);
+  if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    fputs(MPI_USAGE, stdout);
+    return argc < 2 ? CLI_EXIT_USAGE : EXIT_SUCCESS;
+  }
+  if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+    printf("conv1dt-mpi %s\n", conv1dt_version_string());
+    return EXIT_SUCCESS;
+  }
+  if (cli_rank() == 0)
+    cli_error("conv1dt-mpi runs 'run' only, not '%s' (see 'conv1dt-mpi --help')", cmd);
+  return CLI_EXIT_USAGE;
+}
+
 int main(int argc, char **argv) {
+  if (!cli_ranks_init(&argc, &argv)) return EXIT_FAILURE;
+  cli_error_quiet(cli_rank() > 0); /* the same line on every rank: its errors once */
   int rc = take_threads(&argc, argv);
-  if (rc == EXIT_SUCCESS) rc = dispatch(argc, argv);
+  cli_error_quiet(false);
+  if (rc == EXIT_SUCCESS) rc = cli_ranks_mpi() ? dispatch_mpi(argc, argv) : dispatch(argc, argv);
   /* A full disk or closed pipe on stdout is a failure too, not a silent truncation. */
   if (fflush(stdout) != 0 || ferror(stdout)) {
     cli_error("cannot write to standard output: %s", strerror(errno));
     if (rc == EXIT_SUCCESS) rc = EXIT_FAILURE;
   }
-  return rc;
+  return cli_ranks_finish(rc);
 }
