@@ -33,6 +33,35 @@ set_tests_properties(test_cli_jobs PROPERTIES
   LABELS "cli;native"
   ENVIRONMENT "CONV1DT_CLI=$<TARGET_FILE:conv1dt_cli>;CONV1DT_TEST_TMP=${CMAKE_CURRENT_BINARY_DIR}/cli_jobs_tmp")
 
+# conv1dt-mpi under mpirun (label mpi; registered when conv1dt-mpi is built and mpiexec found):
+# byte-compared with conv1dt run over 1, 2, 3 and more ranks than samples, one long signal split
+# along its steps, errors on one rank and on all, --input-list shared by the ranks, killed
+# ranks. Open MPI's mpirun needs --allow-run-as-root as root (CI, containers) and --oversubscribe
+# for more ranks than cores; shared memory without the single-copy mechanism (which a
+# container's ptrace rules may refuse) and no network probing keep it working in a container.
+if(TARGET conv1dt_mpi AND MPIEXEC_EXECUTABLE)
+  execute_process(COMMAND ${MPIEXEC_EXECUTABLE} --version OUTPUT_VARIABLE _conv1dt_mpiexec_version
+                  ERROR_QUIET)
+  if(_conv1dt_mpiexec_version MATCHES "Open MPI|OpenRTE")
+    set(_conv1dt_mpirun_flags "--allow-run-as-root --oversubscribe --mca btl self,vader")
+    set(_conv1dt_mpi_env "OMPI_MCA_btl_vader_single_copy_mechanism=none")
+  else()
+    set(_conv1dt_mpirun_flags "")
+    set(_conv1dt_mpi_env "")
+  endif()
+  conv1dt_add_check_test(test_cli_mpi SOURCES test_cli_mpi.c cli_harness.c LIBS conv1dt_npy m)
+  add_dependencies(test_cli_mpi conv1dt_cli conv1dt_mpi)
+  # One CTest test per case: split (byte and value comparisons), errors (and --input-list),
+  # killed.
+  set_tests_properties(test_cli_mpi PROPERTIES DISABLED ON)
+  foreach(_case split errors killed)
+    add_test(NAME test_cli_mpi_${_case} COMMAND test_cli_mpi)
+    set_tests_properties(test_cli_mpi_${_case} PROPERTIES
+      LABELS "cli;mpi;native"
+      ENVIRONMENT "CK_RUN_CASE=${_case};CONV1DT_CLI=$<TARGET_FILE:conv1dt_cli>;CONV1DT_MPI_CLI=$<TARGET_FILE:conv1dt_mpi>;CONV1DT_MPIRUN=${MPIEXEC_EXECUTABLE};CONV1DT_MPIRUN_FLAGS=${_conv1dt_mpirun_flags};${_conv1dt_mpi_env};CONV1DT_TEST_TMP=${CMAKE_CURRENT_BINARY_DIR}/cli_mpi_tmp")
+  endforeach()
+endif()
+
 conv1dt_add_check_test(test_fixtures SOURCES test_fixtures.c LIBS conv1dt_npy PkgConfig::JSONC)
 set_tests_properties(test_fixtures PROPERTIES
   ENVIRONMENT "CONV1DT_FIXTURES=${CMAKE_CURRENT_SOURCE_DIR}/fixtures")

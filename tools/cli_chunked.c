@@ -632,7 +632,7 @@ static bool stream_run(const cli_chunked_job *job, uint64_t limit) {
   }
   const bool swap = !host_is_little_endian();
   for (int64_t b = job->first; b < job->first + job->count; b++) {
-    int64_t p = t_first * cfg.strides; /* the output step of the stream's next one */
+    int64_t p = t_first * cfg.strides;              /* the output step of the stream's next one */
     for (int64_t t0 = t_first, nb = 0;; t0 += nb) { /* the blocks, then the flush */
       const bool last = t0 >= t_end;
       nb = last ? 0 : (t_end - t0 < block ? t_end - t0 : block);
@@ -673,23 +673,23 @@ static bool stream_run(const cli_chunked_job *job, uint64_t limit) {
       if (cf) {
         for (int64_t f = 0; f < out_ch && e > a; f++)
           if (!write_at(out_fd, yb + (size_t)(f * got + a) * item, (size_t)(e - a) * item,
-                        out_off + ((uint64_t)(b * out_ch + f) * (uint64_t)out_steps +
-                                   (uint64_t)(p + a)) *
-                                      item,
+                        out_off +
+                            ((uint64_t)(b * out_ch + f) * (uint64_t)out_steps + (uint64_t)(p + a)) *
+                                item,
                         job->output_path))
             goto done;
-      } else if (e > a && !write_at(out_fd, yb + (size_t)(a * out_ch) * item,
-                                    (size_t)((e - a) * out_ch) * item,
-                                    out_off + ((uint64_t)b * (uint64_t)out_steps + (uint64_t)(p + a)) *
-                                                  (uint64_t)out_ch * item,
-                                    job->output_path)) {
+      } else if (e > a &&
+                 !write_at(out_fd, yb + (size_t)(a * out_ch) * item,
+                           (size_t)((e - a) * out_ch) * item,
+                           out_off + ((uint64_t)b * (uint64_t)out_steps + (uint64_t)(p + a)) *
+                                         (uint64_t)out_ch * item,
+                           job->output_path)) {
         goto done;
       }
       p += got;
       if (job->progress)
-        job->progress(job->progress_ctx, (double)(b - job->first) +
-                                             (double)(t0 + nb - t_first) /
-                                                 (double)(t_end - t_first));
+        job->progress(job->progress_ctx, (double)(b - job->first) + (double)(t0 + nb - t_first) /
+                                                                        (double)(t_end - t_first));
       if (!last) cli_test_hook("block");
       if (last) break;
     }

@@ -1,15 +1,26 @@
 /* The MPI ranks of conv1dt-mpi; see cli_ranks.h. */
 #define _POSIX_C_SOURCE 200809L
 
-#include "cli_ranks.h"
 #include "cli_error.h"
+#include "cli_ranks.h"
 
 #include <mpi.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static int rank, size = 1, on_node = 1;
+
+/* MPI's default handler aborts the process when a collective fails (another rank died): that
+ * would leave rank 0's named staged file behind. Ending with SIGTERM instead runs the staging's
+ * handler (cli_io.c), which removes it. */
+static void on_mpi_error(MPI_Comm *comm, int *code, ...) {
+  (void)comm;
+  (void)code;
+  raise(SIGTERM);
+  _Exit(EXIT_FAILURE); /* SIGTERM ignored from the start (nohup): still end */
+}
 
 bool cli_ranks_init(int *argc, char ***argv) {
   /* Funneled: the reader and writer threads of a --memory-limit run never call MPI. */
@@ -18,6 +29,9 @@ bool cli_ranks_init(int *argc, char ***argv) {
     cli_error("cannot start MPI");
     return false;
   }
+  MPI_Errhandler handler;
+  if (MPI_Comm_create_errhandler(on_mpi_error, &handler) == MPI_SUCCESS)
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, handler);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   MPI_Comm node;

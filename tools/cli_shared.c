@@ -14,8 +14,8 @@
 
 /* What rank 0 tells the others about its staged file. */
 typedef struct {
-  int ok;         /* staged, header written */
-  int unnamed;    /* through /proc (O_TMPFILE) */
+  int ok;      /* staged, header written */
+  int unnamed; /* through /proc (O_TMPFILE) */
   uint64_t dev, ino, data_offset;
   char name[4096]; /* for open() */
 } stage_info;
@@ -99,8 +99,7 @@ bool cli_shared_finish(cli_shared *o, bool ok) {
     /* Rank 0's fsync covers its own writes only (and, on a network file system, what its node
      * sees): each rank makes its part durable before rank 0 publishes. */
     if (ok && fsync(o->fd) != 0) {
-      cli_error("cannot write --output '%s': cannot sync: %s", o->path,
-                strerror(errno));
+      cli_error("cannot write --output '%s': cannot sync: %s", o->path, strerror(errno));
       ok = false;
     }
     close(o->fd);

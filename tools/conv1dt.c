@@ -447,9 +447,9 @@ static bool run_shared(const conv1dt_layer *layer, const npy_array *x, int64_t s
   if (!cli_shared_create(&out, path, x->dtype, out_shape)) return false;
   job->part = share.along_steps ? share.count * share.step_count / (out_steps ? out_steps : 1)
                                 : share.count;
-  const uint64_t limit = job->memory_limit ? job->memory_limit
-                                           : cli_default_memory_limit() /
-                                                 (uint64_t)cli_ranks_on_node();
+  const uint64_t limit = job->memory_limit
+                             ? job->memory_limit
+                             : cli_default_memory_limit() / (uint64_t)cli_ranks_on_node();
   const cli_chunked_job chunked = {.layer = layer,
                                    .input_path = in_path,
                                    .output_path = path,
