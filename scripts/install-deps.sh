@@ -14,9 +14,10 @@ set -euo pipefail
 # gfortran brings libgfortran.a, which a static link against Debian's OpenBLAS needs
 # (openblas.pc's Libs.private: -lgfortran); the install test links a static example. json-c,
 # libhdf5 and libzip read and write Keras files; libbz2-dev because libzip.pc's static link
-# names -lbz2, which libzip-dev does not bring.
+# names -lbz2, which libzip-dev does not bring. Open MPI (libopenmpi-dev, and openmpi-bin for
+# mpirun) builds conv1dt-mpi and runs its tests.
 pkgs=(build-essential cmake pkg-config libopenblas-dev gfortran check libjson-c-dev libhdf5-dev
-  libzip-dev libbz2-dev)
+  libzip-dev libbz2-dev libopenmpi-dev openmpi-bin)
 for arg in "$@"; do
   case "$arg" in
   --extra) pkgs+=(python3-numpy) ;;
