@@ -181,13 +181,32 @@ cli_works() { # CLI LIBDIR
   grep -qE '\(4, 21, 32\)' <<<"$out" || fail "the demo did not print the shape (4, 21, 32): $out"
   echo "ok  the demo printed (4, 21, 32)"
 }
+# conv1dt-mpi, where this build has it: installed beside conv1dt, the same RUNPATH (its
+# --version runs as an MPI singleton, without mpirun).
+mpi_works() { # CLI LIBDIR
+  local out
+  loads_from_dir "$1" "$2"
+  out=$("$1" --version) || fail "${1#"$TMP"/} --version exited with $?"
+  grep -qF "conv1dt-mpi $VERSION" <<<"$out" || fail "conv1dt-mpi --version does not print $VERSION"
+  echo "ok  $out"
+}
+if [[ -e $BUILD/tools/conv1dt-mpi && ! -e $PREFIX/bin/conv1dt-mpi ]]; then
+  fail "conv1dt-mpi is part of this build but bin/conv1dt-mpi was not installed"
+fi
 if [[ -e $PREFIX/bin/conv1dt ]]; then
   no_build_rpath "$PREFIX/bin/conv1dt"
   cli_works "$PREFIX/bin/conv1dt" "$LIBDIR"
+  if [[ -e $PREFIX/bin/conv1dt-mpi ]]; then
+    no_build_rpath "$PREFIX/bin/conv1dt-mpi"
+    mpi_works "$PREFIX/bin/conv1dt-mpi" "$LIBDIR"
+  fi
   MOVED=$TMP/moved/elsewhere
   mkdir -p "$(dirname "$MOVED")"
   run mv "$PREFIX" "$MOVED"
   cli_works "$MOVED/bin/conv1dt" "$MOVED/${LIBDIR#"$PREFIX"/}"
+  if [[ -e $MOVED/bin/conv1dt-mpi ]]; then
+    mpi_works "$MOVED/bin/conv1dt-mpi" "$MOVED/${LIBDIR#"$PREFIX"/}"
+  fi
   run mv "$MOVED" "$PREFIX"
 elif [[ -d $BUILD/tools ]]; then
   fail "the CLI is part of this build ($BUILD/tools) but bin/conv1dt was not installed"
