@@ -2,13 +2,14 @@
  * tested against the naive reference) over 1, 2, 3 and more ranks than samples, both dtypes and
  * data formats, every method, within --memory-limit; one long signal split along its steps
  * over the ranks (each computing its output steps from its input steps and their halo): exact
- * on integer-valued float64 data, within rounding on float32; an error on one rank (a write
- * failing there only) or on all (an output folder that does not exist, a bad input) ending
+ * on integer-valued float64 data, within rounding on float32; an error on one rank (a memory
+ * limit too small there only) or on all (an output folder that does not exist, a bad input) ending
  * every rank non-zero with no output file; --input-list shared by the ranks with a bad file
  * among good ones; a rank killed with SIGKILL, and the job with SIGTERM and SIGINT, leaving no
  * file. Needs $CONV1DT_CLI, $CONV1DT_MPI_CLI, $CONV1DT_MPIRUN and $CONV1DT_MPIRUN_FLAGS (the
- * words mpirun takes before -np: in a container as root, --allow-run-as-root --oversubscribe).
- * Work files go under $CONV1DT_TEST_TMP. */
+ * words mpirun takes before -np: in a container as root, --allow-run-as-root --oversubscribe)
+ * and takes $CONV1DT_MPIRUN_WAIT_FLAGS (those that make it wait for every rank's end when one
+ * fails). Work files go under $CONV1DT_TEST_TMP. */
 #define _GNU_SOURCE
 
 #include "cli_harness.h"
@@ -91,29 +92,65 @@ static void cmd_args(const char *const *args) {
   for (; *args; args++) cmd_add(*args);
 }
 
-static void cmd_mpi_with(int np, const char *words) {
-  static char n[4][16];
+/* Whether each rank reports its own exit status: with $CONV1DT_MPIRUN_WAIT_FLAGS, mpirun lets
+ * every rank run to its end (a launcher ending the job at the first non-zero exit may drop the
+ * others' last lines) and each rank runs under a shell that prints "conv1dt-mpi exit N"
+ * after it; cmd_run then checks that every rank ended alike. Not for jobs that are killed,
+ * which the launcher must end. */
+static bool per_rank;
+static int ranks_started;
+
+/* "-np N" and conv1dt-mpi (under the reporting shell when per_rank). */
+static void cmd_program(int np) {
+  static char n[8][16];
   static int next;
-  char *b = n[next++ % 4];
+  char *b = n[next++ % 8];
   snprintf(b, sizeof n[0], "%d", np);
+  cmd_add("-np");
+  cmd_add(b);
+  if (per_rank) {
+    cmd_add("sh");
+    cmd_add("-c");
+    cmd_add("\"$0\" \"$@\"; echo \"conv1dt-mpi exit $?\"");
+  }
+  cmd_add(getenv("CONV1DT_MPI_CLI"));
+  ranks_started += np;
+}
+
+static void cmd_mpi_with(int np, const char *words, bool killed) {
+  const char *wait = getenv("CONV1DT_MPIRUN_WAIT_FLAGS");
+  per_rank = !killed && wait && *wait;
+  ranks_started = 0;
   cmd_len = 0;
   cmd_add(getenv("CONV1DT_MPIRUN"));
   cmd_words(getenv("CONV1DT_MPIRUN_FLAGS"));
+  if (per_rank) cmd_words(wait);
   cmd_words(words);
-  cmd_add("-np");
-  cmd_add(b);
-  cmd_add(getenv("CONV1DT_MPI_CLI"));
+  cmd_program(np);
 }
 
 static void cmd_mpi(int np) {
-  cmd_mpi_with(np, NULL);
+  cmd_mpi_with(np, NULL, false);
 }
 
-/* Runs cmd; its status, and its output in *err (the caller frees) unless err is NULL. */
+/* Runs cmd; its status (with per_rank: every rank's, which must agree), and its output in
+ * *err (the caller frees) unless err is NULL. */
 static int cmd_run(char **err) {
   cmd[cmd_len] = NULL;
-  const int status = reap(start(cmd));
+  int status = reap(start(cmd));
   char *text = slurp(bg_err);
+  if (per_rank) {
+    ck_assert_msg(status == 0, "mpirun: exit %d; %s", status, text);
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, "conv1dt-mpi exit ")); p++, n++) {
+      const int s = atoi(p + 17);
+      ck_assert_msg(n == 0 || s == status, "ranks ended with %d and %d; %s", status, s, text);
+      status = s;
+    }
+    ck_assert_msg(n == ranks_started, "%d of %d ranks reported their end; %s", n, ranks_started,
+                  text);
+    per_rank = false;
+  }
   if (err)
     *err = text;
   else
@@ -379,12 +416,10 @@ END_TEST
 static void check_one_rank_fails(const spec *p, bool named) {
   make_layer(p, "x.npy", false);
   if (named) setenv("CONV1DT_TEST_NO_TMPFILE", "1", 1);
-  cmd_mpi_with(2, named ? "-x CONV1DT_TEST_NO_TMPFILE" : NULL);
+  cmd_mpi_with(2, named ? "-x CONV1DT_TEST_NO_TMPFILE" : NULL, false);
   cmd_args(layer_args(p, "x.npy", "y.npy", NULL));
   cmd_add(":");
-  cmd_add("-np");
-  cmd_add("1");
-  cmd_add(getenv("CONV1DT_MPI_CLI"));
+  cmd_program(1);
   const char *const tiny[] = {"--memory-limit", "1K", NULL};
   cmd_args(layer_args(p, "x.npy", "y.npy", tiny));
   char *err;
@@ -518,9 +553,10 @@ static void kill_job(const spec *p, const char *const *extra, const char *hook, 
   snprintf(r, sizeof r, "%d", rank < 0 ? 0 : rank);
   setenv("CONV1DT_TEST_HOOK_RANK", r, 1);
   if (named) setenv("CONV1DT_TEST_NO_TMPFILE", "1", 1);
-  cmd_mpi_with(3, named
-                      ? "-x CONV1DT_TEST_HOOK -x CONV1DT_TEST_HOOK_RANK -x CONV1DT_TEST_NO_TMPFILE"
-                      : "-x CONV1DT_TEST_HOOK -x CONV1DT_TEST_HOOK_RANK");
+  cmd_mpi_with(3,
+               named ? "-x CONV1DT_TEST_HOOK -x CONV1DT_TEST_HOOK_RANK -x CONV1DT_TEST_NO_TMPFILE"
+                     : "-x CONV1DT_TEST_HOOK -x CONV1DT_TEST_HOOK_RANK",
+               true);
   cmd_args(layer_args(p, "x.npy", "y.npy", extra));
   cmd[cmd_len] = NULL;
   const pid_t job = start(cmd);
@@ -572,16 +608,18 @@ START_TEST(test_killed) {
   const spec q = {false, true, true, NPY_FLOAT64, -1, 2, 1, 5, 16, 16, 1, 40000, NULL};
   const char *const limit[] = {"--memory-limit", "1M", NULL};
   make_layer(&p, "x.npy", false);
-  /* SIGKILL of a rank while rank 0's staged file is unnamed: nothing can remain. */
+  /* Rank 0's staged file unnamed (O_TMPFILE, reached by the others through /proc): nothing can
+   * remain, whichever rank is killed and however the launcher ends the others. */
   kill_job(&p, limit, "block", 1, SIGKILL, false);
   kill_job(&p, limit, "block", 0, SIGKILL, false);
   kill_job(&p, limit, "written", 0, SIGKILL, false);
-  /* SIGTERM and SIGINT to mpirun, which forwards them: the handlers remove a named file too. */
   kill_job(&p, limit, "block", -1, SIGTERM, false);
-  kill_job(&p, limit, "block", -1, SIGTERM, true);
-  kill_job(&p, limit, "block", -1, SIGINT, true);
-  /* SIGKILL of another rank than 0 with a named file: mpirun ends rank 0 with SIGTERM. */
-  kill_job(&p, limit, "block", 2, SIGKILL, true);
+  kill_job(&p, limit, "block", -1, SIGINT, false);
+  /* Named (as across nodes): the handlers of the rank signalled remove it, rank 0's or another
+   * one's (Open MPI's mpirun may end the other ranks with SIGKILL alone, so the test signals a
+   * rank itself). */
+  kill_job(&p, limit, "block", 0, SIGTERM, true);
+  kill_job(&p, limit, "block", 1, SIGINT, true);
   /* Along the steps. */
   make_layer(&q, "x.npy", false);
   kill_job(&q, limit, "block", 1, SIGKILL, false);

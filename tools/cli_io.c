@@ -222,6 +222,24 @@ static void slot_release(int slot) {
   if (slot >= 0) atomic_store(&stage_used[slot], 0);
 }
 
+int cli_stage_watch(const char *name) {
+  cli_stage_signals();
+  if (strlen(name) >= STAGE_NAME_MAX) return -1;
+  for (int k = 0; k < STAGE_SLOTS; k++) {
+    const int i = (stage_next + k) % STAGE_SLOTS;
+    if (atomic_load(&stage_used[i])) continue;
+    snprintf(stage_names[i], STAGE_NAME_MAX, "%s", name);
+    atomic_store(&stage_used[i], 1);
+    stage_next = (i + 1) % STAGE_SLOTS;
+    return i;
+  }
+  return -1;
+}
+
+void cli_stage_unwatch(int handle) {
+  slot_release(handle);
+}
+
 /* Bytes of path up to and including its last '/' (0: the current directory). */
 static size_t dir_length(const char *path) {
   const char *slash = strrchr(path, '/');

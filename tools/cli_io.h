@@ -79,8 +79,17 @@ bool cli_stage_create(cli_stage *s, const char *flag, const char *path);
 /* cli_stage_create, always with the named fallback: for processes that share one output (MPI
  * ranks on several nodes cannot open another's unnamed file), the creator hands s->temp to the
  * others, which open it and pwrite their parts; only the creator publishes or abandons it.
- * (Another process's handlers do not know the name: it is the creator's to remove.) */
+ * (The others' handlers remove it too once they know it: cli_stage_watch.) */
 bool cli_stage_create_named(cli_stage *s, const char *flag, const char *path);
+
+/* Registers `name`, a named staged file another process created (cli_stage_create_named), with
+ * this process's signal handlers, which then remove it too: a job's file goes away when any of
+ * its processes is ended by SIGINT, SIGTERM or SIGHUP. Returns a handle for cli_stage_unwatch,
+ * or -1 when the table is full or the name too long (then only its creator removes it). */
+int cli_stage_watch(const char *name);
+
+/* Forgets a name cli_stage_watch registered (-1 is accepted). */
+void cli_stage_unwatch(int handle);
 
 /* Makes the complete staged file the destination, atomically: fsyncs it, links or renames it
  * into place (replacing an existing file), fsyncs the directory (best effort) and closes it.

@@ -56,8 +56,10 @@ static bool open_staged(cli_shared *o, const char *path, const stage_info *info,
   struct stat sb;
   const int e = errno;
   if (o->fd >= 0 && fstat(o->fd, &sb) == 0 && (uint64_t)sb.st_dev == info->dev &&
-      (uint64_t)sb.st_ino == info->ino)
+      (uint64_t)sb.st_ino == info->ino) {
+    if (!info->unnamed) o->watch = cli_stage_watch(info->name);
     return true;
+  }
   if (report)
     cli_error("cannot write --output '%s': cannot open rank 0's staged file '%s': %s", path,
               info->name, o->fd < 0 ? strerror(e) : "another file has that name here");
@@ -71,6 +73,7 @@ bool cli_shared_create(cli_shared *o, const char *path, npy_dtype dtype, const i
   o->stage.fd = -1;
   o->stage.slot = -1;
   o->fd = -1;
+  o->watch = -1;
   o->path = path;
   const bool root = cli_rank() == 0;
   for (int attempt = 0; attempt < 2; attempt++) {
@@ -87,7 +90,14 @@ bool cli_shared_create(cli_shared *o, const char *path, npy_dtype dtype, const i
       if (root) o->fd = o->stage.fd;
       return true;
     }
-    if (root) cli_stage_abandon(&o->stage);
+    if (root) {
+      cli_stage_abandon(&o->stage);
+    } else {
+      if (o->fd >= 0) close(o->fd);
+      o->fd = -1;
+      cli_stage_unwatch(o->watch);
+      o->watch = -1;
+    }
     if (!retry) return false;
   }
   return false;
@@ -106,6 +116,9 @@ bool cli_shared_finish(cli_shared *o, bool ok) {
   }
   o->fd = -1;
   const bool all = cli_ranks_all(ok);
+  /* The hidden name is gone once rank 0 publishes: this rank's handlers forget it first. */
+  cli_stage_unwatch(o->watch);
+  o->watch = -1;
   int published = 0;
   if (root) {
     if (all)

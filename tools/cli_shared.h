@@ -8,8 +8,9 @@
  * device and inode): then nothing remains whatever ends the job, SIGKILL of any rank included.
  * Otherwise (ranks on other nodes, or no O_TMPFILE) rank 0 stages it under a hidden name
  * ".NAME.XXXXXX" beside the destination, which its signal handlers remove on SIGINT, SIGTERM
- * and SIGHUP (as mpirun and srun forward them, and send when another rank dies); only SIGKILL
- * of rank 0 itself leaves that hidden file behind.
+ * and SIGHUP (as mpirun and srun forward them, and send when another rank dies), as do every
+ * other rank's (cli_stage_watch): only a job whose every rank ends by SIGKILL leaves that hidden
+ * file behind.
  *
  * With one rank this is cli_stage_create + header + cli_stage_publish.
  */
@@ -26,6 +27,7 @@ typedef struct {
   const char *path;     /* the destination */
   cli_stage stage;      /* rank 0's */
   int fd;               /* this rank's descriptor of the staged file; -1 when closed */
+  int watch;            /* the named file in this rank's signal handlers (cli_stage_watch) */
   uint64_t data_offset; /* where the data starts (the header's size) */
 } cli_shared;
 
