@@ -1103,7 +1103,11 @@ START_TEST(test_direct_threads_bitwise) {
     for (int t = 1; t < 3; t++)
       ck_assert_msg(same_bits(g[t][0], g[0][0], bx) && same_bits(g[t][1], g[0][1], bk) &&
                         same_bits(g[t][2], g[0][2], bb),
-                    "[%s] %d threads: gradients differ from 1 thread's", desc, counts[t]);
+                    "[%s] %d threads: gradients differ from 1 thread's (dx %s, dkernel %s, dbias "
+                    "%s)",
+                    desc, counts[t], same_bits(g[t][0], g[0][0], bx) ? "same" : "differs",
+                    same_bits(g[t][1], g[0][1], bk) ? "same" : "differs",
+                    same_bits(g[t][2], g[0][2], bb) ? "same" : "differs");
     for (int t = 0; t < 3; t++) free(g[t][0]), free(g[t][1]), free(g[t][2]);
     refg_free(&ref);
     bcase_free(&c);
