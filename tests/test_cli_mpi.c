@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 
 #include "cli_harness.h"
+#include "conv1dt.h"
 #include "npy.h"
 
 #include <check.h>
@@ -271,13 +272,31 @@ static int stray_files(const char *const *keep) {
 /* ------------------------------------------------------------------------------------------- */
 /* The batch split over the ranks */
 
-/* conv1dt run, then conv1dt-mpi over each of the rank counts (0-terminated): the same bytes. */
+/* Whether a GEMM's last bits may depend on its size with the BLAS in use (BLIS, ATLAS; the
+ * README says so): then a rank's part, which runs smaller GEMMs, may differ from one process's
+ * run in rounding. OpenBLAS, MKL and the reference BLAS compute an element the same way. */
+static bool gemm_bits_may_move(void) {
+  char blas[512];
+  int threads;
+  return conv1dt_blas_info(blas, sizeof blas, &threads) == CONV1DT_OK &&
+         (strstr(blas, "BLIS") || strstr(blas, "ATLAS"));
+}
+
+/* conv1dt run, then conv1dt-mpi over each of the rank counts (0-terminated): the same bytes
+ * (within rounding for the GEMM methods on a BLAS whose bits move with a GEMM's size). */
 static void check_split(const spec *p, const char *const *extra, const int *nps) {
   make_layer(p, "x.npy", false);
   run_single(layer_args(p, "x.npy", "y1.npy", extra));
+  bool direct = false;
+  for (const char *const *e = extra; e && *e; e += 2) direct |= strcmp(e[1], "direct") == 0;
   for (; *nps; nps++) {
     run_mpi(*nps, layer_args(p, "x.npy", "y2.npy", extra));
-    ck_assert_msg(same_bytes(out_path("y1.npy"), out_path("y2.npy")),
+    if (!direct && gemm_bits_may_move() && !same_bytes(out_path("y1.npy"), out_path("y2.npy"))) {
+      expect_values(out_path("y1.npy"), out_path("y2.npy"), 1e-5);
+      fprintf(stderr, "-np %d: last bits differ from conv1dt's with this BLAS\n", *nps);
+    }
+    ck_assert_msg(same_bytes(out_path("y1.npy"), out_path("y2.npy")) ||
+                      (!direct && gemm_bits_may_move()),
                   "-np %d: conv1dt-mpi's output differs from conv1dt's (B %lld, L %lld, cf %d)",
                   *nps, (long long)p->B, (long long)p->L, p->cf);
     ck_assert_int_eq(unlink(out_path("y2.npy")), 0);
