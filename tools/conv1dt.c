@@ -436,10 +436,7 @@ static bool run_shared(const conv1dt_layer *layer, const npy_array *x, int64_t s
     ok = false;
   }
   if (!cli_ranks_all(ok)) return false;
-  conv1dt_config cfg;
-  conv1dt_get_config(layer, &cfg, NULL, NULL);
-  const int64_t batch = x->shape[0];
-  const int64_t out_steps = out_shape[cfg.data_format == CONV1DT_CHANNELS_LAST ? 1 : 2];
+  const int64_t batch = x->shape[0], out_steps = out_shape[layer_steps_axis(layer)];
   cli_share share;
   cli_split(batch, out_steps, cli_chunked_granule(layer, batch, steps), cli_rank(), cli_ranks(),
             &share);
