@@ -4,6 +4,7 @@
 #include "cli_chunked.h"
 #include "cli_error.h"
 #include "cli_io.h"
+#include "cli_ranks.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -92,7 +93,7 @@ uint64_t cli_default_memory_limit(void) {
   if (f) fclose(f);
   const uint64_t v1 = cgroup_limit("/sys/fs/cgroup/memory/memory.limit_in_bytes");
   if (v1 < mem) mem = v1;
-  return mem / 2;
+  return mem / 2 / (uint64_t)cli_ranks_on_node();
 }
 
 bool cli_chunked_wanted(bool limit_given, uint64_t input_bytes, uint64_t output_bytes) {

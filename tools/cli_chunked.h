@@ -26,7 +26,8 @@
 bool cli_parse_size(const char *flag, const char *text, uint64_t *out);
 
 /* The limit without --memory-limit: half of the memory this process may use (the physical
- * memory, or the cgroup's limit where that is lower, as under Slurm). */
+ * memory, or the cgroup's limit where that is lower, as under Slurm), divided among the ranks of
+ * conv1dt-mpi on this node (cli_ranks.h). */
 uint64_t cli_default_memory_limit(void);
 
 /* The .npy file of --flag's header (dtype, shape, count, nbytes) into arr, with data NULL (the

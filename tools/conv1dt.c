@@ -424,8 +424,7 @@ static int layer_steps_axis(const conv1dt_layer *layer) {
  * each computes its part through cli_chunked.c (reading its samples, or its output steps'
  * input steps and halo, with pread) into the output rank 0 staged (cli_shared.h), which
  * appears when every rank's part is written. out_shape: NULL when this rank could not compute
- * it (it printed why). The memory limit is per rank: by default the node's share (as for
- * conv1dt) divided among the ranks on the node. */
+ * it (it printed why). The memory limit is per rank (cli_default_memory_limit's default too). */
 static bool run_shared(const conv1dt_layer *layer, const npy_array *x, int64_t steps,
                        const char *in_path, const char *path, const int64_t *out_shape,
                        run_job *job) {
@@ -444,9 +443,6 @@ static bool run_shared(const conv1dt_layer *layer, const npy_array *x, int64_t s
   if (!cli_shared_create(&out, path, x->dtype, out_shape)) return false;
   job->part = share.along_steps ? share.count * share.step_count / (out_steps ? out_steps : 1)
                                 : share.count;
-  const uint64_t limit = job->memory_limit
-                             ? job->memory_limit
-                             : cli_default_memory_limit() / (uint64_t)cli_ranks_on_node();
   const cli_chunked_job chunked = {.layer = layer,
                                    .input_path = in_path,
                                    .output_path = path,
@@ -454,7 +450,7 @@ static bool run_shared(const conv1dt_layer *layer, const npy_array *x, int64_t s
                                    .batch = batch,
                                    .steps = steps,
                                    .out_shape = {out_shape[0], out_shape[1], out_shape[2]},
-                                   .memory_limit = limit,
+                                   .memory_limit = job->memory_limit, /* 0: per rank */
                                    .held_bytes = job->held_bytes,
                                    .first = share.first,
                                    .count = share.count,
