@@ -328,11 +328,15 @@ START_TEST(test_batch_split_methods) {
 }
 END_TEST
 
-/* More ranks than samples: the ranks past the batch idle (steps too few to share). */
+/* More ranks than samples: the ranks past the batch idle (steps too few to share, or a layer
+ * that no stream runs: softmax along a channels_first sample's steps). */
 START_TEST(test_more_ranks_than_samples) {
-  const int nps[] = {4, 6, 0};
+  const int nps[] = {4, 6, 0}, three[] = {3, 0};
   const spec p = {false, true, true, NPY_FLOAT32, -1, 2, 1, 3, 4, 3, 3, 20, NULL};
   check_split(&p, NULL, nps);
+  ck_assert_int_eq(unlink(out_path("y1.npy")), 0);
+  const spec q = {true, true, true, NPY_FLOAT32, -1, 2, 1, 3, 4, 3, 2, 3000, "softmax"};
+  check_split(&q, NULL, three);
 }
 END_TEST
 

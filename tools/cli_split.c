@@ -6,7 +6,7 @@ static int64_t part_start(int64_t total, int i, int n) {
   return total / n * i + total % n * i / n;
 }
 
-void cli_split(int64_t batch, int64_t out_steps, int64_t granule, int rank, int ranks,
+void cli_split(int64_t batch, int64_t out_steps, int64_t granule, bool streams, int rank, int ranks,
                cli_share *share) {
   share->along_steps = false;
   share->first = 0;
@@ -16,7 +16,7 @@ void cli_split(int64_t batch, int64_t out_steps, int64_t granule, int rank, int 
   if (ranks <= 1) return;
   int64_t busy = out_steps / CLI_SPLIT_MIN_STEPS;
   if (busy > ranks) busy = ranks;
-  if (batch < ranks && busy >= 2) {
+  if (batch < ranks && busy >= 2 && streams) {
     share->along_steps = true;
     if (rank >= busy) {
       share->count = 0;

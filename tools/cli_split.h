@@ -3,7 +3,8 @@
  * as ranks is split into runs of whole samples (the same numbers as one process: samples are
  * independent); a smaller batch (one long signal) is split along its output steps, each rank
  * computing its range of steps of every sample from its input steps and the halo before them
- * (cli_chunked.c), unless the steps are too few to share, when the ranks past the batch idle.
+ * (cli_chunked.c), unless the steps are too few to share or the layer cannot be streamed,
+ * when the ranks past the batch idle.
  */
 #ifndef CONV1DT_CLI_SPLIT_H
 #define CONV1DT_CLI_SPLIT_H
@@ -24,8 +25,10 @@ typedef struct {
 
 /* The share of `rank` of `ranks` in a batch of `batch` samples with `out_steps` output steps
  * each. granule: runs of samples start at multiples of it where that leaves every rank work
- * (whole GEMMs, as cli_chunked_granule says; 0 or 1: any sample). */
-void cli_split(int64_t batch, int64_t out_steps, int64_t granule, int rank, int ranks,
+ * (whole GEMMs, as cli_chunked_granule says; 0 or 1: any sample). streams: whether the layer
+ * runs through a stream (not a channels_first one with an activation along the steps); without,
+ * a small batch is split by samples, the ranks past it idle. */
+void cli_split(int64_t batch, int64_t out_steps, int64_t granule, bool streams, int rank, int ranks,
                cli_share *share);
 
 #endif /* CONV1DT_CLI_SPLIT_H */

@@ -436,9 +436,11 @@ static bool run_shared(const conv1dt_layer *layer, const npy_array *x, int64_t s
   }
   if (!cli_ranks_all(ok)) return false;
   const int64_t batch = x->shape[0], out_steps = out_shape[layer_steps_axis(layer)];
+  size_t stream_bytes;
+  const bool streams = conv1dt_stream_size(layer, 1, &stream_bytes) == CONV1DT_OK;
   cli_share share;
-  cli_split(batch, out_steps, cli_chunked_granule(layer, batch, steps), cli_rank(), cli_ranks(),
-            &share);
+  cli_split(batch, out_steps, cli_chunked_granule(layer, batch, steps), streams, cli_rank(),
+            cli_ranks(), &share);
   cli_shared out;
   if (!cli_shared_create(&out, path, x->dtype, out_shape)) return false;
   job->part = share.along_steps ? share.count * share.step_count / (out_steps ? out_steps : 1)
