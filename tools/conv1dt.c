@@ -443,8 +443,7 @@ static bool run_shared(const conv1dt_layer *layer, const npy_array *x, int64_t s
             cli_ranks(), &share);
   cli_shared out;
   if (!cli_shared_create(&out, path, x->dtype, out_shape)) return false;
-  job->part = share.along_steps ? share.count * share.step_count / (out_steps ? out_steps : 1)
-                                : share.count;
+  job->part = share.count; /* the progress callback counts its samples, along the steps too */
   const cli_chunked_job chunked = {.layer = layer,
                                    .input_path = in_path,
                                    .output_path = path,
