@@ -555,10 +555,10 @@ static bool stream_run(const cli_chunked_job *job, uint64_t limit) {
   size_t stream_bytes = 0;
   conv1dt_status st = conv1dt_stream_open(copy, 1, &stream);
   if (st == CONV1DT_ERROR_UNSUPPORTED) {
-    cli_error("--memory-limit %s is too small for one sample (%" PRId64 " steps), and it "
-              "cannot be processed along its steps: activation '%s' of a channels_first layer "
-              "acts along the steps axis, so no output step is final before the whole sample "
-              "is read; raise --memory-limit",
+    cli_error("--memory-limit %s is too small for one sample (%" PRId64 " steps), and it cannot "
+              "be processed along its steps: activation '%s' of a channels_first layer acts "
+              "along the steps axis, so no output step is final before the whole sample is "
+              "read; raise --memory-limit",
               lim, steps, cfg.activation ? cfg.activation : "linear");
     goto done;
   }
