@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* One benchmark shape: Conv1DTranspose(F, K, strides=s, dilation_rate=d, padding) on an input
  * of B samples, L steps and C channels. */
@@ -23,6 +24,11 @@ typedef struct {
   double min_time;
 } bench_reps;
 
+/* The most runs one measurement takes (a cap on the adaptive rule's growth). */
+#define BENCH_MAX_RUNS 200000
+
+/* ---- util.c: helpers every part shares ------------------------------------------------------ */
+
 /* Monotonic wall clock, seconds. */
 double bench_now(void);
 /* Median of n values (reorders v). */
@@ -32,6 +38,33 @@ double bench_median(double *v, size_t n);
 void bench_let_blas_park(void);
 /* True when another run is needed: done runs so far, elapsed seconds so far. */
 int bench_more(const bench_reps *r, int done, double elapsed);
+size_t bench_dtype_size(conv1dt_dtype dt);
+const char *bench_dtype_name(conv1dt_dtype dt);       /* "f32", "f64" */
+const char *bench_format_name(conv1dt_data_format f); /* "cl", "cf" */
+const char *bench_padding_name(conv1dt_padding p);    /* "valid", "same" */
+/* 64-byte aligned, zero-filled (so every page is touched before any timing); NULL if out of
+ * memory. Release with free(). */
+void *bench_alloc(size_t bytes);
+/* Uniform numbers in [-scale, scale) from a fixed seed: the same data on every run. */
+void bench_fill_uniform(void *buf, conv1dt_dtype dt, size_t n, double scale, uint64_t seed);
+/* "B,L,C,F,K,s,d,padding" */
+void bench_shape_text(const bench_shape *s, char *buf, size_t size);
+/* A time in ms with about four significant digits, right-aligned in `width` ("-" for NaN). */
+const char *bench_fmt_ms(char *buf, size_t size, double ms, int width);
+/* printf(spec, width, v), or "-" right-aligned for NaN. */
+const char *bench_fmt_num(char *buf, size_t size, const char *spec, double v, int width);
+/* A JSON string (escaped) and a JSON number (null for NaN and infinities). */
+void bench_json_string(FILE *f, const char *s);
+void bench_json_number(FILE *f, double v);
+
+/* A growable array of run times. */
+typedef struct {
+  double *t;
+  size_t n, cap;
+} bench_series;
+/* Appends t; 0 when out of memory. */
+int bench_series_add(bench_series *s, double t);
+
 /* fma_peak.c: the best GFLOP/s of a register-only multiply-add loop on `threads` threads, in
  * the widest vectors this CPU runs (*isa names them). */
 double bench_fma_peak(int f64, int threads, const char **isa);

@@ -18,96 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- Small utilities -------------------------------------------------------------------- */
-
-double bench_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  const double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-double bench_median(double *v, size_t n) {
-  if (n == 0) return NAN;
-  qsort(v, n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-#define BENCH_MAX_RUNS 200000
-
-/* Busy, not asleep: on this project's VMs an idle vCPU comes back slow (layer runs after a
- * 0.2 s sleep took 1.2-2x as long for a second and more), so every online CPU spins here while
- * the BLAS's workers time out. Twice OpenBLAS's default THREAD_TIMEOUT (2^28 cycles). */
-#define BENCH_PARK_SECONDS 0.2
-static void *park_spin(void *arg) {
-  const double end = *(const double *)arg;
-  while (bench_now() < end) {
-  }
-  return NULL;
-}
-void bench_let_blas_park(void) {
-  enum { MAX_SPIN = 64 };
-  pthread_t tids[MAX_SPIN];
-  double end = bench_now() + BENCH_PARK_SECONDS;
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  int n = 0;
-  for (; n < MAX_SPIN && n < cpus - 1; n++)
-    if (pthread_create(&tids[n], NULL, park_spin, &end)) break;
-  park_spin(&end);
-  for (int i = 0; i < n; i++) pthread_join(tids[i], NULL);
-}
-
-int bench_more(const bench_reps *r, int done, double elapsed) {
-  if (r->reps > 0) return done < r->reps;
-  if (done >= BENCH_MAX_RUNS) return 0;
-  return done < r->min_reps || elapsed < r->min_time;
-}
-
-static size_t dtype_size(conv1dt_dtype dt) {
-  return dt == CONV1DT_FLOAT32 ? sizeof(float) : sizeof(double);
-}
-
-static const char *dtype_name(conv1dt_dtype dt) {
-  return dt == CONV1DT_FLOAT32 ? "f32" : "f64";
-}
-
-static const char *format_name(conv1dt_data_format f) {
-  return f == CONV1DT_CHANNELS_LAST ? "cl" : "cf";
-}
-
-static const char *padding_name(conv1dt_padding p) {
-  return p == CONV1DT_PADDING_VALID ? "valid" : "same";
-}
-
-/* 64-byte aligned, zero-filled (so every page is touched before any timing). */
-static void *bench_alloc(size_t bytes) {
-  size_t size = (bytes + 63) & ~(size_t)63;
-  if (size == 0) size = 64;
-  void *p = aligned_alloc(64, size);
-  if (p) memset(p, 0, size);
-  return p;
-}
-
-/* Uniform numbers in [-scale, scale) from xorshift64*: the same data on every run. */
-static void fill_uniform(void *buf, conv1dt_dtype dt, size_t n, double scale, uint64_t seed) {
-  uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
-  for (size_t i = 0; i < n; i++) {
-    s ^= s >> 12;
-    s ^= s << 25;
-    s ^= s >> 27;
-    const double u = (double)((s * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53; /* [0, 1) */
-    const double v = scale * (2.0 * u - 1.0);
-    if (dt == CONV1DT_FLOAT32)
-      ((float *)buf)[i] = (float)v;
-    else
-      ((double *)buf)[i] = v;
-  }
-}
-
 /* POSIX guarantees a data pointer from dlsym converts to a function pointer; ISO C does not. */
 static int lookup(const char *name, void *fn, size_t fn_size) {
   void *p = dlsym(RTLD_DEFAULT, name);
@@ -190,7 +100,7 @@ static void usage(FILE *out) {
     const bench_shape *s = &SUITE[i].shape;
     fprintf(out, "  %s %-10s %lld,%lld,%lld,%lld,%lld,%lld,%lld,%s\n", s->name, SUITE[i].label,
             (long long)s->B, (long long)s->L, (long long)s->C, (long long)s->F, (long long)s->K,
-            (long long)s->s, (long long)s->d, padding_name(s->padding));
+            (long long)s->s, (long long)s->d, bench_padding_name(s->padding));
   }
 }
 
@@ -449,12 +359,12 @@ typedef struct {
 } roofline;
 
 static double measure_peak(conv1dt_dtype dt, int n, double min_time) {
-  const size_t es = dtype_size(dt), nn = (size_t)n * (size_t)n;
+  const size_t es = bench_dtype_size(dt), nn = (size_t)n * (size_t)n;
   void *a = bench_alloc(nn * es), *b = bench_alloc(nn * es), *c = bench_alloc(nn * es);
   double best = NAN;
   if (a && b && c) {
-    fill_uniform(a, dt, nn, 1.0, 11);
-    fill_uniform(b, dt, nn, 1.0, 12);
+    bench_fill_uniform(a, dt, nn, 1.0, 11);
+    bench_fill_uniform(b, dt, nn, 1.0, 12);
     const bench_reps r = {0, 3, min_time};
     double elapsed = 0;
     for (int run = -1; run < 0 || bench_more(&r, run, elapsed); run++) { /* run -1: warm-up */
@@ -667,7 +577,7 @@ static void setup_free(bench_setup *c) {
 static int setup_init(bench_setup *c, result *r, int with_gemm) {
   const bench_shape *sh = &r->sh;
   const conv1dt_dtype dt = r->dt;
-  const size_t es = dtype_size(dt);
+  const size_t es = bench_dtype_size(dt);
   memset(c, 0, sizeof *c);
   conv1dt_config cfg = conv1dt_config_default(sh->F, sh->K);
   cfg.strides = sh->s;
@@ -715,9 +625,9 @@ static int setup_init(bench_setup *c, result *r, int with_gemm) {
              ((double)(nx + nk + ny + ncol) * (double)es + (double)r->ws_bytes) / 1073741824.0);
     return 0;
   }
-  fill_uniform(c->x, dt, nx, 1.0, 1);
-  fill_uniform(c->kernel, dt, nk, 1.0 / sqrt(C * K), 2);
-  fill_uniform(c->bias, dt, (size_t)sh->F, 0.1, 3);
+  bench_fill_uniform(c->x, dt, nx, 1.0, 1);
+  bench_fill_uniform(c->kernel, dt, nk, 1.0 / sqrt(C * K), 2);
+  bench_fill_uniform(c->bias, dt, (size_t)sh->F, 0.1, 3);
   st = conv1dt_set_weights(c->layer, c->kernel, c->bias);
   if (st != CONV1DT_OK) return fail_status(r, st);
   c->g = (gemm_args){dt,   r->fmt,    (int)sh->B, (int)sh->L, (int)sh->C, (int)(sh->K * sh->F),
@@ -728,26 +638,8 @@ static int setup_init(bench_setup *c, result *r, int with_gemm) {
   return 1;
 }
 
-/* Growable arrays of run times, one per series. */
-typedef struct {
-  double *t;
-  size_t n, cap;
-} series;
-
-static int series_add(series *s, double t) {
-  if (s->n == s->cap) {
-    const size_t cap = s->cap ? 2 * s->cap : 64;
-    double *grown = realloc(s->t, cap * sizeof *grown);
-    if (!grown) return 0;
-    s->t = grown;
-    s->cap = cap;
-  }
-  s->t[s->n++] = t;
-  return 1;
-}
-
 /* The layer's median sets ms, GFLOP/s (the roofline comes later, in apply_roofline). */
-static void set_layer_times(result *r, series *tl) {
+static void set_layer_times(result *r, bench_series *tl) {
   r->reps = (int)tl->n;
   r->ms = 1e3 * bench_median(tl->t, tl->n);
   r->ms_min = 1e3 * tl->t[0]; /* sorted by the median */
@@ -766,14 +658,14 @@ static conv1dt_status timed_forward(const bench_setup *c, double *dt) {
 
 /* After the BLAS's workers have parked: `block` timed layer runs into t (while *grown), their
  * total time added to *spent. Returns the first failing status. */
-static conv1dt_status time_layer_block(const bench_setup *c, int64_t block, series *t, int *grown,
-                                       double *spent) {
+static conv1dt_status time_layer_block(const bench_setup *c, int64_t block, bench_series *t,
+                                       int *grown, double *spent) {
   bench_let_blas_park();
   for (int64_t i = 0; i < block && *grown; i++) {
     double dt;
     const conv1dt_status st = timed_forward(c, &dt);
     if (st != CONV1DT_OK) return st;
-    *grown = series_add(t, dt);
+    *grown = bench_series_add(t, dt);
     *spent += dt;
   }
   return CONV1DT_OK;
@@ -791,8 +683,8 @@ static void run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_forma
                      const options *o, int with_dnn, result *r) {
   result_init(r, sh, dt, fmt);
   bench_setup c, cu; /* cu: --limit-check's unlimited twin */
-  series tl = {0}, tg = {0}, tw = {0}, tu = {0};
-  series pairs = {0}; /* per round: the layer's block median / the GEMM's */
+  bench_series tl = {0}, tg = {0}, tw = {0}, tu = {0};
+  bench_series pairs = {0}; /* per round: the layer's block median / the GEMM's */
   result ru;
   memset(&cu, 0, sizeof cu);
   if (!setup_init(&c, r, 1)) goto done;
@@ -835,15 +727,15 @@ static void run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_forma
       const double t2 = bench_now();
       if (with_wx) run_gemm(&gwx);
       const double t3 = bench_now();
-      grown = series_add(&tg, t2 - t1) && (!with_wx || series_add(&tw, t3 - t2));
+      grown = bench_series_add(&tg, t2 - t1) && (!with_wx || bench_series_add(&tw, t3 - t2));
       elapsed += t2 - t1; /* the budget counts layer + GEMM, as for channels_last */
     }
     double layer_time = 0;
     st = time_layer_block(&c, block, &tl, &grown, &layer_time);
     elapsed += layer_time;
     if (st == CONV1DT_OK && grown && tl.n > l0 && tg.n > g0) /* slices sort in place: harmless */
-      grown = series_add(&pairs,
-                         bench_median(tl.t + l0, tl.n - l0) / bench_median(tg.t + g0, tg.n - g0));
+      grown = bench_series_add(&pairs, bench_median(tl.t + l0, tl.n - l0) /
+                                           bench_median(tg.t + g0, tg.n - g0));
     if (o->limit_check && st == CONV1DT_OK) { /* the twin, in the same state as the layer */
       double twin_time = 0;
       st = time_layer_block(&cu, block, &tu, &grown, &twin_time);
@@ -904,7 +796,7 @@ static void run_scaling(const bench_shape *base, conv1dt_dtype dt, conv1dt_data_
                         const options *o, result *rs) {
   static const int mults[] = {1, 2, 4};
   bench_setup c[SCALING_POINTS];
-  series t[SCALING_POINTS];
+  bench_series t[SCALING_POINTS];
   memset(c, 0, sizeof c);
   memset(t, 0, sizeof t);
   int ok = 1;
@@ -941,7 +833,7 @@ static void run_scaling(const bench_shape *base, conv1dt_dtype dt, conv1dt_data_
         grown = 0;
         break;
       }
-      grown = series_add(&t[p], dt_run);
+      grown = bench_series_add(&t[p], dt_run);
       elapsed += dt_run;
     }
     rounds++;
@@ -1089,35 +981,6 @@ static double torch_lookup(const torch_table *t, const result *r) {
 
 /* ---- Output -------------------------------------------------------------------------------- */
 
-/* A time in ms with about four significant digits, right-aligned in `width`. */
-static const char *fmt_ms(char *buf, size_t size, double ms, int width) {
-  if (!(ms == ms))
-    snprintf(buf, size, "%*s", width, "-");
-  else if (ms >= 100)
-    snprintf(buf, size, "%*.1f", width, ms);
-  else if (ms >= 10)
-    snprintf(buf, size, "%*.2f", width, ms);
-  else if (ms >= 1)
-    snprintf(buf, size, "%*.3f", width, ms);
-  else
-    snprintf(buf, size, "%*.4f", width, ms);
-  return buf;
-}
-
-static const char *fmt_num(char *buf, size_t size, const char *spec, double v, int width) {
-  if (!(v == v))
-    snprintf(buf, size, "%*s", width, "-");
-  else
-    snprintf(buf, size, spec, width, v);
-  return buf;
-}
-
-static void shape_text(const bench_shape *s, char *buf, size_t size) {
-  snprintf(buf, size, "%lld,%lld,%lld,%lld,%lld,%lld,%lld,%s", (long long)s->B, (long long)s->L,
-           (long long)s->C, (long long)s->F, (long long)s->K, (long long)s->s, (long long)s->d,
-           padding_name(s->padding));
-}
-
 /* Paired (see paired_rounds in bench_onednn.c) when measured, else the ratio of the medians. */
 static double dnn_ratio(const result *r) {
   if (r->dnn.status != BENCH_DNN_OK) return NAN;
@@ -1127,7 +990,7 @@ static double dnn_ratio(const result *r) {
 static const char *dnn_short(const result *r, char *buf, size_t size) {
   switch (r->dnn.status) {
   case BENCH_DNN_OK:
-    return fmt_ms(buf, size, r->dnn.ms, 9);
+    return bench_fmt_ms(buf, size, r->dnn.ms, 9);
   case BENCH_DNN_UNSUPPORTED:
     return "      n/a";
   case BENCH_DNN_DISAGREE:
@@ -1152,25 +1015,27 @@ static void print_table_head(int with_torch) {
 static void print_row(const result *r, int with_torch) {
   char shape[96], a[32], b[32], c[32], d[32], e[32], f[32], g[32], h[32], i[32], j[32], k[32];
   char w[32];
-  shape_text(&r->sh, shape, sizeof shape);
+  bench_shape_text(&r->sh, shape, sizeof shape);
   if (!r->ok) {
-    printf("%-4s %-3s %-2s %-28s  error: %s\n", r->sh.name, dtype_name(r->dt), format_name(r->fmt),
-           shape, r->error);
+    printf("%-4s %-3s %-2s %-28s  error: %s\n", r->sh.name, bench_dtype_name(r->dt),
+           bench_format_name(r->fmt), shape, r->error);
     return;
   }
   /* gemm_accumulate is "accum" here, to keep the table narrow */
   const char *method = strcmp(r->method, "gemm_accumulate") ? r->method : "accum";
-  printf("%-4s %-3s %-2s %-28s %-6s %s%s %s %s %s %s %s %s %s %s %s", r->sh.name, dtype_name(r->dt),
-         format_name(r->fmt), shape, method, fmt_ms(a, sizeof a, r->ms, 9),
-         r->others_busy > BUSY_MARK ? "*" : " ", fmt_num(b, sizeof b, "%*.1f", r->gflops, 7),
-         fmt_ms(c, sizeof c, r->gemm_ms, 9), fmt_num(d, sizeof d, "%*.2f", r->ratio_gemm, 6),
-         fmt_ms(w, sizeof w, r->gemm_wx_ms, 8), fmt_ms(e, sizeof e, r->bound_ms, 9),
-         fmt_num(f, sizeof f, "%*.1f", 100 * r->roof_frac, 6),
-         fmt_num(g, sizeof g, "%*.2f", (double)r->ws_bytes / 1048576.0, 7),
-         dnn_short(r, h, sizeof h), fmt_num(i, sizeof i, "%*.2f", dnn_ratio(r), 7));
+  printf("%-4s %-3s %-2s %-28s %-6s %s%s %s %s %s %s %s %s %s %s %s", r->sh.name,
+         bench_dtype_name(r->dt), bench_format_name(r->fmt), shape, method,
+         bench_fmt_ms(a, sizeof a, r->ms, 9), r->others_busy > BUSY_MARK ? "*" : " ",
+         bench_fmt_num(b, sizeof b, "%*.1f", r->gflops, 7),
+         bench_fmt_ms(c, sizeof c, r->gemm_ms, 9),
+         bench_fmt_num(d, sizeof d, "%*.2f", r->ratio_gemm, 6),
+         bench_fmt_ms(w, sizeof w, r->gemm_wx_ms, 8), bench_fmt_ms(e, sizeof e, r->bound_ms, 9),
+         bench_fmt_num(f, sizeof f, "%*.1f", 100 * r->roof_frac, 6),
+         bench_fmt_num(g, sizeof g, "%*.2f", (double)r->ws_bytes / 1048576.0, 7),
+         dnn_short(r, h, sizeof h), bench_fmt_num(i, sizeof i, "%*.2f", dnn_ratio(r), 7));
   if (with_torch)
-    printf(" %s %s", fmt_ms(j, sizeof j, r->torch_ms, 9),
-           fmt_num(k, sizeof k, "%*.2f", r->ms / r->torch_ms, 7));
+    printf(" %s %s", bench_fmt_ms(j, sizeof j, r->torch_ms, 9),
+           bench_fmt_num(k, sizeof k, "%*.2f", r->ms / r->torch_ms, 7));
   printf("\n");
   fflush(stdout);
 }
@@ -1191,9 +1056,10 @@ static void print_dnn_details(const result *rs, size_t n) {
       continue;
     char a[32], b[32], c[32];
     static const char *names[] = {"-", "agrees", "n/a", "DISAGREE", "error", "not run"};
-    printf("%-4s %-3s %-2s %s %s %s %9s  ", r->sh.name, dtype_name(r->dt), format_name(r->fmt),
-           fmt_ms(a, sizeof a, r->dnn.ms_separate, 9), fmt_ms(b, sizeof b, r->dnn.ms_fused, 9),
-           fmt_num(c, sizeof c, "%*.1e", r->dnn.max_rel_err, 9), names[r->dnn.status]);
+    printf("%-4s %-3s %-2s %s %s %s %9s  ", r->sh.name, bench_dtype_name(r->dt),
+           bench_format_name(r->fmt), bench_fmt_ms(a, sizeof a, r->dnn.ms_separate, 9),
+           bench_fmt_ms(b, sizeof b, r->dnn.ms_fused, 9),
+           bench_fmt_num(c, sizeof c, "%*.1e", r->dnn.max_rel_err, 9), names[r->dnn.status]);
     if (r->dnn.status == BENCH_DNN_OK)
       printf("%s [%s]%s%s%s\n", r->dnn.variant, r->dnn.impl,
              r->dnn.reorders_outside ? " (src/dst reorders outside the timing)" : "",
@@ -1203,27 +1069,6 @@ static void print_dnn_details(const result *rs, size_t n) {
   }
 }
 
-static void json_string_out(FILE *f, const char *s) {
-  fputc('"', f);
-  for (; s && *s; s++) {
-    const unsigned char ch = (unsigned char)*s;
-    if (ch == '"' || ch == '\\')
-      fprintf(f, "\\%c", ch);
-    else if (ch < 0x20)
-      fprintf(f, "\\u%04x", ch);
-    else
-      fputc(ch, f);
-  }
-  fputc('"', f);
-}
-
-static void json_number_out(FILE *f, double v) {
-  if (v == v && !isinf(v))
-    fprintf(f, "%.6g", v);
-  else
-    fputs("null", f);
-}
-
 static const char *dnn_status_name(bench_dnn_status s) {
   static const char *names[] = {"not_built", "ok", "unsupported", "disagree", "error", "not_run"};
   return names[s];
@@ -1231,23 +1076,23 @@ static const char *dnn_status_name(bench_dnn_status s) {
 
 static void json_result(FILE *f, const result *r) {
   fprintf(f, "{\"kind\": \"%s\", \"case\": ", r->kind);
-  json_string_out(f, r->sh.name);
+  bench_json_string(f, r->sh.name);
   fprintf(f, ", \"label\": ");
-  json_string_out(f, r->label);
+  bench_json_string(f, r->label);
   fprintf(f, ", \"algorithm\": ");
-  json_string_out(f, r->method);
+  bench_json_string(f, r->method);
   fprintf(f,
           ", \"dtype\": \"%s\", \"format\": \"%s\", \"B\": %lld, \"L\": %lld, \"C\": %lld, "
           "\"F\": %lld, \"K\": %lld, \"s\": %lld, \"d\": %lld, \"padding\": \"%s\", "
           "\"batch_mult\": %d, \"steps_mult\": %d, \"ok\": %s, \"error\": ",
-          dtype_name(r->dt), format_name(r->fmt), (long long)r->sh.B, (long long)r->sh.L,
-          (long long)r->sh.C, (long long)r->sh.F, (long long)r->sh.K, (long long)r->sh.s,
-          (long long)r->sh.d, padding_name(r->sh.padding), r->batch_mult, r->steps_mult,
-          r->ok ? "true" : "false");
+          bench_dtype_name(r->dt), bench_format_name(r->fmt), (long long)r->sh.B,
+          (long long)r->sh.L, (long long)r->sh.C, (long long)r->sh.F, (long long)r->sh.K,
+          (long long)r->sh.s, (long long)r->sh.d, bench_padding_name(r->sh.padding), r->batch_mult,
+          r->steps_mult, r->ok ? "true" : "false");
   if (r->ok)
     fputs("null", f);
   else
-    json_string_out(f, r->error);
+    bench_json_string(f, r->error);
   fprintf(f, ", \"out_len\": %lld, \"crop_left\": %lld, \"reps\": %d", (long long)r->out_len,
           (long long)crop_left_of(&r->sh), r->reps);
   const struct {
@@ -1273,28 +1118,28 @@ static void json_result(FILE *f, const result *r) {
               {"ratio_pytorch", r->ms / r->torch_ms}};
   for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
     fprintf(f, ", \"%s\": ", nums[i].key);
-    json_number_out(f, nums[i].v);
+    bench_json_number(f, nums[i].v);
   }
   fprintf(f, ", \"onednn\": {\"status\": \"%s\", \"ms\": ", dnn_status_name(r->dnn.status));
-  json_number_out(f, r->dnn.ms);
+  bench_json_number(f, r->dnn.ms);
   fprintf(f, ", \"ratio\": ");
-  json_number_out(f, dnn_ratio(r));
+  bench_json_number(f, dnn_ratio(r));
   fprintf(f, ", \"ratio_of_medians\": ");
-  json_number_out(f, r->dnn.status == BENCH_DNN_OK ? r->ms / r->dnn.ms : NAN);
+  bench_json_number(f, r->dnn.status == BENCH_DNN_OK ? r->ms / r->dnn.ms : NAN);
   fprintf(f, ", \"paired_rounds\": %d", r->dnn.rounds);
   fprintf(f, ", \"ms_separate_relu\": ");
-  json_number_out(f, r->dnn.ms_separate);
+  bench_json_number(f, r->dnn.ms_separate);
   fprintf(f, ", \"ms_fused_relu\": ");
-  json_number_out(f, r->dnn.ms_fused);
+  bench_json_number(f, r->dnn.ms_fused);
   fprintf(f, ", \"max_rel_err\": ");
-  json_number_out(f, r->dnn.max_rel_err);
+  bench_json_number(f, r->dnn.max_rel_err);
   fprintf(f, ", \"reps\": %d, \"reorders_outside_timing\": %s, \"variant\": ", r->dnn.reps,
           r->dnn.reorders_outside ? "true" : "false");
-  json_string_out(f, r->dnn.variant);
+  bench_json_string(f, r->dnn.variant);
   fprintf(f, ", \"impl\": ");
-  json_string_out(f, r->dnn.impl);
+  bench_json_string(f, r->dnn.impl);
   fprintf(f, ", \"note\": ");
-  json_string_out(f, r->dnn.note);
+  bench_json_string(f, r->dnn.note);
   fprintf(f, "}}");
 }
 
@@ -1303,47 +1148,47 @@ static int write_json(const char *path, const machine_info *m, const roofline *r
   FILE *f = fopen(path, "w");
   if (!f) return 0;
   fprintf(f, "{\n\"tool\": \"conv1dt-bench\", \"conv1dt_version\": ");
-  json_string_out(f, conv1dt_version_string());
+  bench_json_string(f, conv1dt_version_string());
   fprintf(f, ", \"date\": \"%s\",\n\"machine\": {\"cpu\": ", m->date);
-  json_string_out(f, m->cpu);
+  bench_json_string(f, m->cpu);
   fprintf(f, ", \"cores\": %ld, \"threads\": %d, \"blas\": ", m->cores, m->threads);
-  json_string_out(f, m->blas);
+  bench_json_string(f, m->blas);
   fprintf(f, ", \"blas_threads\": %d, \"onednn\": ", m->blas_threads);
-  json_string_out(f, m->onednn);
+  bench_json_string(f, m->onednn);
   fprintf(f, ", \"openblas_coretype\": ");
   if (m->coretype[0])
-    json_string_out(f, m->coretype);
+    bench_json_string(f, m->coretype);
   else
     fputs("null", f);
   fprintf(f, ", \"load_average_at_start\": ");
-  json_number_out(f, m->load);
+  bench_json_number(f, m->load);
   fprintf(f, ", \"others_cpu_fraction\": ");
-  json_number_out(f, m->others_busy);
+  bench_json_number(f, m->others_busy);
   fprintf(f, ", \"pytorch\": ");
   if (m->torch[0])
-    json_string_out(f, m->torch);
+    bench_json_string(f, m->torch);
   else
     fputs("null", f);
   fprintf(f, "},\n\"roofline\": {\"peak_gflops_f32\": ");
-  json_number_out(f, roof->gflops[0]);
+  bench_json_number(f, roof->gflops[0]);
   fprintf(f, ", \"peak_gflops_f64\": ");
-  json_number_out(f, roof->gflops[1]);
+  bench_json_number(f, roof->gflops[1]);
   fprintf(f, ", \"peak_gflops_f32_first\": ");
-  json_number_out(f, roof->gflops_first[0]);
+  bench_json_number(f, roof->gflops_first[0]);
   fprintf(f, ", \"peak_gflops_f32_last\": ");
-  json_number_out(f, roof->gflops_last[0]);
+  bench_json_number(f, roof->gflops_last[0]);
   fprintf(f, ", \"peak_gflops_f64_first\": ");
-  json_number_out(f, roof->gflops_first[1]);
+  bench_json_number(f, roof->gflops_first[1]);
   fprintf(f, ", \"peak_gflops_f64_last\": ");
-  json_number_out(f, roof->gflops_last[1]);
+  bench_json_number(f, roof->gflops_last[1]);
   fprintf(f, ", \"peak_gflops_f32_fma_loop\": ");
-  json_number_out(f, roof->gflops_fma[0]);
+  bench_json_number(f, roof->gflops_fma[0]);
   fprintf(f, ", \"peak_gflops_f64_fma_loop\": ");
-  json_number_out(f, roof->gflops_fma[1]);
+  bench_json_number(f, roof->gflops_fma[1]);
   fprintf(f, ", \"fma_loop_isa\": ");
-  json_string_out(f, roof->fma_isa ? roof->fma_isa : "");
+  bench_json_string(f, roof->fma_isa ? roof->fma_isa : "");
   fprintf(f, ", \"peak_gemm_n\": %d, \"bandwidth_gbs\": ", roof->gemm_n);
-  json_number_out(f, roof->gbs);
+  bench_json_number(f, roof->gbs);
   fprintf(f, ", \"copy_bytes\": %zu, \"copy_threads\": %d},\n", roof->copy_bytes,
           roof->copy_threads);
   fprintf(f, "\"settings\": {\"reps\": %d, \"min_reps\": %d, \"min_time\": %g},\n\"results\": [\n",
@@ -1383,10 +1228,10 @@ static int write_csv(const char *path, const result *rs, size_t n) {
   for (size_t i = 0; i < n; i++) {
     const result *r = &rs[i];
     fprintf(f, "%s,%s,%s,%s,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%s,%d,%d,%d,%lld,%d", r->kind,
-            r->sh.name, dtype_name(r->dt), format_name(r->fmt), (long long)r->sh.B,
+            r->sh.name, bench_dtype_name(r->dt), bench_format_name(r->fmt), (long long)r->sh.B,
             (long long)r->sh.L, (long long)r->sh.C, (long long)r->sh.F, (long long)r->sh.K,
-            (long long)r->sh.s, (long long)r->sh.d, padding_name(r->sh.padding), r->batch_mult,
-            r->steps_mult, r->ok, (long long)r->out_len, r->reps);
+            (long long)r->sh.s, (long long)r->sh.d, bench_padding_name(r->sh.padding),
+            r->batch_mult, r->steps_mult, r->ok, (long long)r->out_len, r->reps);
     const double nums[] = {r->ms,
                            r->ms_min,
                            r->gflops,
@@ -1522,11 +1367,11 @@ int main(int argc, char **argv) {
           failures += !r->ok;
           if (r->ok)
             fprintf(stderr, "[%zu/%zu] %s %s %s B=%lld L=%lld: %.4g ms (%d runs)\n", n + 1, total,
-                    r->sh.name, dtype_name(r->dt), format_name(r->fmt), (long long)r->sh.B,
-                    (long long)r->sh.L, r->ms, r->reps);
+                    r->sh.name, bench_dtype_name(r->dt), bench_format_name(r->fmt),
+                    (long long)r->sh.B, (long long)r->sh.L, r->ms, r->reps);
           else
             fprintf(stderr, "[%zu/%zu] %s %s %s: error: %s\n", n + 1, total, r->sh.name,
-                    dtype_name(r->dt), format_name(r->fmt), r->error);
+                    bench_dtype_name(r->dt), bench_format_name(r->fmt), r->error);
         }
       }
   for (int dt = 0; dt < 2; dt++) {
@@ -1563,9 +1408,9 @@ int main(int argc, char **argv) {
     if (o.want_dtype[dt])
       printf("# peak %s: %.1f GFLOP/s (the better of an %s multiply-add loop, %.1f, and the best "
              "%d^3 GEMM: %.1f before the cases, %s after)\n",
-             dtype_name((conv1dt_dtype)dt), roof.gflops[dt], roof.fma_isa, roof.gflops_fma[dt],
-             roof.gemm_n, roof.gflops_first[dt],
-             fmt_num(after, sizeof after, "%*.1f", roof.gflops_last[dt], 1));
+             bench_dtype_name((conv1dt_dtype)dt), roof.gflops[dt], roof.fma_isa,
+             roof.gflops_fma[dt], roof.gemm_n, roof.gflops_first[dt],
+             bench_fmt_num(after, sizeof after, "%*.1f", roof.gflops_last[dt], 1));
   printf("# bandwidth: %.1f GB/s (%zu MiB copy, bytes read + written, %d threads, best of %d)\n",
          roof.gbs, roof.copy_bytes >> 20, threads, copy_reps);
   printf("\n");
@@ -1589,8 +1434,8 @@ int main(int argc, char **argv) {
           base = &rs[j];
       const double ns = 1e6 * r->ms / ((double)r->sh.B * (double)r->sh.L);
       const double ns0 = 1e6 * base->ms / ((double)base->sh.B * (double)base->sh.L);
-      printf("%-3s %-2s %5dx %5dx %7lld %8lld %12.2f %8.2f\n", dtype_name(r->dt),
-             format_name(r->fmt), r->batch_mult, r->steps_mult, (long long)r->sh.B,
+      printf("%-3s %-2s %5dx %5dx %7lld %8lld %12.2f %8.2f\n", bench_dtype_name(r->dt),
+             bench_format_name(r->fmt), r->batch_mult, r->steps_mult, (long long)r->sh.B,
              (long long)r->sh.L, ns, ns / ns0);
     }
   } else {
@@ -1603,8 +1448,8 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < n; i++) {
       const result *r = &rs[i];
       if (!r->ok || isnan(r->unlimited_ms)) continue;
-      printf("%-4s %-3s %-2s %10.2f %12.2f %10.4g %12.4g %8.3f\n", r->sh.name, dtype_name(r->dt),
-             format_name(r->fmt), (double)r->ws_bytes / 1048576.0,
+      printf("%-4s %-3s %-2s %10.2f %12.2f %10.4g %12.4g %8.3f\n", r->sh.name,
+             bench_dtype_name(r->dt), bench_format_name(r->fmt), (double)r->ws_bytes / 1048576.0,
              (double)r->ws_unlimited / 1048576.0, r->ms, r->unlimited_ms, r->ms / r->unlimited_ms);
     }
   }
