@@ -41,6 +41,8 @@ static const suite_case SUITE[] = {
     {{"E", 16, 4096, 16, 16, 32, 4, 1, CONV1DT_PADDING_VALID}, "big-kernel"},
     {{"F", 16, 256, 1024, 1024, 4, 2, 1, CONV1DT_PADDING_VALID}, "wide"},
     {{"G", 1, 2048, 256, 128, 8, 4, 1, CONV1DT_PADDING_SAME}, "batch1"},
+    /* Many short samples of a few hundred channels: channels_first's per-sample GEMMs are small. */
+    {{"H", 256, 32, 256, 256, 4, 2, 1, CONV1DT_PADDING_SAME}, "many-short"},
 };
 #define SUITE_SIZE (sizeof SUITE / sizeof SUITE[0])
 
@@ -63,7 +65,19 @@ typedef struct {
   int quick_roof; /* --quick-roofline */
   int onednn;
   int limit_check;
+  int after_gemm; /* time the layer right after a same-size GEMM too (default on) */
+  int backward;   /* 1: the backward table too; 2: only it */
+  /* The GEMM yardstick (yardstick.c): --mkl, --own-gemm (the loaded BLAS only),
+   * --yardstick-core; child: 0, or which measurement this process is a child for. */
+  const char *mkl;
+  int own_gemm;
+  const char *yardstick_core;
+  int child; /* CHILD_GEMM, CHILD_LAYER */
 } options;
+
+/* A child's job (--yardstick-child): the bare GEMM of each --case, or also the layer with
+ * AUTO and with each GEMM method. Its results go to stdout as lines for the parent. */
+enum { CHILD_GEMM = 1, CHILD_LAYER = 2 };
 
 /* --algorithm: the method every conv1dt layer of this run asks for. */
 static conv1dt_algorithm bench_algorithm = CONV1DT_ALGORITHM_AUTO;
@@ -79,7 +93,7 @@ static void usage(FILE *out) {
       "(interleaved), the roofline measured in the same run and, if built with it, oneDNN.\n"
       "\n"
       "  --case B,L,C,F,K,s,d,padding  a shape to run (repeatable; replaces the suite)\n"
-      "  --only A,C,...      suite cases to run (A..G)\n"
+      "  --only A,C,...      suite cases to run, by letter or label (A..H)\n"
       "  --dtype f32|f64|all  --format cl|cf|all   filters (default all)\n"
       "  --threads N         BLAS and OpenMP threads (default: all online cores)\n"
       "  --reps N            exactly N runs per measurement (default: adaptive)\n"
@@ -88,7 +102,16 @@ static void usage(FILE *out) {
       "  --scaling           time per sample-step at batch x1,x2,x4 and steps x1,x2,x4\n"
       "                      (case C, or the first --case / --only case)\n"
       "  --algorithm A       auto|gemm|direct|gemm_accumulate: conv1dt's method (default auto)\n"
+      "  --no-after-gemm     skip timing the layer right after a same-size GEMM\n"
+      "  --backward          also time forward, forward_train and backward per case\n"
+      "  --backward-only     only the backward table\n"
       "  --no-onednn         skip the oneDNN comparison\n"
+      "  --mkl PATH          libmkl_rt.so.N (or its directory) to time the bare GEMM with, in a\n"
+      "                      child process (default: $CONV1DT_BENCH_MKL, $CONV1DT_MKL_VENV/lib,\n"
+      "                      ./.venv-mkl/lib, where one is found)\n"
+      "  --yardstick-core C  also time OpenBLAS with OPENBLAS_CORETYPE=C in a child (done with\n"
+      "                      the CPU's best core anyway where OpenBLAS runs a weaker one)\n"
+      "  --own-gemm          only the loaded BLAS's GEMM as the yardstick (no child processes)\n"
       "  --json FILE  --csv FILE   machine-readable results\n"
       "  --pytorch-json FILE add the times of bench/pytorch_bench.py as a column\n"
       "  --smoke             one small case, once (checks that the bench runs)\n"
@@ -137,6 +160,7 @@ static int parse_options(int argc, char **argv, options *o) {
   o->want_dtype[0] = o->want_dtype[1] = 1;
   o->want_format[0] = o->want_format[1] = 1;
   o->onednn = 1;
+  o->after_gemm = 1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -217,6 +241,24 @@ static int parse_options(int argc, char **argv, options *o) {
       o->smoke = 1;
     } else if (!strcmp(a, "--quick-roofline")) {
       o->quick_roof = 1;
+    } else if (!strcmp(a, "--no-after-gemm")) {
+      o->after_gemm = 0;
+    } else if (!strcmp(a, "--backward")) {
+      o->backward = 1;
+    } else if (!strcmp(a, "--backward-only")) {
+      o->backward = 2;
+    } else if (!strcmp(a, "--mkl")) {
+      NEED_VALUE;
+      o->mkl = v;
+    } else if (!strcmp(a, "--own-gemm")) {
+      o->own_gemm = 1;
+    } else if (!strcmp(a, "--yardstick-core")) {
+      NEED_VALUE;
+      o->yardstick_core = v;
+    } else if (!strcmp(a, "--yardstick-child")) { /* internal: see run_yardstick_children */
+      NEED_VALUE;
+      o->child = !strcmp(v, "gemm") ? CHILD_GEMM : !strcmp(v, "layer") ? CHILD_LAYER : 0;
+      if (!o->child) goto bad;
     } else if (!strcmp(a, "--no-onednn")) {
       o->onednn = 0;
     } else if (!strcmp(a, "--algorithm")) {
@@ -244,12 +286,14 @@ typedef void (*set_int_fn)(int);
 static int set_threads(int n) {
   set_int_fn f = NULL;
   int blas = 0;
-  if (lookup("openblas_set_num_threads", &f, sizeof f) ||
-      lookup("bli_thread_set_num_threads", &f, sizeof f) ||
-      lookup("MKL_Set_Num_Threads", &f, sizeof f)) {
-    f(n);
-    blas = 1;
-  }
+  /* Each one found: a child with MKL preloaded has OpenBLAS loaded too. */
+  static const char *calls[] = {"openblas_set_num_threads", "bli_thread_set_num_threads",
+                                "MKL_Set_Num_Threads"};
+  for (size_t i = 0; i < sizeof calls / sizeof *calls; i++)
+    if (lookup(calls[i], &f, sizeof f)) {
+      f(n);
+      blas = 1;
+    }
   if (lookup("omp_set_num_threads", &f, sizeof f)) f(n);
   return blas;
 }
@@ -445,6 +489,7 @@ typedef struct {
   conv1dt_dtype dt;
   conv1dt_data_format fmt;
   const char *kind; /* "suite", "custom", "scaling" */
+  int shape_index;  /* its shape's place in the run's list (a child's lines name it) */
   int batch_mult, steps_mult;
   int ok;
   char error[300];
@@ -453,12 +498,23 @@ typedef struct {
   int reps;
   double ms, ms_min, gemm_ms, gflops, ratio_gemm, ratio_gemm_unpaired;
   double gemm_wx_ms; /* channels_first: the bare GEMM in the W · x_b orientation */
+  /* The honest yardstick (yardstick.c): the bare GEMM timed in child processes too, with
+   * OpenBLAS's best kernels for this CPU (core_*) and with MKL; best_* is the fastest of them
+   * and of gemm_ms, ratio_best the layer's time over it (paired when it is gemm_ms). */
+  double gemm_core_ms, gemm_mkl_ms, best_gemm_ms, ratio_best;
+  const char *best_by; /* "blas", "core", "mkl" */
+  /* With OpenBLAS's best core (a child), where the loaded one was weaker: AUTO's choice, its
+   * time, the GEMM methods' times and the bare GEMM's. */
+  char core_method[24];
+  double core_ms, core_accum_ms, core_gemm_method_ms, core_gemm_ms;
   double bound_ms, roof_frac;
   size_t ws_bytes;
   double others_busy; /* share of the CPUs other processes used during the case's timings */
   bench_dnn_result dnn;
   double torch_ms;
   const char *method;  /* conv1dt_forward_algorithm's answer for the timed calls */
+  double after_ms;     /* median of the layer's runs right after a same-size bare GEMM */
+  double ratio_after;  /* median over rounds of the after-GEMM block's median / the parked's */
   double unlimited_ms; /* --limit-check: the same layer with no workspace limit */
   size_t ws_unlimited; /* its workspace_size */
 } result;
@@ -544,7 +600,10 @@ static void result_init(result *r, const bench_shape *sh, conv1dt_dtype dt,
   r->fmt = fmt;
   r->ms = r->ms_min = r->gemm_ms = r->gflops = r->ratio_gemm = r->ratio_gemm_unpaired =
       r->bound_ms = r->roof_frac = NAN;
-  r->gemm_wx_ms = r->unlimited_ms = NAN;
+  r->gemm_wx_ms = r->unlimited_ms = r->after_ms = r->ratio_after = NAN;
+  r->gemm_core_ms = r->gemm_mkl_ms = r->best_gemm_ms = r->ratio_best = NAN;
+  r->core_ms = r->core_accum_ms = r->core_gemm_method_ms = r->core_gemm_ms = NAN;
+  r->best_by = "blas";
   r->method = "";
   r->torch_ms = r->others_busy = NAN;
   memset(&r->dnn, 0, sizeof r->dnn);
@@ -671,6 +730,22 @@ static conv1dt_status time_layer_block(const bench_setup *c, int64_t block, benc
   return CONV1DT_OK;
 }
 
+/* The realistic case of a program that calls other BLAS routines around the layer: each of
+ * `block` timed layer runs right after the layer's own bare GEMM (untimed), so the BLAS's
+ * workers are still spinning and the caches hold the GEMM's data. Into t, time to *spent. */
+static conv1dt_status time_after_gemm_block(const bench_setup *c, int64_t block, bench_series *t,
+                                            int *grown, double *spent) {
+  for (int64_t i = 0; i < block && *grown; i++) {
+    run_gemm(&c->g);
+    double dt;
+    const conv1dt_status st = timed_forward(c, &dt);
+    if (st != CONV1DT_OK) return st;
+    *grown = bench_series_add(t, dt);
+    *spent += dt;
+  }
+  return CONV1DT_OK;
+}
+
 #ifdef CONV1DT_BENCH_HAVE_ONEDNN
 /* bench_layer_fn for oneDNN's paired rounds: one conv1dt_forward of the case. */
 static double time_layer_once(void *ctx) {
@@ -684,7 +759,8 @@ static void run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_forma
   result_init(r, sh, dt, fmt);
   bench_setup c, cu; /* cu: --limit-check's unlimited twin */
   bench_series tl = {0}, tg = {0}, tw = {0}, tu = {0};
-  bench_series pairs = {0}; /* per round: the layer's block median / the GEMM's */
+  bench_series pairs = {0};                 /* per round: the layer's block median / the GEMM's */
+  bench_series ta = {0}, pairs_after = {0}; /* after a GEMM; per round: its median / parked's */
   result ru;
   memset(&cu, 0, sizeof cu);
   if (!setup_init(&c, r, 1)) goto done;
@@ -708,7 +784,9 @@ static void run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_forma
    * untimed call first), the layer after the BLAS's idle workers have parked — as oneDNN gets
    * it, and as a program that calls only the layer sees it (spinning OpenBLAS workers take
    * up to half the cores from the layer's own threads). Blocks grow to a quarter of the time
-   * budget, so the pauses cost a few per case. */
+   * budget, so the pauses cost a few per case. With after_gemm, a block of the layer right
+   * after the GEMM follows the GEMM's block in each round; it is not counted in the budget, so
+   * the parked times are taken as without it. */
   cpu_usage u0, u1;
   cpu_usage_now(&u0);
   const double w0 = bench_now();
@@ -719,7 +797,7 @@ static void run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_forma
   if (target < 0.02) target = 0.02;
   while (grown && st == CONV1DT_OK && bench_more(&o->reps, (int)tl.n, elapsed)) {
     if (o->reps.reps > 0 && block > o->reps.reps - (int64_t)tl.n) block = o->reps.reps - tl.n;
-    const size_t g0 = tg.n, l0 = tl.n;
+    const size_t g0 = tg.n, l0 = tl.n, a0 = ta.n;
     run_gemm(&c.g);
     for (int64_t i = 0; i < block && grown; i++) {
       const double t1 = bench_now();
@@ -730,12 +808,20 @@ static void run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_forma
       grown = bench_series_add(&tg, t2 - t1) && (!with_wx || bench_series_add(&tw, t3 - t2));
       elapsed += t2 - t1; /* the budget counts layer + GEMM, as for channels_last */
     }
+    if (o->after_gemm && grown) {
+      double after_time = 0;
+      st = time_after_gemm_block(&c, block, &ta, &grown, &after_time);
+      if (st != CONV1DT_OK) break;
+    }
     double layer_time = 0;
     st = time_layer_block(&c, block, &tl, &grown, &layer_time);
     elapsed += layer_time;
     if (st == CONV1DT_OK && grown && tl.n > l0 && tg.n > g0) /* slices sort in place: harmless */
       grown = bench_series_add(&pairs, bench_median(tl.t + l0, tl.n - l0) /
                                            bench_median(tg.t + g0, tg.n - g0));
+    if (st == CONV1DT_OK && grown && tl.n > l0 && ta.n > a0)
+      grown = bench_series_add(&pairs_after, bench_median(ta.t + a0, ta.n - a0) /
+                                                 bench_median(tl.t + l0, tl.n - l0));
     if (o->limit_check && st == CONV1DT_OK) { /* the twin, in the same state as the layer */
       double twin_time = 0;
       st = time_layer_block(&cu, block, &tu, &grown, &twin_time);
@@ -763,6 +849,8 @@ static void run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_forma
   r->ratio_gemm = pairs.n ? bench_median(pairs.t, pairs.n) : r->ratio_gemm_unpaired;
   if (with_wx && tw.n) r->gemm_wx_ms = 1e3 * bench_median(tw.t, tw.n);
   if (tu.n) r->unlimited_ms = 1e3 * bench_median(tu.t, tu.n);
+  if (ta.n) r->after_ms = 1e3 * bench_median(ta.t, ta.n);
+  if (pairs_after.n) r->ratio_after = bench_median(pairs_after.t, pairs_after.n);
   free(c.col); /* the GEMM's output is the largest buffer; oneDNN needs room of its own */
   c.col = NULL;
 #ifdef CONV1DT_BENCH_HAVE_ONEDNN
@@ -782,6 +870,8 @@ done:
   free(tl.t);
   free(tg.t);
   free(pairs.t);
+  free(ta.t);
+  free(pairs_after.t);
   free(tw.t);
   free(tu.t);
   setup_free(&c);
@@ -852,6 +942,221 @@ done:
   }
 }
 
+/* ---- The honest GEMM yardstick: child processes (yardstick.c) ------------------------------ */
+
+/* The bare GEMM of a shape on its own, warm, the median of its runs (a child's measurement). */
+static double time_bare_gemm(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_format fmt,
+                             const bench_reps *reps) {
+  const double B = (double)sh->B, L = (double)sh->L, C = (double)sh->C,
+               KF = (double)(sh->K * sh->F);
+  if (B * L > INT_MAX || KF > INT_MAX || C > INT_MAX) return NAN;
+  const size_t es = bench_dtype_size(dt), nx = (size_t)(B * L * C), nk = (size_t)(KF * C);
+  void *x = bench_alloc(nx * es), *w = bench_alloc(nk * es),
+       *col = bench_alloc((size_t)(B * L * KF) * es);
+  bench_series t = {0};
+  double ms = NAN;
+  if (x && w && col) {
+    bench_fill_uniform(x, dt, nx, 1.0, 1);
+    bench_fill_uniform(w, dt, nk, 1.0 / sqrt(C * (double)sh->K), 2);
+    const gemm_args g = {dt, fmt, (int)sh->B, (int)sh->L, (int)sh->C, (int)(sh->K * sh->F),
+                         x,  w,   col,        0};
+    run_gemm(&g); /* warm-up */
+    double elapsed = 0;
+    int grown = 1;
+    while (grown && bench_more(reps, (int)t.n, elapsed)) {
+      const double t0 = bench_now();
+      run_gemm(&g);
+      const double dt_run = bench_now() - t0;
+      grown = bench_series_add(&t, dt_run);
+      elapsed += dt_run;
+    }
+    if (t.n) ms = 1e3 * bench_median(t.t, t.n);
+  }
+  free(t.t);
+  free(x);
+  free(w);
+  free(col);
+  return ms;
+}
+
+/* A child's side: "@blas WHAT" and, per --case (its index), dtype and format,
+ *   @case INDEX DT FM GEMM_MS METHOD AUTO_MS GEMM_ACCUMULATE_MS GEMM_METHOD_MS
+ * (CHILD_GEMM: only GEMM_MS; the rest "nan" and "-"). The layer as the parent times it. */
+static int child_main(const options *o) {
+  char provider[400];
+  bench_blas_provider(provider, sizeof provider);
+  printf("@blas %s\n", provider);
+  options oc = *o;
+  oc.onednn = oc.after_gemm = oc.limit_check = 0;
+  static const conv1dt_algorithm gemm_methods[2] = {CONV1DT_ALGORITHM_GEMM_ACCUMULATE,
+                                                    CONV1DT_ALGORITHM_GEMM};
+  for (int i = 0; i < o->ncustom; i++)
+    for (int dt = 0; dt < 2; dt++)
+      for (int fmt = 0; fmt < 2; fmt++) {
+        if (!o->want_dtype[dt] || !o->want_format[fmt]) continue;
+        const bench_shape *sh = &o->custom[i];
+        const conv1dt_dtype dtype = (conv1dt_dtype)dt;
+        const conv1dt_data_format format = (conv1dt_data_format)fmt;
+        double gemm = NAN, auto_ms = NAN, methods_ms[2] = {NAN, NAN};
+        const char *method = "-";
+        if (o->child == CHILD_GEMM) {
+          gemm = time_bare_gemm(sh, dtype, format, &o->reps);
+        } else {
+          result r;
+          bench_algorithm = CONV1DT_ALGORITHM_AUTO;
+          run_case(sh, dtype, format, &oc, 0, &r);
+          if (r.ok) gemm = r.gemm_ms, auto_ms = r.ms, method = r.method;
+          for (int m = 0; m < 2; m++) {
+            if (r.ok && !strcmp(method, conv1dt_algorithm_name(gemm_methods[m]))) {
+              methods_ms[m] = auto_ms; /* AUTO's choice: timed already */
+              continue;
+            }
+            result q;
+            bench_algorithm = gemm_methods[m];
+            run_case(sh, dtype, format, &oc, 0, &q);
+            if (q.ok) methods_ms[m] = q.ms;
+          }
+          bench_algorithm = CONV1DT_ALGORITHM_AUTO;
+        }
+        printf("@case %d %s %s %.9g %s %.9g %.9g %.9g\n", i, bench_dtype_name(dtype),
+               bench_format_name(format), gemm, method, auto_ms, methods_ms[0], methods_ms[1]);
+        fflush(stdout);
+        fprintf(stderr, "  (child) %s %s %s: GEMM %.4g ms\n", sh->name, bench_dtype_name(dtype),
+                bench_format_name(format), gemm);
+      }
+  return 0;
+}
+
+/* The parent's side: runs a child over the shapes with env's settings and merges its lines
+ * into rs (into the core_* fields when `core`, else gemm_mkl_ms). *what gets its "@blas" line.
+ * Returns 0 when the child failed (its stderr says why). */
+static int run_child(const options *o, int mode, const char *const env[], int core,
+                     const bench_shape *shapes, size_t nshapes, int threads, result *rs, size_t n,
+                     char *what, size_t what_size) {
+  char *argv[24 + 2 * MAX_CUSTOM];
+  char texts[MAX_CUSTOM][96], thr[16], reps[24], min_reps[24], min_time[32];
+  int a = 0;
+  argv[a++] = (char *)"conv1dt-bench";
+  argv[a++] = (char *)"--yardstick-child";
+  argv[a++] = (char *)(mode == CHILD_GEMM ? "gemm" : "layer");
+  snprintf(thr, sizeof thr, "%d", threads);
+  argv[a++] = (char *)"--threads";
+  argv[a++] = thr;
+  argv[a++] = (char *)"--dtype";
+  argv[a++] = (char *)(o->want_dtype[0] && o->want_dtype[1] ? "all"
+                       : o->want_dtype[0]                   ? "f32"
+                                                            : "f64");
+  argv[a++] = (char *)"--format";
+  argv[a++] = (char *)(o->want_format[0] && o->want_format[1] ? "all"
+                       : o->want_format[0]                    ? "cl"
+                                                              : "cf");
+  snprintf(reps, sizeof reps, "%d", o->reps.reps);
+  snprintf(min_reps, sizeof min_reps, "%d", o->reps.min_reps);
+  snprintf(min_time, sizeof min_time, "%.17g", o->reps.min_time);
+  if (o->reps.reps > 0) {
+    argv[a++] = (char *)"--reps";
+    argv[a++] = reps;
+  } else {
+    argv[a++] = (char *)"--min-reps";
+    argv[a++] = min_reps;
+    argv[a++] = (char *)"--min-time";
+    argv[a++] = min_time;
+  }
+  if (bench_algorithm != CONV1DT_ALGORITHM_AUTO) { /* the child's "AUTO" is the run's method */
+    argv[a++] = (char *)"--algorithm";
+    argv[a++] = (char *)conv1dt_algorithm_name(bench_algorithm);
+  }
+  for (size_t i = 0; i < nshapes && i < MAX_CUSTOM; i++) {
+    bench_shape_text(&shapes[i], texts[i], sizeof texts[i]);
+    argv[a++] = (char *)"--case";
+    argv[a++] = texts[i];
+  }
+  argv[a] = NULL;
+  char *out = bench_child_run(argv, env);
+  if (!out) return 0;
+  char *save = NULL;
+  for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    if (!strncmp(line, "@blas ", 6)) snprintf(what, what_size, "%s", line + 6);
+    int idx;
+    char dts[8], fms[8], method[24];
+    double v[4];
+    if (sscanf(line, "@case %d %7s %7s %lf %23s %lf %lf %lf", &idx, dts, fms, &v[0], method, &v[1],
+               &v[2], &v[3]) != 8)
+      continue;
+    for (size_t i = 0; i < n; i++) {
+      result *r = &rs[i];
+      if (r->shape_index != idx || strcmp(bench_dtype_name(r->dt), dts) ||
+          strcmp(bench_format_name(r->fmt), fms))
+        continue;
+      if (!core) {
+        r->gemm_mkl_ms = v[0];
+        continue;
+      }
+      r->gemm_core_ms = r->core_gemm_ms = v[0];
+      snprintf(r->core_method, sizeof r->core_method, "%s", method);
+      r->core_ms = v[1], r->core_accum_ms = v[2], r->core_gemm_method_ms = v[3];
+    }
+  }
+  free(out);
+  return 1;
+}
+
+/* The yardstick of each row: the fastest of the bare GEMMs timed, and the layer's time over it
+ * (paired, as timed, where it is this process's own GEMM). */
+static void choose_best_gemm(result *r) {
+  r->best_gemm_ms = r->gemm_ms, r->ratio_best = r->ratio_gemm, r->best_by = "blas";
+  if (r->gemm_core_ms < r->best_gemm_ms)
+    r->best_gemm_ms = r->gemm_core_ms, r->ratio_best = r->ms / r->gemm_core_ms, r->best_by = "core";
+  if (r->gemm_mkl_ms < r->best_gemm_ms)
+    r->best_gemm_ms = r->gemm_mkl_ms, r->ratio_best = r->ms / r->gemm_mkl_ms, r->best_by = "mkl";
+}
+
+/* What the children found, for the header. */
+typedef struct {
+  bench_yardstick_plan plan;
+  int core_ran, mkl_ran;              /* the child ran and reported */
+  char core_blas[400], mkl_blas[400]; /* their "@blas" lines */
+} yardstick_run;
+
+static void run_yardstick_children(const options *o, const bench_shape *shapes, size_t nshapes,
+                                   int threads, result *rs, size_t n, yardstick_run *y) {
+  const bench_yardstick_plan *p = &y->plan;
+  if (p->child_core[0]) {
+    char core_env[64];
+    snprintf(core_env, sizeof core_env, "OPENBLAS_CORETYPE=%s", p->child_core);
+    const char *env[] = {core_env, NULL};
+    fprintf(stderr, "conv1dt-bench: timing the GEMM and the layer with %s in a child\n", core_env);
+    y->core_ran = run_child(o, CHILD_LAYER, env, 1, shapes, nshapes, threads, rs, n, y->core_blas,
+                            sizeof y->core_blas);
+    if (!y->core_ran) fprintf(stderr, "conv1dt-bench: the %s child failed\n", core_env);
+  }
+  if (p->mkl_path[0]) {
+    /* MKL's CBLAS preloaded over the bench's own; its other parts from its directory. */
+    char preload[700], libpath[1400], mkl_threads[40], dir[600];
+    snprintf(dir, sizeof dir, "%s", p->mkl_path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+      *slash = '\0';
+    else
+      snprintf(dir, sizeof dir, ".");
+    const char *old = getenv("LD_LIBRARY_PATH");
+    snprintf(preload, sizeof preload, "LD_PRELOAD=%s", p->mkl_path);
+    snprintf(libpath, sizeof libpath, "LD_LIBRARY_PATH=%s%s%s", dir, old && *old ? ":" : "",
+             old ? old : "");
+    snprintf(mkl_threads, sizeof mkl_threads, "MKL_NUM_THREADS=%d", threads);
+    const char *env[] = {preload, libpath, mkl_threads, NULL};
+    fprintf(stderr, "conv1dt-bench: timing the GEMM with MKL (%s) in a child\n", p->mkl_path);
+    y->mkl_ran = run_child(o, CHILD_GEMM, env, 0, shapes, nshapes, threads, rs, n, y->mkl_blas,
+                           sizeof y->mkl_blas);
+    if (!y->mkl_ran || !strstr(y->mkl_blas, "mkl")) {
+      fprintf(stderr, "conv1dt-bench: the MKL child failed or did not run MKL (%s)\n",
+              y->mkl_ran ? y->mkl_blas : "no output");
+      for (size_t i = 0; i < n; i++) rs[i].gemm_mkl_ms = NAN;
+      y->mkl_ran = 0;
+    }
+  }
+}
+
 /* ---- PyTorch's times (bench/pytorch_bench.py) -------------------------------------------- */
 
 typedef struct {
@@ -859,6 +1164,7 @@ typedef struct {
   conv1dt_dtype dt;
   conv1dt_data_format fmt;
   double ms;
+  double bwd_ms; /* its autograd backward (pytorch_bench.py --backward), NaN when not timed */
 } torch_record;
 
 typedef struct {
@@ -954,6 +1260,7 @@ static int load_torch(const char *path, torch_table *t) {
       rec.fmt = !strcmp(fmt, "cf") || !strcmp(fmt, "channels_first") ? CONV1DT_CHANNELS_FIRST
                                                                      : CONV1DT_CHANNELS_LAST;
       rec.ms = ms;
+      if (!json_number(open, "backward_ms", &rec.bwd_ms)) rec.bwd_ms = NAN;
       if (t->n == rcap) {
         rcap = rcap ? 2 * rcap : 16;
         torch_record *grown = realloc(t->recs, rcap * sizeof *grown);
@@ -968,15 +1275,21 @@ static int load_torch(const char *path, torch_table *t) {
   return 1;
 }
 
-static double torch_lookup(const torch_table *t, const result *r) {
+static const torch_record *torch_find(const torch_table *t, const bench_shape *sh, conv1dt_dtype dt,
+                                      conv1dt_data_format fmt) {
   for (size_t i = 0; t && i < t->n; i++) {
     const torch_record *q = &t->recs[i];
-    if (q->dt == r->dt && q->fmt == r->fmt && q->sh.B == r->sh.B && q->sh.L == r->sh.L &&
-        q->sh.C == r->sh.C && q->sh.F == r->sh.F && q->sh.K == r->sh.K && q->sh.s == r->sh.s &&
-        q->sh.d == r->sh.d && q->sh.padding == r->sh.padding)
-      return q->ms;
+    if (q->dt == dt && q->fmt == fmt && q->sh.B == sh->B && q->sh.L == sh->L && q->sh.C == sh->C &&
+        q->sh.F == sh->F && q->sh.K == sh->K && q->sh.s == sh->s && q->sh.d == sh->d &&
+        q->sh.padding == sh->padding)
+      return q;
   }
-  return NAN;
+  return NULL;
+}
+
+static double torch_lookup(const torch_table *t, const result *r) {
+  const torch_record *q = torch_find(t, &r->sh, r->dt, r->fmt);
+  return q ? q->ms : NAN;
 }
 
 /* ---- Output -------------------------------------------------------------------------------- */
@@ -1005,14 +1318,21 @@ static const char *dnn_short(const result *r, char *buf, size_t size) {
 /* Rows timed while other processes took more than this share of the CPUs get a '*'. */
 #define BUSY_MARK 0.05
 
-static void print_table_head(int with_torch) {
-  printf("%-4s %-3s %-2s %-28s %-6s %9s  %7s %9s %6s %8s %9s %6s %7s %9s %7s%s\n", "case", "dt",
-         "fm", "B,L,C,F,K,s,d,padding", "method", "ms", "GFLOP/s", "GEMM ms", "xGEMM", "W.x ms",
-         "bound ms", "roof%", "ws MiB", "oneDNN ms", "xoneDNN",
-         with_torch ? "  torch ms  xtorch" : "");
+/* Which optional columns the table has. */
+typedef struct {
+  int by;    /* a bare GEMM was timed elsewhere too (yardstick.c): which one was the fastest */
+  int after; /* the layer right after a same-size GEMM */
+  int torch; /* --pytorch-json */
+} table_cols;
+
+static void print_table_head(const table_cols *tc) {
+  printf("%-4s %-3s %-2s %-28s %-6s %9s  %7s %9s %6s%s %8s %9s %6s %7s %9s %7s%s%s\n", "case", "dt",
+         "fm", "B,L,C,F,K,s,d,padding", "method", "ms", "GFLOP/s", "GEMM ms", "xGEMM",
+         tc->by ? " by  " : "", "W.x ms", "bound ms", "roof%", "ws MiB", "oneDNN ms", "xoneDNN",
+         tc->after ? " after-GEMM ms after/parked" : "", tc->torch ? "  torch ms  xtorch" : "");
 }
 
-static void print_row(const result *r, int with_torch) {
+static void print_row(const result *r, const table_cols *tc) {
   char shape[96], a[32], b[32], c[32], d[32], e[32], f[32], g[32], h[32], i[32], j[32], k[32];
   char w[32];
   bench_shape_text(&r->sh, shape, sizeof shape);
@@ -1023,17 +1343,21 @@ static void print_row(const result *r, int with_torch) {
   }
   /* gemm_accumulate is "accum" here, to keep the table narrow */
   const char *method = strcmp(r->method, "gemm_accumulate") ? r->method : "accum";
-  printf("%-4s %-3s %-2s %-28s %-6s %s%s %s %s %s %s %s %s %s %s %s", r->sh.name,
-         bench_dtype_name(r->dt), bench_format_name(r->fmt), shape, method,
-         bench_fmt_ms(a, sizeof a, r->ms, 9), r->others_busy > BUSY_MARK ? "*" : " ",
-         bench_fmt_num(b, sizeof b, "%*.1f", r->gflops, 7),
-         bench_fmt_ms(c, sizeof c, r->gemm_ms, 9),
-         bench_fmt_num(d, sizeof d, "%*.2f", r->ratio_gemm, 6),
-         bench_fmt_ms(w, sizeof w, r->gemm_wx_ms, 8), bench_fmt_ms(e, sizeof e, r->bound_ms, 9),
+  printf("%-4s %-3s %-2s %-28s %-6s %s%s %s %s %s", r->sh.name, bench_dtype_name(r->dt),
+         bench_format_name(r->fmt), shape, method, bench_fmt_ms(a, sizeof a, r->ms, 9),
+         r->others_busy > BUSY_MARK ? "*" : " ", bench_fmt_num(b, sizeof b, "%*.1f", r->gflops, 7),
+         bench_fmt_ms(c, sizeof c, r->best_gemm_ms, 9),
+         bench_fmt_num(d, sizeof d, "%*.2f", r->ratio_best, 6));
+  if (tc->by) printf(" %-4s", r->best_by);
+  printf(" %s %s %s %s %s %s", bench_fmt_ms(w, sizeof w, r->gemm_wx_ms, 8),
+         bench_fmt_ms(e, sizeof e, r->bound_ms, 9),
          bench_fmt_num(f, sizeof f, "%*.1f", 100 * r->roof_frac, 6),
          bench_fmt_num(g, sizeof g, "%*.2f", (double)r->ws_bytes / 1048576.0, 7),
          dnn_short(r, h, sizeof h), bench_fmt_num(i, sizeof i, "%*.2f", dnn_ratio(r), 7));
-  if (with_torch)
+  if (tc->after)
+    printf(" %s %12s", bench_fmt_ms(j, sizeof j, r->after_ms, 13),
+           bench_fmt_num(k, sizeof k, "%*.2f", r->ratio_after, 12));
+  if (tc->torch)
     printf(" %s %s", bench_fmt_ms(j, sizeof j, r->torch_ms, 9),
            bench_fmt_num(k, sizeof k, "%*.2f", r->ms / r->torch_ms, 7));
   printf("\n");
@@ -1115,11 +1439,24 @@ static void json_result(FILE *f, const result *r) {
               {"pytorch_ms", r->torch_ms},
               {"unlimited_workspace_ms", r->unlimited_ms},
               {"unlimited_workspace_bytes", r->ws_unlimited ? (double)r->ws_unlimited : NAN},
-              {"ratio_pytorch", r->ms / r->torch_ms}};
+              {"ratio_pytorch", r->ms / r->torch_ms},
+              {"after_gemm_ms", r->after_ms},
+              {"ratio_after_gemm_parked", r->ratio_after},
+              {"gemm_best_ms", r->best_gemm_ms},
+              {"ratio_gemm_best", r->ratio_best},
+              {"gemm_core_ms", r->gemm_core_ms},
+              {"gemm_mkl_ms", r->gemm_mkl_ms},
+              {"core_ms", r->core_ms},
+              {"core_gemm_accumulate_ms", r->core_accum_ms},
+              {"core_gemm_method_ms", r->core_gemm_method_ms}};
   for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
     fprintf(f, ", \"%s\": ", nums[i].key);
     bench_json_number(f, nums[i].v);
   }
+  fprintf(f, ", \"gemm_best_by\": ");
+  bench_json_string(f, r->best_by);
+  fprintf(f, ", \"core_algorithm\": ");
+  bench_json_string(f, r->core_method);
   fprintf(f, ", \"onednn\": {\"status\": \"%s\", \"ms\": ", dnn_status_name(r->dnn.status));
   bench_json_number(f, r->dnn.ms);
   fprintf(f, ", \"ratio\": ");
@@ -1144,7 +1481,8 @@ static void json_result(FILE *f, const result *r) {
 }
 
 static int write_json(const char *path, const machine_info *m, const roofline *roof,
-                      const options *o, const result *rs, size_t n) {
+                      const options *o, const yardstick_run *y, const result *rs, size_t n,
+                      const bench_bwd_result *br, size_t nb) {
   FILE *f = fopen(path, "w");
   if (!f) return 0;
   fprintf(f, "{\n\"tool\": \"conv1dt-bench\", \"conv1dt_version\": ");
@@ -1191,11 +1529,32 @@ static int write_json(const char *path, const machine_info *m, const roofline *r
   bench_json_number(f, roof->gbs);
   fprintf(f, ", \"copy_bytes\": %zu, \"copy_threads\": %d},\n", roof->copy_bytes,
           roof->copy_threads);
+  const bench_yardstick_plan *p = &y->plan;
+  fprintf(f, "\"gemm_yardstick\": {\"openblas_core\": ");
+  bench_json_string(f, p->loaded_core);
+  fprintf(f, ", \"cpu_best_core\": ");
+  bench_json_string(f, p->best_core);
+  fprintf(f, ", \"misdetected\": %s, \"core_child\": ", p->misdetected ? "true" : "false");
+  if (y->core_ran)
+    bench_json_string(f, p->child_core);
+  else
+    fputs("null", f);
+  fprintf(f, ", \"mkl_child\": ");
+  if (y->mkl_ran)
+    bench_json_string(f, y->mkl_blas);
+  else
+    fputs("null", f);
+  fprintf(f, "},\n");
   fprintf(f, "\"settings\": {\"reps\": %d, \"min_reps\": %d, \"min_time\": %g},\n\"results\": [\n",
           o->reps.reps, o->reps.min_reps, o->reps.min_time);
   for (size_t i = 0; i < n; i++) {
     json_result(f, &rs[i]);
     fputs(i + 1 < n ? ",\n" : "\n", f);
+  }
+  fputs("],\n\"backward\": [\n", f);
+  for (size_t i = 0; i < nb; i++) {
+    bench_backward_json(f, &br[i]);
+    fputs(i + 1 < nb ? ",\n" : "\n", f);
   }
   fputs("]\n}\n", f);
   return fclose(f) == 0;
@@ -1223,7 +1582,9 @@ static int write_csv(const char *path, const result *rs, size_t n) {
         "workspace_bytes,ns_per_sample_step,others_cpu_fraction,onednn_status,onednn_ms,"
         "ratio_onednn,onednn_ms_separate_relu,onednn_ms_fused_relu,onednn_max_rel_err,"
         "onednn_reorders_outside_timing,onednn_variant,onednn_impl,onednn_note,pytorch_ms,"
-        "ratio_pytorch,error,algorithm,ratio_gemm_of_medians,ratio_onednn_of_medians\n",
+        "ratio_pytorch,error,algorithm,ratio_gemm_of_medians,ratio_onednn_of_medians,"
+        "after_gemm_ms,ratio_after_gemm_parked,gemm_best_ms,gemm_best_by,ratio_gemm_best,"
+        "gemm_core_ms,gemm_mkl_ms\n",
         f);
   for (size_t i = 0; i < n; i++) {
     const result *r = &rs[i];
@@ -1260,9 +1621,61 @@ static int write_csv(const char *path, const result *rs, size_t n) {
     csv_field_text(f, r->method);
     csv_field_num(f, r->ratio_gemm_unpaired);
     csv_field_num(f, r->dnn.status == BENCH_DNN_OK ? r->ms / r->dnn.ms : NAN);
+    csv_field_num(f, r->after_ms);
+    csv_field_num(f, r->ratio_after);
+    csv_field_num(f, r->best_gemm_ms);
+    csv_field_text(f, r->best_by);
+    csv_field_num(f, r->ratio_best);
+    csv_field_num(f, r->gemm_core_ms);
+    csv_field_num(f, r->gemm_mkl_ms);
     fputc('\n', f);
   }
   return fclose(f) == 0;
+}
+
+/* Which bare GEMM the GEMM column is against, and whether OpenBLAS runs the CPU's best core. */
+static void print_yardstick_head(const yardstick_run *y, const options *o) {
+  const bench_yardstick_plan *p = &y->plan;
+  printf("# bare GEMM (GEMM ms, xGEMM): ");
+  if (!y->core_ran && !y->mkl_ran) {
+    printf("this process's BLAS");
+    if (p->loaded_core[0] && p->best_core[0] && !p->misdetected)
+      printf(" (OpenBLAS core %s: the best this CPU runs)", p->loaded_core);
+    printf("%s\n", o->own_gemm                        ? " (--own-gemm)"
+                   : p->mkl_path[0] || p->blas_is_mkl ? ""
+                                                      : "; no MKL found (--mkl)");
+  } else {
+    printf("per case the fastest of: blas = this process's BLAS");
+    if (y->core_ran)
+      printf("; core = OpenBLAS with OPENBLAS_CORETYPE=%s in a child process", p->child_core);
+    if (y->mkl_ran) printf("; mkl = %s, in a child process", y->mkl_blas);
+    printf(" (column by; xGEMM is paired only against blas)\n");
+  }
+  if (p->misdetected)
+    printf("# OpenBLAS runs core %s here, weaker than this CPU's %s: %s\n", p->loaded_core,
+           p->best_core,
+           y->core_ran ? "AUTO and the GEMM methods with the right kernels are in their own table"
+                       : "its GEMMs are not the machine's best");
+}
+
+/* The layer with OpenBLAS's right kernels (a child with OPENBLAS_CORETYPE), where the loaded
+ * OpenBLAS ran weaker ones or a core was asked for. */
+static void print_core_table(const yardstick_run *y, const result *rs, size_t n) {
+  printf("\nWith OPENBLAS_CORETYPE=%s (a child process): AUTO's choice, its time, each GEMM "
+         "method's and the bare GEMM's (medians, ms):\n%-4s %-3s %-2s %-6s %9s %9s %9s %9s %6s\n",
+         y->plan.child_core, "case", "dt", "fm", "AUTO", "ms", "accum ms", "gemm ms", "GEMM ms",
+         "xGEMM");
+  for (size_t i = 0; i < n; i++) {
+    const result *r = &rs[i];
+    char a[32], b[32], c[32], d[32], e[32];
+    const char *method = strcmp(r->core_method, "gemm_accumulate") ? r->core_method : "accum";
+    printf("%-4s %-3s %-2s %-6s %s %s %s %s %s\n", r->sh.name, bench_dtype_name(r->dt),
+           bench_format_name(r->fmt), r->core_method[0] ? method : "-",
+           bench_fmt_ms(a, sizeof a, r->core_ms, 9), bench_fmt_ms(b, sizeof b, r->core_accum_ms, 9),
+           bench_fmt_ms(c, sizeof c, r->core_gemm_method_ms, 9),
+           bench_fmt_ms(d, sizeof d, r->core_gemm_ms, 9),
+           bench_fmt_num(e, sizeof e, "%*.2f", r->core_ms / r->core_gemm_ms, 6));
+  }
 }
 
 /* ---- main ---------------------------------------------------------------------------------- */
@@ -1287,6 +1700,7 @@ int main(int argc, char **argv) {
   const int threads = o.threads ? o.threads : (int)(cores > 0 ? cores : 1);
   if (!set_threads(threads))
     fprintf(stderr, "conv1dt-bench: cannot set the BLAS's threads (use its own variable)\n");
+  if (o.child) return child_main(&o);
 
   machine_info m;
   machine_describe(&m, threads);
@@ -1343,13 +1757,14 @@ int main(int argc, char **argv) {
   size_t total = 0, n = 0;
   for (int dt = 0; dt < 2; dt++)
     for (int fmt = 0; fmt < 2; fmt++) total += o.want_dtype[dt] && o.want_format[fmt];
-  total *= nshapes * per_shape;
+  const size_t nbwd = o.backward && !o.scaling ? total * nshapes : 0;
+  total = o.backward == 2 && !o.scaling ? 0 : total * nshapes * per_shape;
   result *rs = calloc(total ? total : 1, sizeof *rs);
   if (!rs) return 1;
 
   /* The measurements; progress on stderr, the table once the peak has been measured again. */
   int failures = 0;
-  for (size_t si = 0; si < nshapes; si++)
+  for (size_t si = 0; si < nshapes && total; si++)
     for (int dt = 0; dt < 2; dt++)
       for (int fmt = 0; fmt < 2; fmt++) {
         if (!o.want_dtype[dt] || !o.want_format[fmt]) continue;
@@ -1362,6 +1777,7 @@ int main(int argc, char **argv) {
           result *r = &rs[n];
           r->kind = kind;
           r->label = labels[si];
+          r->shape_index = (int)si;
           if (!o.scaling) r->batch_mult = r->steps_mult = 1;
           r->torch_ms = torch_lookup(o.pytorch_path ? &torch : NULL, r);
           failures += !r->ok;
@@ -1374,6 +1790,42 @@ int main(int argc, char **argv) {
                     bench_dtype_name(r->dt), bench_format_name(r->fmt), r->error);
         }
       }
+  /* The training calls, after the forward's cases. */
+  bench_bwd_result *br = calloc(nbwd ? nbwd : 1, sizeof *br);
+  if (!br) return 1;
+  size_t nb = 0;
+  for (size_t si = 0; si < nshapes && nbwd; si++)
+    for (int dt = 0; dt < 2; dt++)
+      for (int fmt = 0; fmt < 2; fmt++) {
+        if (!o.want_dtype[dt] || !o.want_format[fmt]) continue;
+        bench_bwd_result *r = &br[nb++];
+        bench_backward_run(&shapes[si], (conv1dt_dtype)dt, (conv1dt_data_format)fmt,
+                           bench_algorithm, &o.reps, r);
+        const torch_record *q = o.pytorch_path ? torch_find(&torch, &r->sh, r->dt, r->fmt) : NULL;
+        if (q) r->torch_bwd_ms = q->bwd_ms;
+        failures += !r->ok;
+        if (r->ok)
+          fprintf(stderr,
+                  "[backward %zu/%zu] %s %s %s: forward %.4g, backward %.4g ms (%d rounds)\n", nb,
+                  nbwd, r->sh.name, bench_dtype_name(r->dt), bench_format_name(r->fmt), r->fwd_ms,
+                  r->bwd_ms, r->rounds);
+        else
+          fprintf(stderr, "[backward %zu/%zu] %s %s %s: error: %s\n", nb, nbwd, r->sh.name,
+                  bench_dtype_name(r->dt), bench_format_name(r->fmt), r->error);
+      }
+
+  /* The honest yardstick: the bare GEMM with the machine's best kernels, in child processes,
+   * after the cases (never while this process times anything). The smoke run tries them only
+   * when asked by name. */
+  yardstick_run ys;
+  memset(&ys, 0, sizeof ys);
+  bench_yardstick_plan_make(&ys.plan, o.mkl, o.yardstick_core);
+  if (o.smoke && !o.mkl) ys.plan.mkl_path[0] = '\0';
+  if (o.smoke && !o.yardstick_core) ys.plan.child_core[0] = '\0';
+  if (n && !o.scaling && !o.own_gemm)
+    run_yardstick_children(&o, shapes, nshapes, threads, rs, n, &ys);
+  for (size_t i = 0; i < n; i++) choose_best_gemm(&rs[i]);
+
   for (int dt = 0; dt < 2; dt++) {
     if (o.want_dtype[dt] && !o.smoke && !o.quick_roof)
       roof.gflops_last[dt] = measure_peak((conv1dt_dtype)dt, roof.gemm_n, peak_time);
@@ -1386,6 +1838,8 @@ int main(int argc, char **argv) {
     if (roof.gflops_fma[dt] > roof.gflops[dt]) roof.gflops[dt] = roof.gflops_fma[dt];
   }
   for (size_t i = 0; i < n; i++) apply_roofline(&rs[i], &roof);
+  for (size_t i = 0; i < nb; i++)
+    bench_backward_roofline(&br[i], roof.gflops[br[i].dt == CONV1DT_FLOAT64], roof.gbs);
   cpu_usage use_end;
   cpu_usage_now(&use_end);
   m.others_busy = others_share(&use_start, &use_end, bench_now() - t_start);
@@ -1413,13 +1867,16 @@ int main(int argc, char **argv) {
              bench_fmt_num(after, sizeof after, "%*.1f", roof.gflops_last[dt], 1));
   printf("# bandwidth: %.1f GB/s (%zu MiB copy, bytes read + written, %d threads, best of %d)\n",
          roof.gbs, roof.copy_bytes >> 20, threads, copy_reps);
+  if (n && !o.scaling) print_yardstick_head(&ys, &o);
   printf("\n");
   if (o.scaling)
     printf("Scaling of case %s (%s): batch x1, x2, x4 by steps x1, x2, x4, timed in interleaved "
            "rounds\n(no GEMM baseline, no oneDNN)\n\n",
            shapes[0].name, labels[0]);
-  print_table_head(o.pytorch_path != NULL);
-  for (size_t i = 0; i < n; i++) print_row(&rs[i], o.pytorch_path != NULL);
+  const table_cols tc = {ys.core_ran || ys.mkl_ran, o.after_gemm && !o.scaling,
+                         o.pytorch_path != NULL};
+  if (n) print_table_head(&tc);
+  for (size_t i = 0; i < n; i++) print_row(&rs[i], &tc);
 
   if (o.scaling) {
     printf("\nTime per sample-step (ns) and relative to x1 x1 (1.00 = linear):\n");
@@ -1440,6 +1897,8 @@ int main(int argc, char **argv) {
     }
   } else {
     print_dnn_details(rs, n);
+    if (ys.core_ran) print_core_table(&ys, rs, n);
+    if (nb) bench_backward_print(br, nb, o.pytorch_path != NULL);
   }
   if (o.limit_check) {
     printf("\nThe default workspace limit against none (the same layer without a limit, timed in "
@@ -1453,13 +1912,18 @@ int main(int argc, char **argv) {
              (double)r->ws_unlimited / 1048576.0, r->ms, r->unlimited_ms, r->ms / r->unlimited_ms);
     }
   }
-  printf("\nms: median of conv1dt's runs (*: other processes took over %.0f%% of the CPUs "
-         "meanwhile);\nxGEMM, xoneDNN, xtorch: conv1dt's time / theirs (< 1: conv1dt faster); "
-         "roof%%: roofline bound / conv1dt's time.\nTook %.1f s.\n",
-         100 * BUSY_MARK, bench_now() - t_start);
+  if (n)
+    printf("\nms: median of conv1dt's runs (*: other processes took over %.0f%% of the CPUs "
+           "meanwhile);\nxGEMM, xoneDNN, xtorch: conv1dt's time / theirs (< 1: conv1dt faster); "
+           "roof%%: roofline bound / conv1dt's time%s.\n",
+           100 * BUSY_MARK,
+           tc.after ? ";\nafter-GEMM ms: the layer right after a same-size bare GEMM (no pause), "
+                      "after/parked: over ms, paired by round"
+                    : "");
+  printf("Took %.1f s.\n", bench_now() - t_start);
 
   int io_fail = 0;
-  if (o.json_path && !write_json(o.json_path, &m, &roof, &o, rs, n)) {
+  if (o.json_path && !write_json(o.json_path, &m, &roof, &o, &ys, rs, n, br, nb)) {
     fprintf(stderr, "conv1dt-bench: cannot write %s\n", o.json_path);
     io_fail = 1;
   }
@@ -1468,6 +1932,7 @@ int main(int argc, char **argv) {
     io_fail = 1;
   }
   free(rs);
+  free(br);
   free(torch.recs);
   return failures || io_fail ? 1 : 0;
 }
