@@ -286,14 +286,14 @@ typedef void (*set_int_fn)(int);
 static int set_threads(int n) {
   set_int_fn f = NULL;
   int blas = 0;
-  /* Each one found: a child with MKL preloaded has OpenBLAS loaded too. */
-  static const char *calls[] = {"openblas_set_num_threads", "bli_thread_set_num_threads",
-                                "MKL_Set_Num_Threads"};
-  for (size_t i = 0; i < sizeof calls / sizeof *calls; i++)
-    if (lookup(calls[i], &f, sizeof f)) {
-      f(n);
-      blas = 1;
-    }
+  /* MKL first: a child with MKL preloaded (yardstick.c) has the bench's own BLAS loaded too,
+   * whose threads must stay asleep there, not compete with MKL's. */
+  if (lookup("MKL_Set_Num_Threads", &f, sizeof f) ||
+      lookup("openblas_set_num_threads", &f, sizeof f) ||
+      lookup("bli_thread_set_num_threads", &f, sizeof f)) {
+    f(n);
+    blas = 1;
+  }
   if (lookup("omp_set_num_threads", &f, sizeof f)) f(n);
   return blas;
 }
@@ -1021,7 +1021,9 @@ static int child_main(const options *o) {
         printf("@case %d %s %s %.9g %s %.9g %.9g %.9g\n", i, bench_dtype_name(dtype),
                bench_format_name(format), gemm, method, auto_ms, methods_ms[0], methods_ms[1]);
         fflush(stdout);
-        fprintf(stderr, "  (child) %s %s %s: GEMM %.4g ms\n", sh->name, bench_dtype_name(dtype),
+        char text[96];
+        bench_shape_text(sh, text, sizeof text);
+        fprintf(stderr, "  (child) %s %s %s: GEMM %.4g ms\n", text, bench_dtype_name(dtype),
                 bench_format_name(format), gemm);
       }
   return 0;
@@ -1144,7 +1146,7 @@ static void run_yardstick_children(const options *o, const bench_shape *shapes, 
     snprintf(libpath, sizeof libpath, "LD_LIBRARY_PATH=%s%s%s", dir, old && *old ? ":" : "",
              old ? old : "");
     snprintf(mkl_threads, sizeof mkl_threads, "MKL_NUM_THREADS=%d", threads);
-    const char *env[] = {preload, libpath, mkl_threads, NULL};
+    const char *env[] = {preload, libpath, mkl_threads, "OPENBLAS_NUM_THREADS=1", NULL};
     fprintf(stderr, "conv1dt-bench: timing the GEMM with MKL (%s) in a child\n", p->mkl_path);
     y->mkl_ran = run_child(o, CHILD_GEMM, env, 0, shapes, nshapes, threads, rs, n, y->mkl_blas,
                            sizeof y->mkl_blas);
