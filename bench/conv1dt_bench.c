@@ -990,6 +990,7 @@ static int child_main(const options *o) {
   oc.onednn = oc.after_gemm = oc.limit_check = 0;
   static const conv1dt_algorithm gemm_methods[2] = {CONV1DT_ALGORITHM_GEMM_ACCUMULATE,
                                                     CONV1DT_ALGORITHM_GEMM};
+  const conv1dt_algorithm asked = bench_algorithm; /* --algorithm: AUTO unless the run forced one */
   for (int i = 0; i < o->ncustom; i++)
     for (int dt = 0; dt < 2; dt++)
       for (int fmt = 0; fmt < 2; fmt++) {
@@ -1003,7 +1004,7 @@ static int child_main(const options *o) {
           gemm = time_bare_gemm(sh, dtype, format, &o->reps);
         } else {
           result r;
-          bench_algorithm = CONV1DT_ALGORITHM_AUTO;
+          bench_algorithm = asked;
           run_case(sh, dtype, format, &oc, 0, &r);
           if (r.ok) gemm = r.gemm_ms, auto_ms = r.ms, method = r.method;
           for (int m = 0; m < 2; m++) {
@@ -1016,7 +1017,7 @@ static int child_main(const options *o) {
             run_case(sh, dtype, format, &oc, 0, &q);
             if (q.ok) methods_ms[m] = q.ms;
           }
-          bench_algorithm = CONV1DT_ALGORITHM_AUTO;
+          bench_algorithm = asked;
         }
         printf("@case %d %s %s %.9g %s %.9g %.9g %.9g\n", i, bench_dtype_name(dtype),
                bench_format_name(format), gemm, method, auto_ms, methods_ms[0], methods_ms[1]);
