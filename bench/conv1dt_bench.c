@@ -1651,7 +1651,12 @@ static void print_yardstick_head(const yardstick_run *y, const options *o) {
     printf("per case the fastest of: blas = this process's BLAS");
     if (y->core_ran)
       printf("; core = OpenBLAS with OPENBLAS_CORETYPE=%s in a child process", p->child_core);
-    if (y->mkl_ran) printf("; mkl = %s, in a child process", y->mkl_blas);
+    if (y->mkl_ran) { /* "Intel(R) oneAPI Math Kernel Library Version 2026.2-Product ..." */
+      char version[32] = "";
+      const char *v = strstr(y->mkl_blas, "Version ");
+      if (v) sscanf(v + 8, "%31[^- ;]", version);
+      printf("; mkl = MKL %s (%s) in a child process", version, p->mkl_path);
+    }
     printf(" (column by; xGEMM is paired only against blas)\n");
   }
   if (p->misdetected)
