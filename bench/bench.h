@@ -1,4 +1,5 @@
-/* conv1dt-bench: what the benchmark's parts share (the main program and the oneDNN baseline). */
+/* conv1dt-bench: what the benchmark's parts share (the main program, its helpers, the training
+ * mode, the GEMM yardstick's children and the oneDNN baseline). */
 #ifndef CONV1DT_BENCH_H
 #define CONV1DT_BENCH_H
 

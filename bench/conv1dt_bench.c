@@ -1,6 +1,7 @@
 /* conv1dt-bench: times the layer on a fixed suite (or given shapes) against the bare CBLAS GEMM
- * of the same size, a roofline measured in the same run and, when built with it, oneDNN.
- * Results are timings, never pass/fail. See docs/PERFORMANCE.md for the columns. */
+ * of the same size (and the machine's best, yardstick.c), a roofline measured in the same run
+ * and, when built with it, oneDNN; parked and right after a GEMM; with --backward also its
+ * training calls (backward.c). Results are timings, never pass/fail. See docs/PERFORMANCE.md. */
 #define _GNU_SOURCE /* RTLD_DEFAULT, clock_gettime, strcasecmp */
 #include "bench.h"
 
