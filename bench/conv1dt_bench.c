@@ -4,6 +4,7 @@
  * training calls (backward.c). Results are timings, never pass/fail. See docs/PERFORMANCE.md. */
 #define _GNU_SOURCE /* RTLD_DEFAULT, clock_gettime, strcasecmp */
 #include "bench.h"
+#include "case.h"
 
 #include <cblas.h>
 #include <ctype.h>
@@ -46,42 +47,12 @@ static const suite_case SUITE[] = {
     {{"H", 256, 32, 256, 256, 4, 2, 1, CONV1DT_PADDING_SAME}, "many-short"},
 };
 #define SUITE_SIZE (sizeof SUITE / sizeof SUITE[0])
+_Static_assert(SUITE_SIZE <= SUITE_MAX, "options.only holds SUITE_MAX cases");
 
 /* ---- Options ------------------------------------------------------------------------------ */
 
-#define MAX_CUSTOM 32
-
-typedef struct {
-  int threads;
-  bench_reps reps;
-  const char *json_path, *csv_path, *pytorch_path;
-  int want_dtype[2];  /* f32, f64 */
-  int want_format[2]; /* channels_last, channels_first */
-  char only[SUITE_SIZE];
-  int only_given;
-  bench_shape custom[MAX_CUSTOM];
-  int ncustom;
-  int scaling;
-  int smoke;
-  int quick_roof; /* --quick-roofline */
-  int onednn;
-  int limit_check;
-  int after_gemm; /* time the layer right after a same-size GEMM too (default on) */
-  int backward;   /* 1: the backward table too; 2: only it */
-  /* The GEMM yardstick (yardstick.c): --mkl, --own-gemm (the loaded BLAS only),
-   * --yardstick-core; child: 0, or which measurement this process is a child for. */
-  const char *mkl;
-  int own_gemm;
-  const char *yardstick_core;
-  int child; /* CHILD_GEMM, CHILD_LAYER */
-} options;
-
-/* A child's job (--yardstick-child): the bare GEMM of each --case, or also the layer with
- * AUTO and with each GEMM method. Its results go to stdout as lines for the parent. */
-enum { CHILD_GEMM = 1, CHILD_LAYER = 2 };
-
 /* --algorithm: the method every conv1dt layer of this run asks for. */
-static conv1dt_algorithm bench_algorithm = CONV1DT_ALGORITHM_AUTO;
+conv1dt_algorithm bench_algorithm = CONV1DT_ALGORITHM_AUTO;
 /* The workspace_limit of the layers setup_init creates (0: the default). */
 static size_t bench_ws_limit = 0;
 
@@ -484,56 +455,7 @@ static double measure_bandwidth(size_t bytes, int threads, int reps) {
 
 /* ---- One measurement ------------------------------------------------------------------------ */
 
-typedef struct {
-  bench_shape sh;
-  const char *label;
-  conv1dt_dtype dt;
-  conv1dt_data_format fmt;
-  const char *kind; /* "suite", "custom", "scaling" */
-  int shape_index;  /* its shape's place in the run's list (a child's lines name it) */
-  int batch_mult, steps_mult;
-  int ok;
-  char error[300];
-  int64_t out_len;
-  double flops, bytes;
-  int reps;
-  double ms, ms_min, gemm_ms, gflops, ratio_gemm, ratio_gemm_unpaired;
-  double gemm_wx_ms; /* channels_first: the bare GEMM in the W · x_b orientation */
-  /* The honest yardstick (yardstick.c): the bare GEMM timed in child processes too, with
-   * OpenBLAS's best kernels for this CPU (core_*) and with MKL; best_* is the fastest of them
-   * and of gemm_ms, ratio_best the layer's time over it (paired when it is gemm_ms). */
-  double gemm_core_ms, gemm_mkl_ms, best_gemm_ms, ratio_best;
-  const char *best_by; /* "blas", "core", "mkl" */
-  /* With OpenBLAS's best core (a child), where the loaded one was weaker: AUTO's choice, its
-   * time, the GEMM methods' times and the bare GEMM's. */
-  char core_method[24];
-  double core_ms, core_accum_ms, core_gemm_method_ms, core_gemm_ms;
-  double bound_ms, roof_frac;
-  size_t ws_bytes;
-  double others_busy; /* share of the CPUs other processes used during the case's timings */
-  bench_dnn_result dnn;
-  double torch_ms;
-  const char *method;  /* conv1dt_forward_algorithm's answer for the timed calls */
-  double after_ms;     /* median of the layer's runs right after a same-size bare GEMM */
-  double ratio_after;  /* median over rounds of the after-GEMM block's median / the parked's */
-  double unlimited_ms; /* --limit-check: the same layer with no workspace limit */
-  size_t ws_unlimited; /* its workspace_size */
-} result;
-
-/* The layer's own GEMM, bare, with its whole (B·L) x (K·F) output in memory: channels_last
- * one GEMM x · Wᵀ (row major, M = B·L, N = K·F, K = C, W the Keras kernel as (K·F) x C);
- * channels_first one per sample, x_bᵀ · Wᵀ (M = L), as the layer runs it. `wx` selects the
- * other channels_first orientation instead, W · x_b (M = K·F, N = L), shown for comparison. */
-typedef struct {
-  conv1dt_dtype dt;
-  conv1dt_data_format fmt;
-  int B, L, C, KF;
-  const void *x, *w;
-  void *col;
-  int wx;
-} gemm_args;
-
-static void run_gemm(const gemm_args *g) {
+void bench_run_gemm(const gemm_args *g) {
   const size_t xs = (size_t)g->C * (size_t)g->L, cs = (size_t)g->KF * (size_t)g->L;
   if (g->fmt == CONV1DT_CHANNELS_FIRST && !g->wx) {
     for (int b = 0; b < g->B; b++) {
@@ -694,7 +616,7 @@ static int setup_init(bench_setup *c, result *r, int with_gemm) {
                      c->x, c->kernel, c->col,     0};
   st = conv1dt_forward(c->layer, c->x, sh->B, sh->L, c->y, c->ws, r->ws_bytes); /* warm-up */
   if (st != CONV1DT_OK) return fail_status(r, st);
-  if (with_gemm) run_gemm(&c->g);
+  if (with_gemm) bench_run_gemm(&c->g);
   return 1;
 }
 
@@ -737,7 +659,7 @@ static conv1dt_status time_layer_block(const bench_setup *c, int64_t block, benc
 static conv1dt_status time_after_gemm_block(const bench_setup *c, int64_t block, bench_series *t,
                                             int *grown, double *spent) {
   for (int64_t i = 0; i < block && *grown; i++) {
-    run_gemm(&c->g);
+    bench_run_gemm(&c->g);
     double dt;
     const conv1dt_status st = timed_forward(c, &dt);
     if (st != CONV1DT_OK) return st;
@@ -755,8 +677,8 @@ static double time_layer_once(void *ctx) {
 }
 #endif
 
-static void run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_format fmt,
-                     const options *o, int with_dnn, result *r) {
+void bench_run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_format fmt,
+                    const options *o, int with_dnn, result *r) {
   result_init(r, sh, dt, fmt);
   bench_setup c, cu; /* cu: --limit-check's unlimited twin */
   bench_series tl = {0}, tg = {0}, tw = {0}, tu = {0};
@@ -779,7 +701,7 @@ static void run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_forma
   gemm_args gwx = c.g; /* channels_first only: the other orientation, third in each round */
   gwx.wx = 1;
   const int with_wx = fmt == CONV1DT_CHANNELS_FIRST;
-  if (with_wx) run_gemm(&gwx); /* its warm-up */
+  if (with_wx) bench_run_gemm(&gwx); /* its warm-up */
 
   /* Layer and GEMM in alternating blocks, each in its own steady state: the GEMM warm (one
    * untimed call first), the layer after the BLAS's idle workers have parked — as oneDNN gets
@@ -799,12 +721,12 @@ static void run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_forma
   while (grown && st == CONV1DT_OK && bench_more(&o->reps, (int)tl.n, elapsed)) {
     if (o->reps.reps > 0 && block > o->reps.reps - (int64_t)tl.n) block = o->reps.reps - tl.n;
     const size_t g0 = tg.n, l0 = tl.n, a0 = ta.n;
-    run_gemm(&c.g);
+    bench_run_gemm(&c.g);
     for (int64_t i = 0; i < block && grown; i++) {
       const double t1 = bench_now();
-      run_gemm(&c.g);
+      bench_run_gemm(&c.g);
       const double t2 = bench_now();
-      if (with_wx) run_gemm(&gwx);
+      if (with_wx) bench_run_gemm(&gwx);
       const double t3 = bench_now();
       grown = bench_series_add(&tg, t2 - t1) && (!with_wx || bench_series_add(&tw, t3 - t2));
       elapsed += t2 - t1; /* the budget counts layer + GEMM, as for channels_last */
@@ -940,224 +862,6 @@ done:
   for (int p = 0; p < SCALING_POINTS; p++) {
     free(t[p].t);
     setup_free(&c[p]);
-  }
-}
-
-/* ---- The honest GEMM yardstick: child processes (yardstick.c) ------------------------------ */
-
-/* The bare GEMM of a shape on its own, warm, the median of its runs (a child's measurement). */
-static double time_bare_gemm(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_format fmt,
-                             const bench_reps *reps) {
-  const double B = (double)sh->B, L = (double)sh->L, C = (double)sh->C,
-               KF = (double)(sh->K * sh->F);
-  if (B * L > INT_MAX || KF > INT_MAX || C > INT_MAX) return NAN;
-  const size_t es = bench_dtype_size(dt), nx = (size_t)(B * L * C), nk = (size_t)(KF * C);
-  void *x = bench_alloc(nx * es), *w = bench_alloc(nk * es),
-       *col = bench_alloc((size_t)(B * L * KF) * es);
-  bench_series t = {0};
-  double ms = NAN;
-  if (x && w && col) {
-    bench_fill_uniform(x, dt, nx, 1.0, 1);
-    bench_fill_uniform(w, dt, nk, 1.0 / sqrt(C * (double)sh->K), 2);
-    const gemm_args g = {dt, fmt, (int)sh->B, (int)sh->L, (int)sh->C, (int)(sh->K * sh->F),
-                         x,  w,   col,        0};
-    run_gemm(&g); /* warm-up */
-    double elapsed = 0;
-    int grown = 1;
-    while (grown && bench_more(reps, (int)t.n, elapsed)) {
-      const double t0 = bench_now();
-      run_gemm(&g);
-      const double dt_run = bench_now() - t0;
-      grown = bench_series_add(&t, dt_run);
-      elapsed += dt_run;
-    }
-    if (t.n) ms = 1e3 * bench_median(t.t, t.n);
-  }
-  free(t.t);
-  free(x);
-  free(w);
-  free(col);
-  return ms;
-}
-
-/* A child's side: "@blas WHAT" and, per --case (its index), dtype and format,
- *   @case INDEX DT FM GEMM_MS METHOD AUTO_MS GEMM_ACCUMULATE_MS GEMM_METHOD_MS
- * (CHILD_GEMM: only GEMM_MS; the rest "nan" and "-"). The layer as the parent times it. */
-static int child_main(const options *o) {
-  char provider[400];
-  bench_blas_provider(provider, sizeof provider);
-  printf("@blas %s\n", provider);
-  options oc = *o;
-  oc.onednn = oc.after_gemm = oc.limit_check = 0;
-  static const conv1dt_algorithm gemm_methods[2] = {CONV1DT_ALGORITHM_GEMM_ACCUMULATE,
-                                                    CONV1DT_ALGORITHM_GEMM};
-  const conv1dt_algorithm asked = bench_algorithm; /* --algorithm: AUTO unless the run forced one */
-  for (int i = 0; i < o->ncustom; i++)
-    for (int dt = 0; dt < 2; dt++)
-      for (int fmt = 0; fmt < 2; fmt++) {
-        if (!o->want_dtype[dt] || !o->want_format[fmt]) continue;
-        const bench_shape *sh = &o->custom[i];
-        const conv1dt_dtype dtype = (conv1dt_dtype)dt;
-        const conv1dt_data_format format = (conv1dt_data_format)fmt;
-        double gemm = NAN, auto_ms = NAN, methods_ms[2] = {NAN, NAN};
-        const char *method = "-";
-        if (o->child == CHILD_GEMM) {
-          gemm = time_bare_gemm(sh, dtype, format, &o->reps);
-        } else {
-          result r;
-          bench_algorithm = asked;
-          run_case(sh, dtype, format, &oc, 0, &r);
-          if (r.ok) gemm = r.gemm_ms, auto_ms = r.ms, method = r.method;
-          for (int m = 0; m < 2; m++) {
-            if (r.ok && !strcmp(method, conv1dt_algorithm_name(gemm_methods[m]))) {
-              methods_ms[m] = auto_ms; /* AUTO's choice: timed already */
-              continue;
-            }
-            result q;
-            bench_algorithm = gemm_methods[m];
-            run_case(sh, dtype, format, &oc, 0, &q);
-            if (q.ok) methods_ms[m] = q.ms;
-          }
-          bench_algorithm = asked;
-        }
-        printf("@case %d %s %s %.9g %s %.9g %.9g %.9g\n", i, bench_dtype_name(dtype),
-               bench_format_name(format), gemm, method, auto_ms, methods_ms[0], methods_ms[1]);
-        fflush(stdout);
-        char text[96];
-        bench_shape_text(sh, text, sizeof text);
-        fprintf(stderr, "  (child) %s %s %s: GEMM %.4g ms\n", text, bench_dtype_name(dtype),
-                bench_format_name(format), gemm);
-      }
-  return 0;
-}
-
-/* The parent's side: runs a child over the shapes with env's settings and merges its lines
- * into rs (into the core_* fields when `core`, else gemm_mkl_ms). *what gets its "@blas" line.
- * Returns 0 when the child failed (its stderr says why). */
-static int run_child(const options *o, int mode, const char *const env[], int core,
-                     const bench_shape *shapes, size_t nshapes, int threads, result *rs, size_t n,
-                     char *what, size_t what_size) {
-  char *argv[24 + 2 * MAX_CUSTOM];
-  char texts[MAX_CUSTOM][96], thr[16], reps[24], min_reps[24], min_time[32];
-  int a = 0;
-  argv[a++] = (char *)"conv1dt-bench";
-  argv[a++] = (char *)"--yardstick-child";
-  argv[a++] = (char *)(mode == CHILD_GEMM ? "gemm" : "layer");
-  snprintf(thr, sizeof thr, "%d", threads);
-  argv[a++] = (char *)"--threads";
-  argv[a++] = thr;
-  argv[a++] = (char *)"--dtype";
-  argv[a++] = (char *)(o->want_dtype[0] && o->want_dtype[1] ? "all"
-                       : o->want_dtype[0]                   ? "f32"
-                                                            : "f64");
-  argv[a++] = (char *)"--format";
-  argv[a++] = (char *)(o->want_format[0] && o->want_format[1] ? "all"
-                       : o->want_format[0]                    ? "cl"
-                                                              : "cf");
-  snprintf(reps, sizeof reps, "%d", o->reps.reps);
-  snprintf(min_reps, sizeof min_reps, "%d", o->reps.min_reps);
-  snprintf(min_time, sizeof min_time, "%.17g", o->reps.min_time);
-  if (o->reps.reps > 0) {
-    argv[a++] = (char *)"--reps";
-    argv[a++] = reps;
-  } else {
-    argv[a++] = (char *)"--min-reps";
-    argv[a++] = min_reps;
-    argv[a++] = (char *)"--min-time";
-    argv[a++] = min_time;
-  }
-  if (bench_algorithm != CONV1DT_ALGORITHM_AUTO) { /* the child's "AUTO" is the run's method */
-    argv[a++] = (char *)"--algorithm";
-    argv[a++] = (char *)conv1dt_algorithm_name(bench_algorithm);
-  }
-  for (size_t i = 0; i < nshapes && i < MAX_CUSTOM; i++) {
-    bench_shape_text(&shapes[i], texts[i], sizeof texts[i]);
-    argv[a++] = (char *)"--case";
-    argv[a++] = texts[i];
-  }
-  argv[a] = NULL;
-  char *out = bench_child_run(argv, env);
-  if (!out) return 0;
-  char *save = NULL;
-  for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-    if (!strncmp(line, "@blas ", 6)) snprintf(what, what_size, "%s", line + 6);
-    int idx;
-    char dts[8], fms[8], method[24];
-    double v[4];
-    if (sscanf(line, "@case %d %7s %7s %lf %23s %lf %lf %lf", &idx, dts, fms, &v[0], method, &v[1],
-               &v[2], &v[3]) != 8)
-      continue;
-    for (size_t i = 0; i < n; i++) {
-      result *r = &rs[i];
-      if (r->shape_index != idx || strcmp(bench_dtype_name(r->dt), dts) ||
-          strcmp(bench_format_name(r->fmt), fms))
-        continue;
-      if (!core) {
-        r->gemm_mkl_ms = v[0];
-        continue;
-      }
-      r->gemm_core_ms = r->core_gemm_ms = v[0];
-      snprintf(r->core_method, sizeof r->core_method, "%s", method);
-      r->core_ms = v[1], r->core_accum_ms = v[2], r->core_gemm_method_ms = v[3];
-    }
-  }
-  free(out);
-  return 1;
-}
-
-/* The yardstick of each row: the fastest of the bare GEMMs timed, and the layer's time over it
- * (paired, as timed, where it is this process's own GEMM). */
-static void choose_best_gemm(result *r) {
-  r->best_gemm_ms = r->gemm_ms, r->ratio_best = r->ratio_gemm, r->best_by = "blas";
-  if (r->gemm_core_ms < r->best_gemm_ms)
-    r->best_gemm_ms = r->gemm_core_ms, r->ratio_best = r->ms / r->gemm_core_ms, r->best_by = "core";
-  if (r->gemm_mkl_ms < r->best_gemm_ms)
-    r->best_gemm_ms = r->gemm_mkl_ms, r->ratio_best = r->ms / r->gemm_mkl_ms, r->best_by = "mkl";
-}
-
-/* What the children found, for the header. */
-typedef struct {
-  bench_yardstick_plan plan;
-  int core_ran, mkl_ran;              /* the child ran and reported */
-  char core_blas[400], mkl_blas[400]; /* their "@blas" lines */
-} yardstick_run;
-
-static void run_yardstick_children(const options *o, const bench_shape *shapes, size_t nshapes,
-                                   int threads, result *rs, size_t n, yardstick_run *y) {
-  const bench_yardstick_plan *p = &y->plan;
-  if (p->child_core[0]) {
-    char core_env[64];
-    snprintf(core_env, sizeof core_env, "OPENBLAS_CORETYPE=%s", p->child_core);
-    const char *env[] = {core_env, NULL};
-    fprintf(stderr, "conv1dt-bench: timing the GEMM and the layer with %s in a child\n", core_env);
-    y->core_ran = run_child(o, CHILD_LAYER, env, 1, shapes, nshapes, threads, rs, n, y->core_blas,
-                            sizeof y->core_blas);
-    if (!y->core_ran) fprintf(stderr, "conv1dt-bench: the %s child failed\n", core_env);
-  }
-  if (p->mkl_path[0]) {
-    /* MKL's CBLAS preloaded over the bench's own; its other parts from its directory. */
-    char preload[700], libpath[1400], mkl_threads[40], dir[600];
-    snprintf(dir, sizeof dir, "%s", p->mkl_path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-      *slash = '\0';
-    else
-      snprintf(dir, sizeof dir, ".");
-    const char *old = getenv("LD_LIBRARY_PATH");
-    snprintf(preload, sizeof preload, "LD_PRELOAD=%s", p->mkl_path);
-    snprintf(libpath, sizeof libpath, "LD_LIBRARY_PATH=%s%s%s", dir, old && *old ? ":" : "",
-             old ? old : "");
-    snprintf(mkl_threads, sizeof mkl_threads, "MKL_NUM_THREADS=%d", threads);
-    const char *env[] = {preload, libpath, mkl_threads, "OPENBLAS_NUM_THREADS=1", NULL};
-    fprintf(stderr, "conv1dt-bench: timing the GEMM with MKL (%s) in a child\n", p->mkl_path);
-    y->mkl_ran = run_child(o, CHILD_GEMM, env, 0, shapes, nshapes, threads, rs, n, y->mkl_blas,
-                           sizeof y->mkl_blas);
-    if (!y->mkl_ran || !strstr(y->mkl_blas, "mkl")) {
-      fprintf(stderr, "conv1dt-bench: the MKL child failed or did not run MKL (%s)\n",
-              y->mkl_ran ? y->mkl_blas : "no output");
-      for (size_t i = 0; i < n; i++) rs[i].gemm_mkl_ms = NAN;
-      y->mkl_ran = 0;
-    }
   }
 }
 
@@ -1637,56 +1341,6 @@ static int write_csv(const char *path, const result *rs, size_t n) {
   return fclose(f) == 0;
 }
 
-/* Which bare GEMM the GEMM column is against, and whether OpenBLAS runs the CPU's best core. */
-static void print_yardstick_head(const yardstick_run *y, const options *o) {
-  const bench_yardstick_plan *p = &y->plan;
-  printf("# bare GEMM (GEMM ms, xGEMM): ");
-  if (!y->core_ran && !y->mkl_ran) {
-    printf("this process's BLAS");
-    if (p->loaded_core[0] && p->best_core[0] && !p->misdetected)
-      printf(" (OpenBLAS core %s: the best this CPU runs)", p->loaded_core);
-    printf("%s\n", o->own_gemm                        ? " (--own-gemm)"
-                   : p->mkl_path[0] || p->blas_is_mkl ? ""
-                                                      : "; no MKL found (--mkl)");
-  } else {
-    printf("per case the fastest of: blas = this process's BLAS");
-    if (y->core_ran)
-      printf("; core = OpenBLAS with OPENBLAS_CORETYPE=%s in a child process", p->child_core);
-    if (y->mkl_ran) { /* "Intel(R) oneAPI Math Kernel Library Version 2026.2-Product ..." */
-      char version[32] = "";
-      const char *v = strstr(y->mkl_blas, "Version ");
-      if (v) sscanf(v + 8, "%31[^- ;]", version);
-      printf("; mkl = MKL %s (%s) in a child process", version, p->mkl_path);
-    }
-    printf(" (column by; xGEMM is paired only against blas)\n");
-  }
-  if (p->misdetected)
-    printf("# OpenBLAS runs core %s here, weaker than this CPU's %s: %s\n", p->loaded_core,
-           p->best_core,
-           y->core_ran ? "AUTO and the GEMM methods with the right kernels are in their own table"
-                       : "its GEMMs are not the machine's best");
-}
-
-/* The layer with OpenBLAS's right kernels (a child with OPENBLAS_CORETYPE), where the loaded
- * OpenBLAS ran weaker ones or a core was asked for. */
-static void print_core_table(const yardstick_run *y, const result *rs, size_t n) {
-  printf("\nWith OPENBLAS_CORETYPE=%s (a child process): AUTO's choice, its time, each GEMM "
-         "method's and the bare GEMM's (medians, ms):\n%-4s %-3s %-2s %-6s %9s %9s %9s %9s %6s\n",
-         y->plan.child_core, "case", "dt", "fm", "AUTO", "ms", "accum ms", "gemm ms", "GEMM ms",
-         "xGEMM");
-  for (size_t i = 0; i < n; i++) {
-    const result *r = &rs[i];
-    char a[32], b[32], c[32], d[32], e[32];
-    const char *method = strcmp(r->core_method, "gemm_accumulate") ? r->core_method : "accum";
-    printf("%-4s %-3s %-2s %-6s %s %s %s %s %s\n", r->sh.name, bench_dtype_name(r->dt),
-           bench_format_name(r->fmt), r->core_method[0] ? method : "-",
-           bench_fmt_ms(a, sizeof a, r->core_ms, 9), bench_fmt_ms(b, sizeof b, r->core_accum_ms, 9),
-           bench_fmt_ms(c, sizeof c, r->core_gemm_method_ms, 9),
-           bench_fmt_ms(d, sizeof d, r->core_gemm_ms, 9),
-           bench_fmt_num(e, sizeof e, "%*.2f", r->core_ms / r->core_gemm_ms, 6));
-  }
-}
-
 /* ---- main ---------------------------------------------------------------------------------- */
 
 int main(int argc, char **argv) {
@@ -1781,7 +1435,8 @@ int main(int argc, char **argv) {
         if (o.scaling)
           run_scaling(&shapes[si], (conv1dt_dtype)dt, (conv1dt_data_format)fmt, &o, batch);
         else
-          run_case(&shapes[si], (conv1dt_dtype)dt, (conv1dt_data_format)fmt, &o, o.onednn, batch);
+          bench_run_case(&shapes[si], (conv1dt_dtype)dt, (conv1dt_data_format)fmt, &o, o.onednn,
+                         batch);
         for (size_t p = 0; p < per_shape; p++, n++) {
           result *r = &rs[n];
           r->kind = kind;
