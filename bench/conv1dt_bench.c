@@ -1034,10 +1034,11 @@ typedef struct {
 } table_cols;
 
 static void print_table_head(const table_cols *tc) {
-  printf("%-4s %-3s %-2s %-28s %-6s %9s  %7s %9s %6s%s %8s %9s %6s %7s %9s %7s%s%s\n", "case", "dt",
-         "fm", "B,L,C,F,K,s,d,padding", "method", "ms", "GFLOP/s", "GEMM ms", "xGEMM",
+  printf("%-4s %-3s %-2s %-28s %-6s %9s %s %7s %9s %6s%s %8s %9s %6s %7s %9s %7s%s\n", "case", "dt",
+         "fm", "B,L,C,F,K,s,d,padding", "method", "ms",
+         tc->after ? "after-GEMM ms after/parked" : "", "GFLOP/s", "GEMM ms", "xGEMM",
          tc->by ? " by  " : "", "W.x ms", "bound ms", "roof%", "ws MiB", "oneDNN ms", "xoneDNN",
-         tc->after ? " after-GEMM ms after/parked" : "", tc->torch ? "  torch ms  xtorch" : "");
+         tc->torch ? "  torch ms  xtorch" : "");
 }
 
 static void print_row(const result *r, const table_cols *tc) {
@@ -1051,9 +1052,13 @@ static void print_row(const result *r, const table_cols *tc) {
   }
   /* gemm_accumulate is "accum" here, to keep the table narrow */
   const char *method = strcmp(r->method, "gemm_accumulate") ? r->method : "accum";
-  printf("%-4s %-3s %-2s %-28s %-6s %s%s %s %s %s", r->sh.name, bench_dtype_name(r->dt),
+  printf("%-4s %-3s %-2s %-28s %-6s %s%s", r->sh.name, bench_dtype_name(r->dt),
          bench_format_name(r->fmt), shape, method, bench_fmt_ms(a, sizeof a, r->ms, 9),
-         r->others_busy > BUSY_MARK ? "*" : " ", bench_fmt_num(b, sizeof b, "%*.1f", r->gflops, 7),
+         r->others_busy > BUSY_MARK ? "*" : " ");
+  if (tc->after)
+    printf("%s %s", bench_fmt_ms(j, sizeof j, r->after_ms, 13),
+           bench_fmt_num(k, sizeof k, "%*.2f", r->ratio_after, 12));
+  printf(" %s %s %s", bench_fmt_num(b, sizeof b, "%*.1f", r->gflops, 7),
          bench_fmt_ms(c, sizeof c, r->best_gemm_ms, 9),
          bench_fmt_num(d, sizeof d, "%*.2f", r->ratio_best, 6));
   if (tc->by) printf(" %-4s", r->best_by);
@@ -1062,9 +1067,6 @@ static void print_row(const result *r, const table_cols *tc) {
          bench_fmt_num(f, sizeof f, "%*.1f", 100 * r->roof_frac, 6),
          bench_fmt_num(g, sizeof g, "%*.2f", (double)r->ws_bytes / 1048576.0, 7),
          dnn_short(r, h, sizeof h), bench_fmt_num(i, sizeof i, "%*.2f", dnn_ratio(r), 7));
-  if (tc->after)
-    printf(" %s %12s", bench_fmt_ms(j, sizeof j, r->after_ms, 13),
-           bench_fmt_num(k, sizeof k, "%*.2f", r->ratio_after, 12));
   if (tc->torch)
     printf(" %s %s", bench_fmt_ms(j, sizeof j, r->torch_ms, 9),
            bench_fmt_num(k, sizeof k, "%*.2f", r->ms / r->torch_ms, 7));
