@@ -5,20 +5,40 @@
 # and MKL from .venv-mkl/ in child processes), the roofline, oneDNN, the layer parked and right
 # after a GEMM, and the training calls (--backward).
 #   bash bench/table.sh [BUILD_DIR] [-- conv1dt-bench options...]
-# BUILD_DIR defaults to build. Writes perf.txt (the tables), perf.json and torch.json here, at
-# the top of the checkout; `bench/roofline.sh perf.json docs/roofline.png` draws the chart.
+# BUILD_DIR defaults to build. The options that pick cases and runs (--only, --case, --dtype,
+# --format, --reps, --min-reps, --min-time) go to PyTorch's run too. Writes perf.txt (the
+# tables), perf.json and torch.json at the top of the checkout; `bench/roofline.sh perf.json
+# docs/roofline.png` draws the chart.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+usage() { sed -n 's/^# \{0,1\}//; 7,11p' "$0" >&2; exit 2; }
 build=build
-if [ $# -gt 0 ] && [ "$1" != -- ]; then build=$1; shift; fi
-if [ $# -gt 0 ]; then [ "$1" = -- ] || { sed -n 's/^# \{0,1\}//; 7,9p' "$0" >&2; exit 2; }; shift; fi
+if [ $# -gt 0 ] && [ "$1" != -- ]; then
+  case $1 in -*) usage ;; esac
+  build=$1
+  shift
+fi
+if [ $# -gt 0 ]; then [ "$1" = -- ] || usage; shift; fi
 cmake --build "$build" -j2 --target conv1dt_bench >/dev/null
 bench=$build/bench/conv1dt-bench
 threads=$(nproc)
 
+# The same cases and runs for PyTorch.
+picks=()
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case ${args[i]} in
+  --only | --case | --dtype | --format | --reps | --min-reps | --min-time)
+    picks+=("${args[i]}" "${args[i + 1]:-}")
+    i=$((i + 1))
+    ;;
+  esac
+done
+
 torch=()
 if [ -x .venv-torch/bin/python ]; then
-  .venv-torch/bin/python bench/pytorch_bench.py --threads "$threads" --backward --json torch.json
+  .venv-torch/bin/python bench/pytorch_bench.py --threads "$threads" --backward "${picks[@]}" \
+    --json torch.json
   torch=(--pytorch-json torch.json)
 else
   echo "table.sh: no .venv-torch/: no PyTorch columns (docs/PERFORMANCE.md says how)" >&2
