@@ -4,7 +4,7 @@
  * as loaded, the strongest core the CPU's ISA allows and an MKL to try, and runs this program
  * again as a child process with OPENBLAS_CORETYPE or MKL swapped in: only the bench's child
  * ever gets those settings, never the library or the bench itself. */
-#define _GNU_SOURCE /* dladdr, RTLD_DEFAULT, environ, strcasecmp */
+#define _GNU_SOURCE /* dladdr, RTLD_DEFAULT, environ, realpath, strcasecmp */
 #include "bench.h"
 #include "case.h"
 
@@ -55,21 +55,24 @@ static int is_file(const char *path) {
   return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* The absolute path of `path` into out (the child's LD_PRELOAD must not depend on its cwd). */
+static int absolute(const char *path, char *out, size_t size) {
+  char *abs = realpath(path, NULL);
+  if (!abs) return 0;
+  snprintf(out, size, "%s", abs);
+  free(abs);
+  return 1;
+}
+
 /* `where` is libmkl_rt itself or a directory holding it: the file's path into out. */
 static int find_mkl_rt(const char *where, char *out, size_t size) {
   if (!where || !*where) return 0;
-  if (is_file(where)) {
-    snprintf(out, size, "%s", where);
-    return 1;
-  }
+  if (is_file(where)) return absolute(where, out, size);
   static const char *names[] = {"libmkl_rt.so.3", "libmkl_rt.so.2", "libmkl_rt.so"};
   for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
     char path[600];
     snprintf(path, sizeof path, "%s/%s", where, names[i]);
-    if (is_file(path)) {
-      snprintf(out, size, "%s", path);
-      return 1;
-    }
+    if (is_file(path)) return absolute(path, out, size);
   }
   return 0;
 }
@@ -420,7 +423,8 @@ void print_yardstick_head(const yardstick_run *y, const options *o) {
       char version[32] = "";
       const char *v = strstr(y->mkl_blas, "Version ");
       if (v) sscanf(v + 8, "%31[^- ;]", version);
-      printf("; mkl = MKL %s (%s) in a child process", version, p->mkl_path);
+      const char *file = strrchr(p->mkl_path, '/');
+      printf("; mkl = MKL %s (%s) in a child process", version, file ? file + 1 : p->mkl_path);
     }
     printf(" (column by; xGEMM is paired only against blas)\n");
   }
