@@ -46,6 +46,9 @@ static conv1dt_status backward_plan(const conv1dt_geometry *g, size_t elem_size,
  * gradient where the layout needs them, channels_first's act' scratch, dbias sums, segments
  * (two blocks' dz and x tiles and segments: one block's part A runs beside the other's B). */
 #define BWD_DIRECT_ARRAYS 10
+#ifndef CONV1DT_BWD_BLOCK_MACS
+#define CONV1DT_BWD_BLOCK_MACS (1 << 24)
+#endif
 static int64_t direct_bytes(const conv1dt_geometry *g, int64_t sz, conv1dt_bwd_plan *p,
                             int64_t rows) {
   const int64_t F = g->filters, s = g->stride;
@@ -93,10 +96,12 @@ static int backward_plan_direct(const conv1dt_layer *layer, const conv1dt_geomet
   p.dx_tile = g->channels_first;
   const double macs = (double)total * (double)g->ksize * (double)g->filters * (double)C;
   p.threads = 2 * macs >= CONV1DT_DIRECT_PARALLEL_MACS ? conv1dt__default_threads() : 1;
-  /* Blocks of about 4 M multiply-adds per pass: two team hand-overs a block cost little
-   * beside them, and their dz and x tiles stay within a core's L2 on small layers. */
+  /* Blocks of CONV1DT_BWD_BLOCK_MACS multiply-adds per pass: a block costs one hand-over
+   * between the team's threads, which is cheap beside them even where another program's
+   * threads compete for the CPUs (a waiting thread may then lose its time slice). */
   const double kfc = (double)g->ksize * (double)g->filters * (double)C;
-  int64_t rows = (int64_t)conv1dt__min64(total, (int64_t)((double)(1 << 22) / kfc) + 1);
+  int64_t rows =
+      (int64_t)conv1dt__min64(total, (int64_t)((double)CONV1DT_BWD_BLOCK_MACS / kfc) + 1);
   rows = conv1dt__max64(1, conv1dt__max64(rows, conv1dt__min64(total, 4 * CONV1DT_DIRECT_MR)));
   for (;;) {
     const int64_t bytes = direct_bytes(g, sz, &p, rows);

@@ -13,6 +13,7 @@
 #include "kernels/kernel.h"
 #include "typed.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 typedef struct {
@@ -42,6 +43,8 @@ typedef struct {
   double *bsum;
   int64_t ldx;
   const block *a, *b; /* part A's block, part B's (either may be NULL) */
+  int64_t items[5];   /* the job's work items of each kind (see block_work) */
+  _Atomic int64_t next;
 } bjob;
 
 static char *align_up(char *p) {
@@ -103,19 +106,17 @@ static void x_rows(const bjob *j, const block *k, const seg *sg, int64_t a, int6
   }
 }
 
-/* Part A: this member's share of the block's dz rows, then of its x rows. */
-static void part_a(const bjob *j, const block *k, int id, int size) {
-  int64_t lo, hi;
-  conv1dt__share(0, k->tile_rows, id, size, &lo, &hi);
-  R *scratch = j->scratch ? j->scratch + (int64_t)id * CONV1DT_BWD_CF_POSITIONS : NULL;
+/* Part A: the block's dz tile rows [lo, hi); its x rows [lo, hi). */
+static void dz_range(const bjob *j, const block *k, int64_t lo, int64_t hi, R *scratch) {
   for (int64_t i = 0; i < k->nseg && lo < hi; i++) {
     const seg *sg = &k->segs[i];
     const int64_t a = conv1dt__max64(lo, sg->tile),
                   b = conv1dt__min64(hi, sg->tile + sg->p1 - sg->p0);
     if (a < b) dz_rows(j, k, sg, a - sg->tile, b - sg->tile, scratch);
   }
-  if (!k->xt) return;
-  conv1dt__share(0, k->rows, id, size, &lo, &hi);
+}
+
+static void x_range(const bjob *j, const block *k, int64_t lo, int64_t hi) {
   for (int64_t i = 0; i < k->nseg && lo < hi; i++) {
     const seg *sg = &k->segs[i];
     const int64_t a = conv1dt__max64(lo, sg->row),
@@ -173,51 +174,94 @@ static void dbias_rows(const bjob *j, const block *k, int64_t lo, int64_t hi) {
   }
 }
 
-/* Part B: this member's dx steps, kernel-gradient rows and dbias filters of the block. */
-static void part_b(const bjob *j, const block *k, int id, int size) {
-  const conv1dt_geometry *g = j->g;
-  const int64_t F = g->filters, ldw = j->plan->ldw;
-  int64_t lo, hi;
-  if (j->dx) {
-    conv1dt__share(0, k->rows, id, size, &lo, &hi);
-    for (int64_t i = 0; i < k->nseg && lo < hi; i++) {
-      const seg *sg = &k->segs[i];
-      const int64_t a = conv1dt__max64(lo, sg->row),
-                    b = conv1dt__min64(hi, sg->row + sg->l1 - sg->l0);
-      if (a < b) dx_rows(j, k, sg, a - sg->row, b - sg->row);
-    }
-  }
-  if (j->acc) {
-    /* this member's (tap, filter) rows, tap by tap */
-    conv1dt__share(0, g->ksize * F, id, size, &lo, &hi);
-    for (int64_t t = lo / F; t < g->ksize && t * F < hi; t++) {
-      X(conv1dt_bwd_weights_args) wa;
-      wa.F = F;
-      wa.s = g->stride;
-      wa.ldw = ldw;
-      wa.ldx = j->ldx;
-      wa.f_lo = conv1dt__max64(lo - t * F, 0);
-      wa.f_hi = conv1dt__min64(hi - t * F, F);
-      wa.acc = j->acc + t * F * ldw;
-      for (int64_t i = 0; i < k->nseg && wa.f_lo < wa.f_hi; i++) {
-        const seg *sg = &k->segs[i];
-        wa.dz = k->dz + (sg->tile + t * g->dil) * F;
-        wa.x = k->xrows + sg->row * j->ldx;
-        wa.n = sg->l1 - sg->l0;
-        j->kern->bwd_weights(&wa);
-      }
-    }
-  }
-  if (j->bsum) {
-    conv1dt__share(0, F, id, size, &lo, &hi);
-    if (lo < hi) dbias_rows(j, k, lo, hi);
+/* Part B: the block's dx of block rows [lo, hi); the gradient rows [f_lo, f_hi) of tap t. */
+static void dx_range(const bjob *j, const block *k, int64_t lo, int64_t hi) {
+  for (int64_t i = 0; i < k->nseg && lo < hi; i++) {
+    const seg *sg = &k->segs[i];
+    const int64_t a = conv1dt__max64(lo, sg->row),
+                  b = conv1dt__min64(hi, sg->row + sg->l1 - sg->l0);
+    if (a < b) dx_rows(j, k, sg, a - sg->row, b - sg->row);
   }
 }
 
+static void dw_rows(const bjob *j, const block *k, int64_t t, int64_t f_lo, int64_t f_hi) {
+  const conv1dt_geometry *g = j->g;
+  const int64_t F = g->filters, ldw = j->plan->ldw;
+  X(conv1dt_bwd_weights_args) wa;
+  wa.F = F;
+  wa.s = g->stride;
+  wa.ldw = ldw;
+  wa.ldx = j->ldx;
+  wa.f_lo = f_lo;
+  wa.f_hi = f_hi;
+  wa.acc = j->acc + t * F * ldw;
+  for (int64_t i = 0; i < k->nseg; i++) {
+    const seg *sg = &k->segs[i];
+    wa.dz = k->dz + (sg->tile + t * g->dil) * F;
+    wa.x = k->xrows + sg->row * j->ldx;
+    wa.n = sg->l1 - sg->l0;
+    j->kern->bwd_weights(&wa);
+  }
+}
+
+/* Work items: fixed pieces of each part, taken in turn from one counter by whichever member
+ * is free (the largest first), so that members without a CPU hold nobody up; which member
+ * runs an item changes no result. */
+enum {
+  ITEM_DW_ROWS = 16,
+  ITEM_DX_ROWS = 128,
+  ITEM_DB_ROWS = 8,
+  ITEM_DZ_ROWS = 256,
+  ITEM_X_ROWS = 256
+};
+
 static void block_work(void *arg, int id, int size) {
-  const bjob *j = arg;
-  if (j->b) part_b(j, j->b, id, size);
-  if (j->a) part_a(j, j->a, id, size);
+  bjob *j = arg;
+  (void)size;
+  const conv1dt_geometry *g = j->g;
+  const int64_t F = g->filters, per_tap = conv1dt__ceil_div(F, ITEM_DW_ROWS);
+  R *scratch = j->scratch ? j->scratch + (int64_t)id * CONV1DT_BWD_CF_POSITIONS : NULL;
+  for (;;) {
+    int64_t u = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed), kind = 0;
+    while (kind < 5 && u >= j->items[kind]) u -= j->items[kind++];
+    switch (kind) {
+    case 0: /* kernel gradient: tap u / per_tap, its filters in pieces */
+      dw_rows(j, j->b, u / per_tap, u % per_tap * ITEM_DW_ROWS,
+              conv1dt__min64(F, (u % per_tap + 1) * ITEM_DW_ROWS));
+      break;
+    case 1:
+      dx_range(j, j->b, u * ITEM_DX_ROWS, conv1dt__min64(j->b->rows, (u + 1) * ITEM_DX_ROWS));
+      break;
+    case 2:
+      dbias_rows(j, j->b, u * ITEM_DB_ROWS, conv1dt__min64(F, (u + 1) * ITEM_DB_ROWS));
+      break;
+    case 3:
+      dz_range(j, j->a, u * ITEM_DZ_ROWS, conv1dt__min64(j->a->tile_rows, (u + 1) * ITEM_DZ_ROWS),
+               scratch);
+      break;
+    case 4:
+      x_range(j, j->a, u * ITEM_X_ROWS, conv1dt__min64(j->a->rows, (u + 1) * ITEM_X_ROWS));
+      break;
+    default:
+      return;
+    }
+  }
+}
+
+/* This job's items: part B of block b, part A of block a. */
+static void count_items(bjob *j) {
+  const int64_t F = j->g->filters;
+  memset(j->items, 0, sizeof j->items);
+  if (j->b) {
+    if (j->acc) j->items[0] = j->g->ksize * conv1dt__ceil_div(F, ITEM_DW_ROWS);
+    if (j->dx) j->items[1] = conv1dt__ceil_div(j->b->rows, ITEM_DX_ROWS);
+    if (j->bsum) j->items[2] = conv1dt__ceil_div(F, ITEM_DB_ROWS);
+  }
+  if (j->a) {
+    j->items[3] = conv1dt__ceil_div(j->a->tile_rows, ITEM_DZ_ROWS);
+    if (j->a->xt) j->items[4] = conv1dt__ceil_div(j->a->rows, ITEM_X_ROWS);
+  }
+  atomic_store_explicit(&j->next, 0, memory_order_relaxed);
 }
 
 /* The segments of block rows [r0, r0 + m), laid out one after another in the dz tile. */
@@ -306,7 +350,8 @@ void X(conv1dt__backward_direct)(const conv1dt_layer *layer, const conv1dt_geome
     if (!k && !prev) break;
     j.a = k;
     j.b = prev;
-    conv1dt__team_run(team, block_work, &j);
+    count_items(&j);
+    conv1dt__team_run_any(team, block_work, &j);
     prev = k;
   }
   conv1dt__team_release(layer, team, own);
