@@ -409,6 +409,32 @@ START_TEST(test_hdf5_heap_loop_refused) {
 }
 END_TEST
 
+/* Found by fuzzing, damage libhdf5 1.10 trusts in a group's metadata: an attribute message whose
+ * parts are larger than the message (H5Aexists read freed memory) and a group whose local heap
+ * address lies outside the file (H5Lvisit wrote through NULL). Both refused before libhdf5 reads
+ * them, naming the file and the damaged structure. */
+START_TEST(test_hdf5_damaged_metadata_refused) {
+  static const struct {
+    const char *file, *needle;
+  } cases[] = {
+      {"damaged-attribute-message.h5",
+       "corrupted HDF5 file: the attribute message at byte 1856 states parts larger than the "
+       "message"},
+      {"damaged-group-heap-address.h5",
+       "corrupted HDF5 file: the pointer to a local heap at byte 128 leads outside the file"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    conv1dt_layer *l = NULL;
+    ck_assert_int_eq(conv1dt_create_from_keras_files(path_of("k3_func.json"),
+                                                     path_of(cases[i].file), "outer_ct", &l),
+                     CONV1DT_ERROR_INVALID_VALUE);
+    ck_assert_msg(strstr(conv1dt_last_error(), cases[i].file), "%s", conv1dt_last_error());
+    ck_assert_msg(strstr(conv1dt_last_error(), cases[i].needle), "%s", conv1dt_last_error());
+    ck_assert(l == NULL);
+  }
+}
+END_TEST
+
 /* A .keras archive whose stored model.weights.h5 starts at byte 4096, where an HDF5 file with
  * a user block would have its signature: still an archive (written by Keras 3.15.1). */
 START_TEST(test_archive_with_hdf5_at_user_block_offset) {
@@ -565,6 +591,7 @@ int main(void) {
   tcase_add_test(tc, test_truncated_and_corrupted_hdf5);
   tcase_add_test(tc, test_truncated_and_corrupted_keras2_model);
   tcase_add_test(tc, test_hdf5_heap_loop_refused);
+  tcase_add_test(tc, test_hdf5_damaged_metadata_refused);
   tcase_add_test(tc, test_archive_with_hdf5_at_user_block_offset);
   tcase_add_test(tc, test_layer_names);
   tcase_add_test(tc, test_save_round_trip);

@@ -1,0 +1,373 @@
+/* Damage in an HDF5 file image that libhdf5 1.10 (Debian 12) would trust, found before libhdf5
+ * sees the file. Its version 0/1 metadata (the superblock h5py writes by default, object
+ * headers, groups' symbol tables: local heaps, B-tree nodes, symbol nodes) carries no checksum,
+ * and libhdf5 follows the addresses and sizes it states: fuzzing found it then reading freed
+ * memory, outside its buffers and through NULL. So every structure reachable from the root is
+ * checked the way libhdf5 will read it: each address and size inside the file, each signature and
+ * version right, each part of a message inside the message. Newer structures (superblock v2+,
+ * "OHDR" headers) carry checksums libhdf5 verifies: they are left to it. Global heaps (Keras's
+ * strings) are checked on their own, by scanning for them: heaps_ok. */
+#include "keras.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  const unsigned char *img; /* from the superblock on: file addresses index it */
+  uint64_t size;
+  unsigned so, sl;         /* sizes of offsets and of lengths */
+  unsigned leaf_k, node_k; /* symbol node and group B-tree node capacities (halves) */
+  unsigned char *seen;     /* a bit per byte: object headers already checked */
+  uint64_t budget;         /* structures left to check: sharing cannot blow the walk up */
+  uint64_t bad_at;
+  const char *what, *why;
+} walk;
+
+static uint64_t get(const unsigned char *p, unsigned n) {
+  uint64_t v = 0;
+  for (unsigned b = n; b-- > 0;) v = v << 8 | p[b];
+  return v;
+}
+static bool undefined(uint64_t a, unsigned n) {
+  return n >= 8 ? a == UINT64_MAX : a == (UINT64_C(1) << 8 * n) - 1;
+}
+static bool inside(const walk *w, uint64_t at, uint64_t len) {
+  return at <= w->size && len <= w->size - at;
+}
+static bool bad(walk *w, uint64_t at, const char *what, const char *why) {
+  w->bad_at = at;
+  w->what = what;
+  w->why = why;
+  return false;
+}
+static bool spend(walk *w, uint64_t at, const char *what) {
+  if (w->budget == 0) return bad(w, at, what, "is one of more structures than the file can hold");
+  w->budget--;
+  return true;
+}
+
+typedef struct {
+  uint64_t data, size; /* the local heap's data segment */
+} heap;
+
+/* A local heap ("HEAP"): names of a group's links. */
+static bool check_heap(walk *w, uint64_t from, uint64_t at, heap *h) {
+  const uint64_t len = 8 + 2 * w->sl + w->so;
+  if (!inside(w, at, len)) return bad(w, from, "pointer to a local heap", "leads outside the file");
+  const unsigned char *p = w->img + at;
+  if (memcmp(p, "HEAP", 4) != 0 || p[4] != 0)
+    return bad(w, at, "local heap", "has a wrong signature or version");
+  h->size = get(p + 8, w->sl);
+  const uint64_t free_list = get(p + 8 + w->sl, w->sl);
+  h->data = get(p + 8 + 2 * w->sl, w->so);
+  if (h->size == 0 || !inside(w, h->data, h->size))
+    return bad(w, at, "local heap", "states data outside the file");
+  if (free_list != 1 && !undefined(free_list, w->sl) &&
+      (free_list > h->size || h->size - free_list < 2 * w->sl))
+    return bad(w, at, "local heap", "states a free list outside its data");
+  return true;
+}
+
+/* A name at offset `off` of the heap's data: inside it and NUL-terminated there. */
+static bool name_ok(const walk *w, const heap *h, uint64_t off) {
+  return off < h->size && memchr(w->img + h->data + off, 0, (size_t)(h->size - off)) != NULL;
+}
+
+static bool check_object(walk *w, uint64_t from, uint64_t at, int depth);
+
+/* A symbol node ("SNOD"): up to 2 * leaf_k links of a group. */
+static bool check_snod(walk *w, uint64_t from, uint64_t at, const heap *h, int depth) {
+  const uint64_t entry = 2 * (uint64_t)w->so + 24;
+  if (!spend(w, from, "pointer to a symbol table node")) return false;
+  if (!inside(w, at, 8 + 2 * (uint64_t)w->leaf_k * entry))
+    return bad(w, from, "pointer to a symbol table node", "leads outside the file");
+  const unsigned char *p = w->img + at;
+  if (memcmp(p, "SNOD", 4) != 0 || p[4] != 1)
+    return bad(w, at, "symbol table node", "has a wrong signature or version");
+  const unsigned n = (unsigned)get(p + 6, 2);
+  if (n > 2 * w->leaf_k) return bad(w, at, "symbol table node", "states too many links");
+  for (unsigned i = 0; i < n; i++) {
+    const unsigned char *e = p + 8 + i * entry;
+    if (!name_ok(w, h, get(e, w->so)))
+      return bad(w, at, "symbol table node", "names a link outside its group's heap");
+    if (get(e + 2 * w->so, 4) == 1) { /* cached symbol table addresses, which libhdf5 may use */
+      const uint64_t bt = get(e + 2 * w->so + 8, w->so), lh = get(e + 3 * w->so + 8, w->so);
+      if (!inside(w, bt, 1) || !inside(w, lh, 1))
+        return bad(w, at, "symbol table node", "caches a group's addresses outside the file");
+    }
+    if (!check_object(w, at + 8 + i * entry + w->so, get(e + w->so, w->so), depth + 1))
+      return false;
+  }
+  return true;
+}
+
+/* A group B-tree node ("TREE", type 0): keys are names in the heap, children nodes one level
+ * down or, at level 0, symbol nodes. */
+static bool check_btree(walk *w, uint64_t from, uint64_t at, int level, const heap *h, int depth) {
+  if (!spend(w, from, "pointer to a B-tree node")) return false;
+  const uint64_t k2 = 2 * (uint64_t)w->node_k;
+  if (!inside(w, at, 8 + 2 * (uint64_t)w->so + k2 * w->so + (k2 + 1) * w->sl))
+    return bad(w, from, "pointer to a B-tree node", "leads outside the file");
+  const unsigned char *p = w->img + at;
+  if (memcmp(p, "TREE", 4) != 0 || p[4] != 0)
+    return bad(w, at, "B-tree node", "has a wrong signature or type");
+  if ((level >= 0 && p[5] != level) || p[5] > 32)
+    return bad(w, at, "B-tree node", "has a wrong level");
+  level = p[5];
+  const unsigned n = (unsigned)get(p + 6, 2);
+  if (n > k2) return bad(w, at, "B-tree node", "states too many children");
+  for (int s = 0; s < 2; s++) {
+    const uint64_t sib = get(p + 8 + s * w->so, w->so);
+    if (!undefined(sib, w->so) && !inside(w, sib, 8))
+      return bad(w, at, "B-tree node", "has a sibling outside the file");
+  }
+  const unsigned char *q = p + 8 + 2 * w->so;
+  for (unsigned i = 0; i <= n; i++, q += w->sl + w->so) {
+    if (!name_ok(w, h, get(q, w->sl)))
+      return bad(w, at, "B-tree node", "has a key outside its group's heap");
+    if (i == n) break;
+    const uint64_t from_child = (uint64_t)(q + w->sl - w->img), child = get(q + w->sl, w->so);
+    if (!(level ? check_btree(w, from_child, child, level - 1, h, depth)
+                : check_snod(w, from_child, child, h, depth)))
+      return false;
+  }
+  return true;
+}
+
+/* A dataspace message's encoding (also inside attributes): its dimensions inside the message;
+ * the number of points into *points (UINT64_MAX if it overflows). */
+static bool check_space(walk *w, uint64_t at, const unsigned char *p, uint64_t len,
+                        uint64_t *points) {
+  if (len < 4) return bad(w, at, "dataspace", "is too short");
+  const unsigned version = p[0], rank = p[1], flags = p[2];
+  if ((version != 1 && version != 2) || rank > 32)
+    return bad(w, at, "dataspace", "has a wrong version or rank");
+  const uint64_t head = version == 1 ? 8 : 4;
+  const uint64_t need = head + (uint64_t)rank * w->sl * ((flags & 1) ? 2 : 1);
+  if (need > len) return bad(w, at, "dataspace", "states more dimensions than it holds");
+  uint64_t n = version == 2 && p[3] == 2 ? 0 : 1; /* a null dataspace holds nothing */
+  for (unsigned i = 0; i < rank && n; i++) {
+    const uint64_t d = get(p + head + (uint64_t)i * w->sl, w->sl);
+    n = d && n > UINT64_MAX / d ? UINT64_MAX : n * d;
+  }
+  *points = n;
+  return true;
+}
+
+/* An attribute message: name, datatype, dataspace and data inside the message. */
+static bool check_attribute(walk *w, uint64_t at, const unsigned char *p, uint64_t len) {
+  if (len < 8) return bad(w, at, "attribute message", "is too short");
+  const unsigned version = p[0], flags = p[1];
+  if (version < 1 || version > 3) return bad(w, at, "attribute message", "has a wrong version");
+  uint64_t part[3];
+  for (int i = 0; i < 3; i++) {
+    part[i] = get(p + 2 + 2 * i, 2);
+    if (version == 1) part[i] = (part[i] + 7) & ~(uint64_t)7; /* version 1 pads each part */
+  }
+  const uint64_t head = version == 3 ? 9 : 8;
+  if (head + part[0] + part[1] + part[2] > len)
+    return bad(w, at, "attribute message", "states parts larger than the message");
+  const unsigned char *name = p + head, *type = name + part[0], *space = type + part[1];
+  if (part[0] == 0 || !memchr(name, 0, (size_t)part[0]))
+    return bad(w, at, "attribute message", "has an unterminated name");
+  if (version >= 2 && (flags & 3)) return true; /* shared type or space: stored elsewhere */
+  uint64_t points;
+  if (!check_space(w, at, space, part[2], &points)) return false;
+  if (part[1] < 8) return bad(w, at, "attribute message", "has a truncated datatype");
+  const uint64_t item = get(type + 4, 4), room = len - head - part[0] - part[1] - part[2];
+  if (points && (points == UINT64_MAX || item > room / points))
+    return bad(w, at, "attribute message", "states more data than it holds");
+  return true;
+}
+
+/* A data layout message: a contiguous dataset's data (or compact data) inside the file. */
+static bool check_layout(walk *w, uint64_t at, const unsigned char *p, uint64_t len) {
+  if (len < 2 || p[0] != 3) return true; /* other versions: what h5py does not write */
+  if (p[1] == 0 && (len < 4 || get(p + 2, 2) > len - 4))
+    return bad(w, at, "data layout message", "states more compact data than it holds");
+  if (p[1] == 1) {
+    if (len < 2 + (uint64_t)w->so + w->sl) return bad(w, at, "data layout message", "is too short");
+    const uint64_t data = get(p + 2, w->so), size = get(p + 2 + w->so, w->sl);
+    if (!undefined(data, w->so) && !inside(w, data, size))
+      return bad(w, at, "data layout message", "states data outside the file");
+  }
+  return true;
+}
+
+/* A group: its local heap, then its B-tree. */
+static bool check_group(walk *w, uint64_t at, const unsigned char *p, uint64_t len, int depth) {
+  if (len < 2 * (uint64_t)w->so) return bad(w, at, "symbol table message", "is too short");
+  heap h;
+  return check_heap(w, at + 8 + w->so, get(p + w->so, w->so), &h) &&
+         check_btree(w, at + 8, get(p, w->so), -1, &h, depth);
+}
+
+/* A version 1 object header: its messages inside its chunks, continuation chunks inside the
+ * file, then the messages libhdf5 reads for us checked within. */
+static bool check_object(walk *w, uint64_t from, uint64_t at, int depth) {
+  if (depth > 64) return bad(w, from, "pointer to an object header", "nests groups too deeply");
+  if (!inside(w, at, 16))
+    return bad(w, from, "pointer to an object header", "leads outside the file");
+  if (w->seen[at / 8] & (1u << (at % 8))) return true; /* a group linked twice */
+  w->seen[at / 8] |= (unsigned char)(1u << (at % 8));
+  if (!spend(w, at, "object header")) return false;
+  const unsigned char *p = w->img + at;
+  if (memcmp(p, "OHDR", 4) == 0) return true; /* version 2: checksummed, libhdf5 checks it */
+  if (p[0] != 1) return bad(w, at, "object header", "has a wrong version");
+  uint64_t chunk[64][2] = {{at + 16, get(p + 8, 4)}};
+  unsigned chunks = 1;
+  for (unsigned c = 0; c < chunks; c++) {
+    const uint64_t start = chunk[c][0], end = start + chunk[c][1];
+    if (!inside(w, start, chunk[c][1]))
+      return bad(w, at, "object header", "has messages outside the file");
+    for (uint64_t m = start; end - m >= 8;) {
+      const unsigned char *q = w->img + m;
+      const unsigned type = (unsigned)get(q, 2), flags = q[4];
+      const uint64_t len = get(q + 2, 2);
+      if (len > end - m - 8) return bad(w, m, "object header message", "overruns its header");
+      const unsigned char *d = q + 8;
+      bool ok = true;
+      if (type == 0x10) { /* continuation: another chunk of messages */
+        if (len < (uint64_t)w->so + w->sl) return bad(w, m, "continuation message", "is short");
+        if (chunks == 64) return bad(w, at, "object header", "has too many continuations");
+        chunk[chunks][0] = get(d, w->so);
+        chunk[chunks++][1] = get(d + w->so, w->sl);
+      } else if (flags & 2) {
+        /* a shared message: a reference to the message stored elsewhere */
+      } else if (type == 0x01) {
+        uint64_t points;
+        ok = check_space(w, m, d, len, &points);
+      } else if (type == 0x0C) {
+        ok = check_attribute(w, m, d, len);
+      } else if (type == 0x08) {
+        ok = check_layout(w, m, d, len);
+      } else if (type == 0x11) {
+        ok = check_group(w, m, d, len, depth);
+      }
+      if (!ok) return false;
+      m += 8 + len;
+    }
+  }
+  return true;
+}
+
+/* Global heap collections ("GCOL" blocks) hold HDF5's variable-length strings, such as Keras's
+ * names and model_config; libhdf5 1.10 (Debian 12) trusts them, and fuzzing found two ways a
+ * damaged one breaks it: a free-space entry (index 0) of size 0 makes its parser loop forever
+ * (it advances by the entry's size), and a string whose reference names an index the collection
+ * does not hold makes it read outside its object table (a crash). Such a file is corrupted: it
+ * is refused before libhdf5 sees it. The walk mirrors libhdf5's: after the 16-byte header,
+ * objects of a 16-byte header (index u16, references u16, reserved u32, size u64) and their
+ * 8-aligned data; index 0's size covers the rest. A reference is (length u32, collection
+ * address u64, index u32); one is recognised by its collection's address (relative to the
+ * superblock, at `base`), which in float data would be a subnormal number and a zero. */
+static uint64_t le64(const unsigned char *p) {
+  uint64_t v = 0;
+  for (int b = 7; b >= 0; b--) v = v << 8 | p[b];
+  return v;
+}
+
+/* Checks the collection at image[at .. at + csize); false with *why set if libhdf5 would fail
+ * on it. `held` gets a bit per index the collection holds. */
+static bool collection_ok(const unsigned char *image, size_t at, size_t csize, unsigned char *held,
+                          const char **why) {
+  const size_t end = at + csize;
+  for (size_t p = at + 16; p < end;) {
+    if (end - p < 16) break; /* too small for an object: free space */
+    const unsigned idx = (unsigned)image[p] | (unsigned)image[p + 1] << 8;
+    const uint64_t osize = le64(image + p + 8);
+    if (idx == 0) {
+      if (osize == 0) {
+        *why = "an empty free-space entry (libhdf5 would never finish reading it)";
+        return false;
+      }
+      if (osize >= end - p) break;
+      p += (size_t)osize;
+      continue;
+    }
+    if (osize > end - p - 16 || ((osize + 7) & ~(uint64_t)7) > end - p - 16) {
+      *why = "an object larger than the heap (libhdf5 would read past it)";
+      return false;
+    }
+    held[idx / 8] |= (unsigned char)(1u << (idx % 8));
+    p += 16 + (size_t)((osize + 7) & ~(uint64_t)7);
+  }
+  return true;
+}
+
+static bool heaps_ok(const unsigned char *image, size_t size, size_t base, size_t *bad_at,
+                     const char **why) {
+  unsigned char *held = malloc(65536 / 8);
+  if (!held) return true; /* no memory for the check: libhdf5 will most likely fail the same */
+  bool ok = true;
+  for (size_t i = base; ok && i + 16 <= size; i++) {
+    if (memcmp(image + i, "GCOL", 4) != 0 || image[i + 4] != 1) continue;
+    const uint64_t csize = le64(image + i + 8);
+    if (csize < 16 || csize > size - i) continue; /* libhdf5 cannot load it: it fails, not loops */
+    memset(held, 0, 65536 / 8);
+    *bad_at = i;
+    if (!(ok = collection_ok(image, i, (size_t)csize, held, why))) break;
+    const uint64_t addr = i - base;
+    for (size_t j = 4; j + 12 <= size; j++) {
+      if (le64(image + j) != addr) continue;
+      const uint32_t len = (uint32_t)image[j - 4] | (uint32_t)image[j - 3] << 8 |
+                           (uint32_t)image[j - 2] << 16 | (uint32_t)image[j - 1] << 24;
+      const uint32_t idx = (uint32_t)image[j + 8] | (uint32_t)image[j + 9] << 8 |
+                           (uint32_t)image[j + 10] << 16 | (uint32_t)image[j + 11] << 24;
+      /* Only a plausible string: other metadata holds the collection's address too. */
+      if (len == 0 || len > csize) continue;
+      if (idx == 0 || idx > 65535 || !(held[idx / 8] & (1u << (idx % 8)))) {
+        *bad_at = j;
+        *why = "a string referring to an object the heap does not hold (libhdf5 would read "
+               "outside it)";
+        ok = false;
+        break;
+      }
+    }
+  }
+  free(held);
+  return ok;
+}
+
+/* The version 0/1 structures reachable from the superblock at image[0 .. size). */
+static bool structure_ok(const unsigned char *image, size_t size, size_t base, char *why,
+                         size_t why_size) {
+  walk w = {image, size, 0, 0, 0, 0, NULL, size / 8 + 1024, 0, NULL, NULL};
+  const unsigned char *p = image;
+  if (size < 24 || p[8] > 1) return true; /* no superblock v0/v1: libhdf5 refuses or checks */
+  w.so = p[13];
+  w.sl = p[14];
+  w.leaf_k = (unsigned)get(p + 16, 2);
+  w.node_k = (unsigned)get(p + 18, 2);
+  const uint64_t root = 24 + (p[8] == 1 ? 4 : 0) + 4 * (uint64_t)w.so; /* after four addresses */
+  bool ok;
+  if ((w.so != 2 && w.so != 4 && w.so != 8) || (w.sl != 2 && w.sl != 4 && w.sl != 8) ||
+      w.leaf_k == 0 || w.node_k == 0) {
+    ok = bad(&w, 0, "superblock", "states sizes libhdf5 does not handle");
+  } else if (!inside(&w, root, 2 * (uint64_t)w.so + 24)) {
+    ok = bad(&w, 0, "superblock", "is truncated");
+  } else if (!(w.seen = calloc(size / 8 + 1, 1))) {
+    return true; /* no memory for the check: libhdf5 will most likely fail the same */
+  } else {
+    ok = check_object(&w, root + w.so, get(p + root + w.so, w.so), 0);
+  }
+  free(w.seen);
+  if (!ok)
+    snprintf(why, why_size, "the %s at byte %llu %s", w.what, (unsigned long long)(base + w.bad_at),
+             w.why);
+  return ok;
+}
+
+bool conv1dt__keras_h5_check(const unsigned char *image, size_t size, size_t base, char *why,
+                             size_t why_size) {
+  size_t at = 0;
+  const char *heap_why = NULL;
+  if (!heaps_ok(image, size, base, &at, &heap_why)) {
+    snprintf(why, why_size, "the global heap data at byte %zu holds %s", at, heap_why);
+    return false;
+  }
+  return structure_ok(image + base, size - base, base, why, why_size);
+}
