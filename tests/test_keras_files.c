@@ -120,14 +120,19 @@ START_TEST(test_keras3_cases) {
 }
 END_TEST
 
+/* Keras 2's files in float32 and float64 (whole model, both save_weights layouts each). */
 START_TEST(test_keras2_cases) {
   json_object *all = cases();
-  int seen = 0;
+  int seen = 0, seen64 = 0;
   for (size_t i = 0; i < json_object_array_length(all); i++) {
     json_object *c = json_object_array_get_idx(all, i);
-    if (strncmp(field(c, "name"), "k2_", 3) == 0) run_case(c), seen++;
+    if (strncmp(field(c, "name"), "k2_", 3) != 0) continue;
+    run_case(c);
+    seen++;
+    seen64 += strcmp(field(c, "dtype"), "float64") == 0;
   }
-  ck_assert_int_ge(seen, 3);
+  ck_assert_int_ge(seen, 7);
+  ck_assert_int_ge(seen64, 3);
   json_object_put(all);
 }
 END_TEST
