@@ -20,7 +20,8 @@ typedef struct {
   uint64_t size;
   unsigned so, sl;         /* sizes of offsets and of lengths */
   unsigned leaf_k, node_k; /* symbol node and group B-tree node capacities (halves) */
-  unsigned char *seen;     /* a bit per byte: object headers already checked */
+  uint64_t *seen;          /* object headers already checked (address + 1; 0: free slot) */
+  size_t seen_cap, seen_n; /* a hash set, kept under half full */
   uint64_t budget;         /* structures left to check: sharing cannot blow the walk up */
   uint64_t bad_at;
   const char *what, *why;
@@ -74,6 +75,30 @@ static bool check_heap(walk *w, uint64_t from, uint64_t at, heap *h) {
 /* A name at offset `off` of the heap's data: inside it and NUL-terminated there. */
 static bool name_ok(const walk *w, const heap *h, uint64_t off) {
   return off < h->size && memchr(w->img + h->data + off, 0, (size_t)(h->size - off)) != NULL;
+}
+
+/* 1 the first time `at` is seen, 0 after; -1 out of memory. */
+static int first_visit(walk *w, uint64_t at) {
+  if (2 * (w->seen_n + 1) > w->seen_cap) {
+    const size_t cap = w->seen_cap ? 2 * w->seen_cap : 64;
+    uint64_t *bigger = calloc(cap, sizeof *bigger);
+    if (!bigger) return -1;
+    for (size_t i = 0; i < w->seen_cap; i++) {
+      if (!w->seen[i]) continue;
+      size_t j = (size_t)(w->seen[i] * UINT64_C(0x9E3779B97F4A7C15) >> 32) & (cap - 1);
+      while (bigger[j]) j = (j + 1) & (cap - 1);
+      bigger[j] = w->seen[i];
+    }
+    free(w->seen);
+    w->seen = bigger;
+    w->seen_cap = cap;
+  }
+  size_t j = (size_t)((at + 1) * UINT64_C(0x9E3779B97F4A7C15) >> 32) & (w->seen_cap - 1);
+  for (; w->seen[j]; j = (j + 1) & (w->seen_cap - 1))
+    if (w->seen[j] == at + 1) return 0;
+  w->seen[j] = at + 1;
+  w->seen_n++;
+  return 1;
 }
 
 static bool check_object(walk *w, uint64_t from, uint64_t at, int depth);
@@ -197,6 +222,41 @@ static bool check_layout(walk *w, uint64_t at, const unsigned char *p, uint64_t 
   return true;
 }
 
+/* A link message (a group's link held in its header): its parts inside the message; a hard
+ * link's object checked like a symbol table's. */
+static bool check_link(walk *w, uint64_t at, const unsigned char *p, uint64_t len, int depth) {
+  if (len < 2 || p[0] != 1) return bad(w, at, "link message", "has a wrong version");
+  const unsigned flags = p[1];
+  uint64_t o = 2 + ((flags & 8) ? 1 : 0) + ((flags & 4) ? 8 : 0) + ((flags & 0x10) ? 1 : 0);
+  const unsigned type = (flags & 8) ? p[2] : 0, size_len = 1u << (flags & 3);
+  if (o + size_len > len) return bad(w, at, "link message", "is too short");
+  const uint64_t name = get(p + o, size_len);
+  o += size_len;
+  if (name == 0 || name > len - o) return bad(w, at, "link message", "states a wrong name length");
+  o += name;
+  if (type == 0) {
+    if (len - o < w->so) return bad(w, at, "link message", "is too short");
+    return check_object(w, at + 8 + o, get(p + o, w->so), depth + 1);
+  }
+  if (len - o < 2 || get(p + o, 2) > len - o - 2)
+    return bad(w, at, "link message", "states a target larger than the message");
+  return true;
+}
+
+/* A link info message (a group whose links sit in a heap): the heap and index inside the file
+ * (both carry checksums libhdf5 verifies). */
+static bool check_link_info(walk *w, uint64_t at, const unsigned char *p, uint64_t len) {
+  if (len < 2 || p[0] != 0) return bad(w, at, "link info message", "has a wrong version");
+  const uint64_t o = 2 + ((p[1] & 1) ? 8 : 0), n = (p[1] & 2) ? 3 : 2;
+  if (o + n * w->so > len) return bad(w, at, "link info message", "is too short");
+  for (uint64_t i = 0; i < n; i++) {
+    const uint64_t a = get(p + o + i * w->so, w->so);
+    if (!undefined(a, w->so) && !inside(w, a, 4))
+      return bad(w, at, "link info message", "points outside the file");
+  }
+  return true;
+}
+
 /* A group: its local heap, then its B-tree. */
 static bool check_group(walk *w, uint64_t at, const unsigned char *p, uint64_t len, int depth) {
   if (len < 2 * (uint64_t)w->so) return bad(w, at, "symbol table message", "is too short");
@@ -211,9 +271,13 @@ static bool check_object(walk *w, uint64_t from, uint64_t at, int depth) {
   if (depth > 64) return bad(w, from, "pointer to an object header", "nests groups too deeply");
   if (!inside(w, at, 16))
     return bad(w, from, "pointer to an object header", "leads outside the file");
-  if (w->seen[at / 8] & (1u << (at % 8))) return true; /* a group linked twice */
-  w->seen[at / 8] |= (unsigned char)(1u << (at % 8));
   if (!spend(w, at, "object header")) return false;
+  switch (first_visit(w, at)) {
+  case 0:
+    return true; /* an object linked twice */
+  case -1:
+    return bad(w, at, "object header", "is one of more than there is memory to check");
+  }
   const unsigned char *p = w->img + at;
   if (memcmp(p, "OHDR", 4) == 0) return true; /* version 2: checksummed, libhdf5 checks it */
   if (p[0] != 1) return bad(w, at, "object header", "has a wrong version");
@@ -246,6 +310,10 @@ static bool check_object(walk *w, uint64_t from, uint64_t at, int depth) {
         ok = check_layout(w, m, d, len);
       } else if (type == 0x11) {
         ok = check_group(w, m, d, len, depth);
+      } else if (type == 0x06) {
+        ok = check_link(w, m, d, len, depth);
+      } else if (type == 0x02) {
+        ok = check_link_info(w, m, d, len);
       }
       if (!ok) return false;
       m += 8 + len;
@@ -335,7 +403,7 @@ static bool heaps_ok(const unsigned char *image, size_t size, size_t base, size_
 /* The version 0/1 structures reachable from the superblock at image[0 .. size). */
 static bool structure_ok(const unsigned char *image, size_t size, size_t base, char *why,
                          size_t why_size) {
-  walk w = {image, size, 0, 0, 0, 0, NULL, size / 8 + 1024, 0, NULL, NULL};
+  walk w = {image, size, 0, 0, 0, 0, NULL, 0, 0, size / 8 + 1024, 0, NULL, NULL};
   const unsigned char *p = image;
   if (size < 24 || p[8] > 1) return true; /* no superblock v0/v1: libhdf5 refuses or checks */
   w.so = p[13];
@@ -349,8 +417,6 @@ static bool structure_ok(const unsigned char *image, size_t size, size_t base, c
     ok = bad(&w, 0, "superblock", "states sizes libhdf5 does not handle");
   } else if (!inside(&w, root, 2 * (uint64_t)w.so + 24)) {
     ok = bad(&w, 0, "superblock", "is truncated");
-  } else if (!(w.seen = calloc(size / 8 + 1, 1))) {
-    return true; /* no memory for the check: libhdf5 will most likely fail the same */
   } else {
     ok = check_object(&w, root + w.so, get(p + root + w.so, w.so), 0);
   }
