@@ -182,6 +182,136 @@ static bool check_space(walk *w, uint64_t at, const unsigned char *p, uint64_t l
   return true;
 }
 
+/* A NUL-terminated name at p[0 .. len): its length with the NUL, padded to 8 if `pad`; 0 if
+ * it has no NUL. */
+static uint64_t name_len(const unsigned char *p, uint64_t len, bool pad) {
+  const unsigned char *nul = memchr(p, 0, (size_t)len);
+  if (!nul) return 0;
+  const uint64_t n = (uint64_t)(nul - p) + 1;
+  return pad ? (n + 7) & ~(uint64_t)7 : n;
+}
+
+/* A datatype's encoding at p[0 .. len) (in a datatype message, an attribute, or as the base of
+ * another type): its size in bytes into *used, every part inside len. libhdf5 decodes it
+ * without looking at len. */
+static bool check_type(walk *w, uint64_t at, const unsigned char *p, uint64_t len, int depth,
+                       uint64_t *used) {
+  if (len < 8 || depth > 8) return bad(w, at, "datatype", "is truncated or nested too deeply");
+  const unsigned cls = p[0] & 15, version = p[0] >> 4;
+  const uint64_t members = get(p + 1, 2), size = get(p + 4, 4);
+  if (version < 1 || version > 3) return bad(w, at, "datatype", "has a wrong version");
+  static const unsigned char fixed[] = {4, 12, 2, 0, 4, 0, 0, 0, 0, 0, 0};
+  uint64_t o = 8, n;
+  switch (cls) {
+  case 0:
+  case 1:
+  case 2:
+  case 3:
+  case 4:
+  case 7: /* fixed properties */
+    o += fixed[cls];
+    break;
+  case 5: /* opaque: a tag as long as bits 0-7 say */
+    o += p[1];
+    break;
+  case 6: /* compound: named members at offsets, each with its type */
+    for (uint64_t i = 0; i < members; i++) {
+      if (o > len || !(n = name_len(p + o, len - o, version < 3)))
+        return bad(w, at, "datatype", "has a member name outside it");
+      o += n;
+      if (version < 3) {
+        o += version == 1 ? 4 + 28 : 4; /* offset; version 1: dimensions */
+      } else {                          /* offset in as few bytes as the size needs */
+        o++;
+        for (uint64_t s = size >> 8; s; s >>= 8) o++;
+      }
+      if (o > len || !check_type(w, at, p + o, len - o, depth + 1, &n)) return false;
+      o += n;
+    }
+    break;
+  case 8: /* enum: a base type, names, values of the base's size */
+    if (!check_type(w, at, p + o, len - o, depth + 1, &n)) return false;
+    o += n;
+    for (uint64_t i = 0; i < members; i++) {
+      if (o > len || !(n = name_len(p + o, len - o, version < 3)))
+        return bad(w, at, "datatype", "has an enum name outside it");
+      o += n;
+    }
+    if (o > len || members * get(p + 12, 4) > len - o) /* the base type's size */
+      return bad(w, at, "datatype", "has enum values outside it");
+    o += members * get(p + 12, 4);
+    break;
+  case 9: /* variable-length: a base type */
+    if (!check_type(w, at, p + o, len - o, depth + 1, &n)) return false;
+    o += n;
+    break;
+  case 10: /* array: dimensions (and, version 2, a permutation), then a base type */
+    if (version < 2 || len - o < 4 || p[o] > 32)
+      return bad(w, at, "datatype", "has a wrong array rank");
+    n = p[o];
+    o += version == 2 ? 4 + 8 * n : 1 + 4 * n;
+    if (o > len || !check_type(w, at, p + o, len - o, depth + 1, &n)) return false;
+    o += n;
+    break;
+  default:
+    return bad(w, at, "datatype", "has an unknown class");
+  }
+  if (o > len) return bad(w, at, "datatype", "states more properties than it holds");
+  *used = o;
+  return true;
+}
+
+/* The size of object `idx` of the global heap collection at `addr` (heaps_ok has checked every
+ * collection: the walk ends); false if there is no such collection or object. */
+static bool heap_object(const walk *w, uint64_t addr, uint64_t idx, uint64_t *osize) {
+  if (!inside(w, addr, 16) || memcmp(w->img + addr, "GCOL", 4) != 0 || w->img[addr + 4] != 1)
+    return false;
+  const uint64_t csize = get(w->img + addr + 8, 8), end = addr + csize;
+  if (csize < 16 || !inside(w, addr, csize)) return false;
+  for (uint64_t p = addr + 16; end - p >= 16;) {
+    const uint64_t i = get(w->img + p, 2), size = get(w->img + p + 8, 8);
+    if (i == 0) { /* free space: the rest, as heaps_ok reads it */
+      if (size == 0 || size >= end - p) return false;
+      p += size;
+    } else if (i == idx) {
+      *osize = size;
+      return true;
+    } else {
+      p += 16 + ((size + 7) & ~(uint64_t)7);
+    }
+  }
+  return false;
+}
+
+/* A variable-length attribute's values (Keras's strings): references (length u32, collection
+ * address, index u32) to objects of a global heap, which libhdf5 reads without checking the
+ * index, into a buffer of the stated length. Nested ones (in compound or array types) are not
+ * checked: Keras writes none. */
+static bool check_references(walk *w, uint64_t at, const unsigned char *type,
+                             const unsigned char *data, uint64_t points) {
+  const uint64_t item = get(type + 4, 4), base_size = get(type + 12, 4);
+  if (w->so != 8 || w->sl != 8) return true; /* not h5py's layout: left to libhdf5 */
+  if (item < 16) return bad(w, at, "attribute message", "has variable-length values too small");
+  for (uint64_t i = 0; i < points; i++) {
+    const unsigned char *r = data + i * item;
+    const uint64_t n = get(r, 4), addr = get(r + 4, 8), idx = get(r + 12, 4);
+    uint64_t osize;
+    if (n == 0 || addr == 0) continue; /* empty: libhdf5 reads nothing */
+    if (!heap_object(w, addr, idx, &osize))
+      return bad(w, at, "attribute message",
+                 "holds a string referring to an object the heap does not hold (libhdf5 would "
+                 "read outside it)");
+    /* libhdf5 writes n * base_size bytes; it reads into a buffer of that size, whatever the
+     * object's size: a larger object overruns it, a smaller one has a length that is not its own
+     * (up to 4 G elements, all allocated). */
+    if (osize != n * base_size)
+      return bad(w, at, "attribute message",
+                 "holds a string whose length is not its heap object's (libhdf5 would allocate "
+                 "or write by the wrong length)");
+  }
+  return true;
+}
+
 /* An attribute message: name, datatype, dataspace and data inside the message. */
 static bool check_attribute(walk *w, uint64_t at, const unsigned char *p, uint64_t len) {
   if (len < 8) return bad(w, at, "attribute message", "is too short");
@@ -199,12 +329,13 @@ static bool check_attribute(walk *w, uint64_t at, const unsigned char *p, uint64
   if (part[0] == 0 || !memchr(name, 0, (size_t)part[0]))
     return bad(w, at, "attribute message", "has an unterminated name");
   if (version >= 2 && (flags & 3)) return true; /* shared type or space: stored elsewhere */
-  uint64_t points;
-  if (!check_space(w, at, space, part[2], &points)) return false;
-  if (part[1] < 8) return bad(w, at, "attribute message", "has a truncated datatype");
+  uint64_t points, used;
+  if (!check_space(w, at, space, part[2], &points) || !check_type(w, at, type, part[1], 0, &used))
+    return false;
   const uint64_t item = get(type + 4, 4), room = len - head - part[0] - part[1] - part[2];
   if (points && (points == UINT64_MAX || item > room / points))
     return bad(w, at, "attribute message", "states more data than it holds");
+  if ((type[0] & 15) == 9) return check_references(w, at, type, space + part[2], points);
   return true;
 }
 
@@ -304,6 +435,9 @@ static bool check_object(walk *w, uint64_t from, uint64_t at, int depth) {
       } else if (type == 0x01) {
         uint64_t points;
         ok = check_space(w, m, d, len, &points);
+      } else if (type == 0x03) {
+        uint64_t used;
+        ok = check_type(w, m, d, len, 0, &used);
       } else if (type == 0x0C) {
         ok = check_attribute(w, m, d, len);
       } else if (type == 0x08) {
@@ -323,30 +457,17 @@ static bool check_object(walk *w, uint64_t from, uint64_t at, int depth) {
 }
 
 /* Global heap collections ("GCOL" blocks) hold HDF5's variable-length strings, such as Keras's
- * names and model_config; libhdf5 1.10 (Debian 12) trusts them, and fuzzing found two ways a
- * damaged one breaks it: a free-space entry (index 0) of size 0 makes its parser loop forever
- * (it advances by the entry's size), and a string whose reference names an index the collection
- * does not hold makes it read outside its object table (a crash). Such a file is corrupted: it
- * is refused before libhdf5 sees it. The walk mirrors libhdf5's: after the 16-byte header,
- * objects of a 16-byte header (index u16, references u16, reserved u32, size u64) and their
- * 8-aligned data; index 0's size covers the rest. A reference is (length u32, collection
- * address u64, index u32); one is recognised by its collection's address (relative to the
- * superblock, at `base`), which in float data would be a subnormal number and a zero. */
-static uint64_t le64(const unsigned char *p) {
-  uint64_t v = 0;
-  for (int b = 7; b >= 0; b--) v = v << 8 | p[b];
-  return v;
-}
-
-/* Checks the collection at image[at .. at + csize); false with *why set if libhdf5 would fail
- * on it. `held` gets a bit per index the collection holds. */
-static bool collection_ok(const unsigned char *image, size_t at, size_t csize, unsigned char *held,
-                          const char **why) {
+ * names; libhdf5 1.10 parses a whole collection when it reads one of its strings, and a
+ * free-space entry (index 0) of size 0 makes it loop forever (it advances by the entry's size).
+ * The walk mirrors libhdf5's: after the 16-byte header, objects of a 16-byte header (index u16,
+ * references u16, reserved u32, size u64) and their 8-aligned data; index 0's size covers the
+ * rest. Collections are found by their signature, wherever they are. */
+static bool collection_ok(const unsigned char *image, size_t at, size_t csize, const char **why) {
   const size_t end = at + csize;
   for (size_t p = at + 16; p < end;) {
     if (end - p < 16) break; /* too small for an object: free space */
     const unsigned idx = (unsigned)image[p] | (unsigned)image[p + 1] << 8;
-    const uint64_t osize = le64(image + p + 8);
+    const uint64_t osize = get(image + p + 8, 8);
     if (idx == 0) {
       if (osize == 0) {
         *why = "an empty free-space entry (libhdf5 would never finish reading it)";
@@ -360,7 +481,6 @@ static bool collection_ok(const unsigned char *image, size_t at, size_t csize, u
       *why = "an object larger than the heap (libhdf5 would read past it)";
       return false;
     }
-    held[idx / 8] |= (unsigned char)(1u << (idx % 8));
     p += 16 + (size_t)((osize + 7) & ~(uint64_t)7);
   }
   return true;
@@ -368,35 +488,14 @@ static bool collection_ok(const unsigned char *image, size_t at, size_t csize, u
 
 static bool heaps_ok(const unsigned char *image, size_t size, size_t base, size_t *bad_at,
                      const char **why) {
-  unsigned char *held = malloc(65536 / 8);
-  if (!held) return true; /* no memory for the check: libhdf5 will most likely fail the same */
   bool ok = true;
   for (size_t i = base; ok && i + 16 <= size; i++) {
     if (memcmp(image + i, "GCOL", 4) != 0 || image[i + 4] != 1) continue;
-    const uint64_t csize = le64(image + i + 8);
+    const uint64_t csize = get(image + i + 8, 8);
     if (csize < 16 || csize > size - i) continue; /* libhdf5 cannot load it: it fails, not loops */
-    memset(held, 0, 65536 / 8);
     *bad_at = i;
-    if (!(ok = collection_ok(image, i, (size_t)csize, held, why))) break;
-    const uint64_t addr = i - base;
-    for (size_t j = 4; j + 12 <= size; j++) {
-      if (le64(image + j) != addr) continue;
-      const uint32_t len = (uint32_t)image[j - 4] | (uint32_t)image[j - 3] << 8 |
-                           (uint32_t)image[j - 2] << 16 | (uint32_t)image[j - 1] << 24;
-      const uint32_t idx = (uint32_t)image[j + 8] | (uint32_t)image[j + 9] << 8 |
-                           (uint32_t)image[j + 10] << 16 | (uint32_t)image[j + 11] << 24;
-      /* Only a plausible string: other metadata holds the collection's address too. */
-      if (len == 0 || len > csize) continue;
-      if (idx == 0 || idx > 65535 || !(held[idx / 8] & (1u << (idx % 8)))) {
-        *bad_at = j;
-        *why = "a string referring to an object the heap does not hold (libhdf5 would read "
-               "outside it)";
-        ok = false;
-        break;
-      }
-    }
+    ok = collection_ok(image, i, (size_t)csize, why);
   }
-  free(held);
   return ok;
 }
 
