@@ -66,9 +66,17 @@ static bool check_heap(walk *w, uint64_t from, uint64_t at, heap *h) {
   h->data = get(p + 8 + 2 * w->sl, w->so);
   if (h->size == 0 || !inside(w, h->data, h->size))
     return bad(w, at, "local heap", "states data outside the file");
-  if (free_list != 1 && !undefined(free_list, w->sl) &&
-      (free_list > h->size || h->size - free_list < 2 * w->sl))
-    return bad(w, at, "local heap", "states a free list outside its data");
+  /* The free list: blocks of (next offset, size) in the data, ending in 1 (libhdf5 follows it
+   * to the end, so a loop would never end). */
+  uint64_t block = free_list;
+  for (uint64_t steps = 0; block != 1 && !undefined(block, w->sl); steps++) {
+    const unsigned char *b = w->img + h->data + block;
+    if (block > h->size || h->size - block < 2 * w->sl || get(b + w->sl, w->sl) > h->size - block)
+      return bad(w, at, "local heap", "states a free list outside its data");
+    if (steps > h->size / (2 * w->sl))
+      return bad(w, at, "local heap", "has a free list that loops");
+    block = get(b, w->sl);
+  }
   return true;
 }
 
@@ -118,10 +126,15 @@ static bool check_snod(walk *w, uint64_t from, uint64_t at, const heap *h, int d
     const unsigned char *e = p + 8 + i * entry;
     if (!name_ok(w, h, get(e, w->so)))
       return bad(w, at, "symbol table node", "names a link outside its group's heap");
-    if (get(e + 2 * w->so, 4) == 1) { /* cached symbol table addresses, which libhdf5 may use */
+    const uint64_t cache = get(e + 2 * w->so, 4);
+    if (cache == 1) { /* cached symbol table addresses, which libhdf5 may use */
       const uint64_t bt = get(e + 2 * w->so + 8, w->so), lh = get(e + 3 * w->so + 8, w->so);
       if (!inside(w, bt, 1) || !inside(w, lh, 1))
         return bad(w, at, "symbol table node", "caches a group's addresses outside the file");
+    } else if (cache == 2) { /* a soft link: its target path in the heap, no object */
+      if (!name_ok(w, h, get(e + 2 * w->so + 8, 4)))
+        return bad(w, at, "symbol table node", "has a soft link outside its group's heap");
+      continue;
     }
     if (!check_object(w, at + 8 + i * entry + w->so, get(e + w->so, w->so), depth + 1))
       return false;
