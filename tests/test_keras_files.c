@@ -414,6 +414,20 @@ START_TEST(test_hdf5_heap_loop_refused) {
 }
 END_TEST
 
+/* The checks of damaged metadata let valid HDF5 through, beyond what Keras writes: soft links,
+ * links in an object header, a two-level B-tree, chunked and compact datasets, attributes of
+ * every type class (tests/keras/gen_hdf5_variety.py); the layer is k3_lone's. */
+START_TEST(test_hdf5_variety_accepted) {
+  json_object *c = json_tokener_parse(
+      "{\"name\": \"hdf5_variety\", \"layer\": \"lone\", \"input\": \"k3_lone_x.npy\", "
+      "\"expected\": \"k3_lone_y.npy\", \"dtype\": \"float32\", "
+      "\"config\": \"k3_lone_layer.json\", \"weights\": \"hdf5_variety.weights.h5\"}");
+  ck_assert(c != NULL);
+  run_case(c);
+  json_object_put(c);
+}
+END_TEST
+
 /* Found by fuzzing, damage libhdf5 1.10 trusts in a group's metadata: an attribute message whose
  * parts are larger than the message (H5Aexists read freed memory) and a group whose local heap
  * address lies outside the file (H5Lvisit wrote through NULL). Both refused before libhdf5 reads
@@ -597,6 +611,7 @@ int main(void) {
   tcase_add_test(tc, test_truncated_and_corrupted_keras2_model);
   tcase_add_test(tc, test_hdf5_heap_loop_refused);
   tcase_add_test(tc, test_hdf5_damaged_metadata_refused);
+  tcase_add_test(tc, test_hdf5_variety_accepted);
   tcase_add_test(tc, test_archive_with_hdf5_at_user_block_offset);
   tcase_add_test(tc, test_layer_names);
   tcase_add_test(tc, test_save_round_trip);
