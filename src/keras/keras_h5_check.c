@@ -110,6 +110,8 @@ static int first_visit(walk *w, uint64_t at) {
 }
 
 static bool check_object(walk *w, uint64_t from, uint64_t at, int depth);
+static bool check_shared(walk *w, uint64_t at, uint64_t pos, const unsigned char *p, uint64_t len,
+                         int depth);
 
 /* A symbol node ("SNOD"): up to 2 * leaf_k links of a group. */
 static bool check_snod(walk *w, uint64_t from, uint64_t at, const heap *h, int depth) {
@@ -326,7 +328,7 @@ static bool check_references(walk *w, uint64_t at, const unsigned char *type,
 }
 
 /* An attribute message: name, datatype, dataspace and data inside the message. */
-static bool check_attribute(walk *w, uint64_t at, const unsigned char *p, uint64_t len) {
+static bool check_attribute(walk *w, uint64_t at, const unsigned char *p, uint64_t len, int depth) {
   if (len < 8) return bad(w, at, "attribute message", "is too short");
   const unsigned version = p[0], flags = p[1];
   if (version < 1 || version > 3) return bad(w, at, "attribute message", "has a wrong version");
@@ -341,7 +343,11 @@ static bool check_attribute(walk *w, uint64_t at, const unsigned char *p, uint64
   const unsigned char *name = p + head, *type = name + part[0], *space = type + part[1];
   if (part[0] == 0 || !memchr(name, 0, (size_t)part[0]))
     return bad(w, at, "attribute message", "has an unterminated name");
-  if (version >= 2 && (flags & 3)) return true; /* shared type or space: stored elsewhere */
+  if (version >= 2 && (flags & 3)) /* shared type or space: stored elsewhere */
+    return (!(flags & 1) ||
+            check_shared(w, at, at + 8 + (uint64_t)(type - p), type, part[1], depth)) &&
+           (!(flags & 2) ||
+            check_shared(w, at, at + 8 + (uint64_t)(space - p), space, part[2], depth));
   uint64_t points, used;
   if (!check_space(w, at, space, part[2], &points) || !check_type(w, at, type, part[1], 0, &used))
     return false;
@@ -350,6 +356,57 @@ static bool check_attribute(walk *w, uint64_t at, const unsigned char *p, uint64
     return bad(w, at, "attribute message", "states more data than it holds");
   if ((type[0] & 15) == 9) return check_references(w, at, type, space + part[2], points);
   return true;
+}
+
+/* A fill value message (type 5, or the old type 4): the value inside the message. */
+static bool check_fill(walk *w, uint64_t at, unsigned type, const unsigned char *p, uint64_t len) {
+  uint64_t o = 0; /* where the value's size is */
+  if (type == 5) {
+    if (len < 2 || p[0] < 1 || p[0] > 3)
+      return bad(w, at, "fill value message", "has a wrong version");
+    if (p[0] == 3) {
+      if (!(p[1] & 0x20)) return true; /* no value */
+      o = 2;
+    } else {
+      if (len < 4) return bad(w, at, "fill value message", "is too short");
+      if (p[0] == 2 && !p[3]) return true; /* no value */
+      o = 4;
+    }
+  }
+  if (len - o < 4) return bad(w, at, "fill value message", "is too short");
+  const uint64_t size = get(p + o, 4);
+  /* versions 1 and 2 read the size as signed: a negative one means no value */
+  if ((type == 4 || p[0] < 3) && size >= UINT64_C(0x80000000)) return true;
+  if (size > len - o - 4)
+    return bad(w, at, "fill value message", "states a value larger than the message");
+  return true;
+}
+
+/* A filter pipeline message: each filter's name and values inside the message. */
+static bool check_filters(walk *w, uint64_t at, const unsigned char *p, uint64_t len) {
+  if (len < 2 || p[0] < 1 || p[0] > 2 || p[1] > 32)
+    return bad(w, at, "filter pipeline message", "has a wrong version or count");
+  uint64_t o = p[0] == 1 ? 8 : 2;
+  for (unsigned i = 0; i < p[1]; i++) {
+    if (len - o < 8) return bad(w, at, "filter pipeline message", "is too short");
+    const bool named = p[0] == 1 || get(p + o, 2) >= 256;
+    const uint64_t name = named ? get(p + o + 2, 2) : 0, values = get(p + o + (named ? 6 : 4), 2);
+    o += named ? 8 : 6;
+    o += name + 4 * values + (p[0] == 1 && (values & 1) ? 4 : 0);
+    if (o > len) return bad(w, at, "filter pipeline message", "states filters larger than it");
+  }
+  return true;
+}
+
+/* A shared message: where the message is stored, an object header (a committed datatype), which
+ * libhdf5 reads as it reads this one. */
+static bool check_shared(walk *w, uint64_t at, uint64_t pos, const unsigned char *p, uint64_t len,
+                         int depth) {
+  const uint64_t o = len >= 2 && p[0] == 1 ? 8 : 2;
+  if (len < 2 || p[0] < 1 || p[0] > 3 || (p[0] == 3 && p[1] != 2))
+    return bad(w, at, "shared message", "has a wrong version or location");
+  if (len - o < w->so) return bad(w, at, "shared message", "is too short");
+  return check_object(w, pos + o, get(p + o, w->so), depth + 1);
 }
 
 /* A data layout message: a contiguous dataset's data (or compact data) inside the file. */
@@ -444,15 +501,19 @@ static bool check_object(walk *w, uint64_t from, uint64_t at, int depth) {
         chunk[chunks][0] = get(d, w->so);
         chunk[chunks++][1] = get(d + w->so, w->sl);
       } else if (flags & 2) {
-        /* a shared message: a reference to the message stored elsewhere */
+        ok = check_shared(w, m, m + 8, d, len, depth);
       } else if (type == 0x01) {
         uint64_t points;
         ok = check_space(w, m, d, len, &points);
       } else if (type == 0x03) {
         uint64_t used;
         ok = check_type(w, m, d, len, 0, &used);
+      } else if (type == 0x04 || type == 0x05) {
+        ok = check_fill(w, m, type, d, len);
+      } else if (type == 0x0B) {
+        ok = check_filters(w, m, d, len);
       } else if (type == 0x0C) {
-        ok = check_attribute(w, m, d, len);
+        ok = check_attribute(w, m, d, len, depth);
       } else if (type == 0x08) {
         ok = check_layout(w, m, d, len);
       } else if (type == 0x11) {

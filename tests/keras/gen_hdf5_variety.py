@@ -3,7 +3,8 @@ HDF5 structures Keras does not write but a valid file may hold, so that the read
 damaged metadata are seen to let valid files through: a soft link in a symbol-table group, a
 group whose links sit in its object header (creation order tracked), a group of 300 links (a
 B-tree of two levels) all to one dataset, chunked-compressed and compact datasets, attributes of
-many types (variable-length sequences, compound, enum, array, opaque, fixed strings, empty).
+many types (variable-length sequences, compound, enum, array, opaque, fixed strings, empty), a
+committed datatype that a dataset and an attribute share.
 
     .venv-tf/bin/python tests/keras/gen_hdf5_variety.py     (h5py only)
 """
@@ -39,6 +40,9 @@ def main():
         dcpl.set_layout(h5py.h5d.COMPACT)
         space = h5py.h5s.create_simple((4,))
         h5py.h5d.create(f.id, b"compact", h5py.h5t.NATIVE_INT32, space, dcpl=dcpl)
+        f["committed"] = np.dtype("<f8")  # a named datatype, shared by what uses it
+        f.create_dataset("typed", data=np.ones(3), dtype=f["committed"])
+        f["typed"].attrs.create("typed", np.ones(2), dtype=f["committed"])
         a = f["ordered"].attrs
         a.create("sequences", [np.arange(3), np.arange(5)], dtype=h5py.vlen_dtype("i4"))
         a["compound"] = np.zeros(2, np.dtype([("x", "<f4"), ("y", "<i8", (2, 3)), ("s", "S5")]))
