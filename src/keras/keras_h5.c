@@ -40,6 +40,7 @@ static conv1dt_status open_image(const void *image, size_t size, hid_t *file) {
   /* The superblock (and so address 0) sits at 0 or after a user block of 512 * 2^n bytes. */
   while (base <= size && size - base >= 8 && memcmp((const char *)image + base, signature, 8) != 0)
     base = base ? base * 2 : 512;
+  /* Damage libhdf5 1.10 would trust, crashing or hanging on it: refused before it reads. */
   char why[256];
   if (base < size && !conv1dt__keras_h5_check(image, size, base, why, sizeof why))
     return conv1dt__fail(CONV1DT_ERROR_INVALID_VALUE, "corrupted HDF5 file: %s", why);
