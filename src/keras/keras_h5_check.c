@@ -409,9 +409,18 @@ static bool check_shared(walk *w, uint64_t at, uint64_t pos, const unsigned char
   return check_object(w, pos + o, get(p + o, w->so), depth + 1);
 }
 
-/* A data layout message: a contiguous dataset's data (or compact data) inside the file. */
+/* A data layout message: its parts inside the message, a contiguous dataset's data inside the
+ * file. Chunked datasets' indexes are left to libhdf5 (Keras writes none). */
 static bool check_layout(walk *w, uint64_t at, const unsigned char *p, uint64_t len) {
-  if (len < 2 || p[0] != 3) return true; /* other versions: what h5py does not write */
+  if (len < 2 || p[0] < 1 || p[0] > 4)
+    return bad(w, at, "data layout message", "has a wrong version");
+  if (p[0] < 3) { /* version, rank, class, 5 reserved, [address], dimensions, [compact data] */
+    if (len < 8 || p[1] > 33) return bad(w, at, "data layout message", "has a wrong rank");
+    uint64_t o = 8 + (p[2] != 0 ? w->so : 0) + 4 * (uint64_t)p[1];
+    if (p[2] == 0 && o + 4 <= len) o += 4 + get(p + o, 4);
+    if (o > len) return bad(w, at, "data layout message", "states more than it holds");
+    return true;
+  }
   if (p[1] == 0 && (len < 4 || get(p + 2, 2) > len - 4))
     return bad(w, at, "data layout message", "states more compact data than it holds");
   if (p[1] == 1) {
