@@ -2,6 +2,7 @@
  * then hand over to the typed driver (typed/backward.c). Nothing is written before all checks
  * pass. */
 #include "internal.h"
+#include "kernels/kernel.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -39,6 +40,75 @@ static conv1dt_status backward_plan(const conv1dt_geometry *g, size_t elem_size,
   return CONV1DT_OK;
 }
 
+/* The direct backward (typed/backward_direct.c), for the layers whose forward runs the direct
+ * method, element-wise activations: its workspace for blocks of `rows` input steps, 0 on
+ * overflow. Arrays: the row-packed weights, the dz tile, the padded x and dx tiles and kernel
+ * gradient where the layout needs them, cf's act' scratch per thread, dbias sums, segments. */
+#define BWD_DIRECT_ARRAYS 8
+static int64_t direct_bytes(const conv1dt_geometry *g, int64_t sz, conv1dt_bwd_plan *p,
+                            int64_t rows) {
+  const int64_t F = g->filters, s = g->stride;
+  int64_t kfw, t, total = (BWD_DIRECT_ARRAYS + 1) * CONV1DT_WORKSPACE_ALIGN;
+  p->rows = rows;
+  p->segs = conv1dt__min64(g->batch, (rows + g->steps - 1) / g->steps + 1);
+  /* a segment's positions: (steps - 1) * s + keff, or steps * s, or to the output's end
+   * (within s - 1 of the last reach); and the short tiles' overrun */
+  if (!conv1dt__mul64(rows, s, &p->dz_rows) || !conv1dt__mul64(g->keff + 2 * s, p->segs, &t) ||
+      !conv1dt__add64(p->dz_rows, t, &p->dz_rows) ||
+      !conv1dt__add64(p->dz_rows, CONV1DT_DIRECT_MR * s + 1, &p->dz_rows))
+    return 0;
+  if (!conv1dt__mul64(g->ksize * F, p->ldw, &kfw)) return 0;
+  int64_t elems = kfw * (1 + p->acc_tile), more;
+  if (!conv1dt__mul64(p->dz_rows, F, &more) || !conv1dt__add64(elems, more, &elems)) return 0;
+  if (!conv1dt__mul64(rows, p->ldw * (p->x_tile + p->dx_tile), &more) ||
+      !conv1dt__add64(elems, more, &elems))
+    return 0;
+  if (g->channels_first && (!conv1dt__mul64(F, CONV1DT_BWD_CF_POSITIONS * p->threads, &more) ||
+                            !conv1dt__add64(elems, more, &elems)))
+    return 0;
+  if (!conv1dt__mul64(elems, sz, &elems) || !conv1dt__add64(total, elems, &total) ||
+      !conv1dt__add64(total, F * (int64_t)sizeof(double), &total) ||
+      !conv1dt__mul64(p->segs, CONV1DT_BWD_SEG_BYTES, &t) || !conv1dt__add64(total, t, &total))
+    return 0;
+  return total;
+}
+
+/* The direct plan within `budget`, or 0 where the layer takes the GEMMs or even one step a
+ * block does not fit. */
+static int backward_plan_direct(const conv1dt_layer *layer, const conv1dt_geometry *g,
+                                size_t budget, conv1dt_bwd_plan *plan) {
+  if (!g->direct_ready || !conv1dt__direct_wanted(g->algorithm, g->in_ch) ||
+      CONV1DT_ACT_IS_AXISWISE(g->act))
+    return 0;
+  const int64_t sz = (int64_t)layer->elem_size, C = g->in_ch, total = g->batch * g->steps;
+  conv1dt_bwd_plan p = {0};
+  p.direct = 1;
+  p.isa = (int)conv1dt__backward_isa((conv1dt_isa)layer->isa, C, layer->elem_size);
+  const int64_t vl = (int64_t)conv1dt__kernels_f32((conv1dt_isa)p.isa)->vl * 4 / sz;
+  p.ldw = (C + vl - 1) / vl * vl;
+  p.acc_tile = p.ldw != C;
+  p.x_tile = g->channels_first || p.ldw != C;
+  p.dx_tile = g->channels_first;
+  const double macs = (double)total * (double)g->ksize * (double)g->filters * (double)C;
+  p.threads = 2 * macs >= CONV1DT_DIRECT_PARALLEL_MACS ? conv1dt__default_threads() : 1;
+  /* Blocks of about 4 M multiply-adds per pass: two team hand-overs a block cost little
+   * beside them, and their dz and x tiles stay within a core's L2 on small layers. */
+  const double kfc = (double)g->ksize * (double)g->filters * (double)C;
+  int64_t rows = (int64_t)conv1dt__min64(total, (int64_t)((double)(1 << 22) / kfc) + 1);
+  rows = conv1dt__max64(1, conv1dt__max64(rows, conv1dt__min64(total, 4 * CONV1DT_DIRECT_MR)));
+  for (;;) {
+    const int64_t bytes = direct_bytes(g, sz, &p, rows);
+    if (bytes > 0 && (uint64_t)bytes <= (uint64_t)budget) {
+      p.win = 0;
+      p.bytes = (size_t)bytes;
+      *plan = p;
+      return 1;
+    }
+    if (rows <= 1) return 0;
+    rows = rows / 2;
+  }
+}
+
 static size_t layer_budget(const conv1dt_layer *layer) {
   return layer->cfg.workspace_limit ? layer->cfg.workspace_limit : CONV1DT_DEFAULT_WORKSPACE_LIMIT;
 }
@@ -50,7 +120,8 @@ conv1dt_status conv1dt_backward_workspace_size(const conv1dt_layer *layer, int64
   conv1dt_geometry g;
   conv1dt_bwd_plan plan = {0};
   CONV1DT_CHECK(conv1dt__geometry(layer, batch, steps, &g));
-  CONV1DT_CHECK(backward_plan(&g, layer->elem_size, layer_budget(layer), &plan));
+  if (!backward_plan_direct(layer, &g, layer_budget(layer), &plan))
+    CONV1DT_CHECK(backward_plan(&g, layer->elem_size, layer_budget(layer), &plan));
   *bytes = plan.bytes;
   return CONV1DT_OK;
 }
@@ -62,9 +133,14 @@ conv1dt_status conv1dt_backward_min_workspace_size(const conv1dt_layer *layer, i
   conv1dt_geometry g;
   conv1dt_bwd_plan plan = {0};
   CONV1DT_CHECK(conv1dt__geometry(layer, batch, steps, &g));
+  /* the direct backward's blocks of one step (with the call's threads), when less than the
+   * GEMMs' */
+  int64_t direct = 0;
+  if (backward_plan_direct(layer, &g, SIZE_MAX, &plan))
+    direct = direct_bytes(&g, (int64_t)layer->elem_size, &plan, 1);
   g.batch = g.steps = 1; /* one GEMM row per block is the least the driver works with */
   CONV1DT_CHECK(backward_plan(&g, layer->elem_size, SIZE_MAX, &plan));
-  *bytes = plan.bytes;
+  *bytes = direct > 0 && (uint64_t)direct < (uint64_t)plan.bytes ? (size_t)direct : plan.bytes;
   return CONV1DT_OK;
 }
 
@@ -104,16 +180,22 @@ conv1dt_status conv1dt_backward(const conv1dt_layer *layer, const void *x, int64
   conv1dt_bwd_plan plan = {0};
   void *owned = NULL;
   if (workspace) {
-    CONV1DT_CHECK(backward_plan(&g, sz, workspace_bytes, &plan));
+    if (!backward_plan_direct(layer, &g, workspace_bytes, &plan))
+      CONV1DT_CHECK(backward_plan(&g, sz, workspace_bytes, &plan));
   } else {
-    CONV1DT_CHECK(backward_plan(&g, sz, layer_budget(layer), &plan));
+    if (!backward_plan_direct(layer, &g, layer_budget(layer), &plan))
+      CONV1DT_CHECK(backward_plan(&g, sz, layer_budget(layer), &plan));
     workspace = owned = conv1dt__workspace_alloc(plan.bytes);
     if (!owned)
       return conv1dt__fail(CONV1DT_ERROR_OUT_OF_MEMORY,
                            "conv1dt_backward: out of memory for a workspace of %zu bytes",
                            plan.bytes);
   }
-  if (layer->dtype == CONV1DT_FLOAT32)
+  if (plan.direct && layer->dtype == CONV1DT_FLOAT32)
+    conv1dt__backward_direct_f32(layer, &g, &plan, x, pre, dy, dx, dkernel, dbias, workspace);
+  else if (plan.direct)
+    conv1dt__backward_direct_f64(layer, &g, &plan, x, pre, dy, dx, dkernel, dbias, workspace);
+  else if (layer->dtype == CONV1DT_FLOAT32)
     conv1dt__backward_f32(layer, &g, &plan, x, pre, dy, dx, dkernel, dbias, workspace);
   else
     conv1dt__backward_f64(layer, &g, &plan, x, pre, dy, dx, dkernel, dbias, workspace);

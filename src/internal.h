@@ -268,6 +268,10 @@ void conv1dt__gemm_f64(int trans_a, int trans_b, int M, int N, int K, const doub
 void *conv1dt__workspace_alloc(size_t bytes);
 
 /* ---- threads (team.c) ------------------------------------------------------------------- */
+/* A call of the direct method (forward or backward) uses threads from this many multiply-adds
+ * on (the layer keeps its team between calls, so sharing costs a microsecond or so, not a
+ * thread start). */
+#define CONV1DT_DIRECT_PARALLEL_MACS ((double)(1 << 17))
 #define CONV1DT_MAX_THREADS 64
 typedef struct conv1dt_team conv1dt_team;
 /* A job runs once on each member: fn(arg, id, size) with id in [0, size). */
@@ -322,17 +326,31 @@ CONV1DT_DECLARE_TYPED(double, f64)
 /* Block plan of one backward call; the workspace holds, each aligned: the gathered dcol tile,
  * the dz tile (win positions), per-row statistics of axis-wise activations, dbias sums. */
 typedef struct {
-  int64_t rows;      /* GEMM rows (input steps) per block */
-  int64_t win;       /* output positions the dz tile holds */
-  size_t col_elems;  /* rows * kernel_size * filters */
-  size_t dz_elems;   /* win * filters */
-  size_t stat_elems; /* 3 * filters */
-  size_t bytes;      /* workspace bytes, alignment slack included */
+  int direct;      /* the backward's own tiles (typed/backward_direct.c) instead of GEMMs */
+  int isa;         /* direct: the kernel table (conv1dt__backward_isa) */
+  int threads;     /* direct: team size */
+  int64_t ldw;     /* direct: channels rounded up to the table's vectors */
+  int64_t segs;    /* direct: most samples a block touches */
+  int64_t dz_rows; /* direct: rows of the dz tile, slack included */
+  int x_tile, dx_tile, acc_tile; /* direct: padded copies of x, dx, the kernel gradient */
+  int64_t rows;                  /* GEMM rows (input steps) per block */
+  int64_t win;                   /* output positions the dz tile holds */
+  size_t col_elems;              /* rows * kernel_size * filters */
+  size_t dz_elems;               /* win * filters */
+  size_t stat_elems;             /* 3 * filters */
+  size_t bytes;                  /* workspace bytes, alignment slack included */
 } conv1dt_bwd_plan;
+/* The direct backward's channels_first scratch: act' of this many positions per pass and
+ * thread; and the bytes a block's segment takes (typed/backward_direct.c). */
+#define CONV1DT_BWD_CF_POSITIONS 64
+#define CONV1DT_BWD_SEG_BYTES 128
 #define CONV1DT_DECLARE_TYPED_BACKWARD(R, S)                                                       \
   void conv1dt__backward_##S(const conv1dt_layer *layer, const conv1dt_geometry *g,                \
                              const conv1dt_bwd_plan *plan, const R *x, const R *pre, const R *dy,  \
-                             R *dx, R *dkernel, R *dbias, void *work);
+                             R *dx, R *dkernel, R *dbias, void *work);                             \
+  void conv1dt__backward_direct_##S(const conv1dt_layer *layer, const conv1dt_geometry *g,         \
+                                    const conv1dt_bwd_plan *plan, const R *x, const R *pre,        \
+                                    const R *dy, R *dx, R *dkernel, R *dbias, void *work);
 CONV1DT_DECLARE_TYPED_BACKWARD(float, f32)
 CONV1DT_DECLARE_TYPED_BACKWARD(double, f64)
 

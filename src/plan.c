@@ -18,9 +18,6 @@
 /* Layers whose weights outgrow the caches (CONV1DT_DIRECT_CACHED_WEIGHT_BYTES) take chunks of
  * about this many positions or more (plan_direct). */
 #define CONV1DT_DIRECT_BIG_CHUNK 1024
-/* A forward call uses threads from this many multiply-adds on (the layer keeps its
- * team between calls, so sharing costs a microsecond or so, not a thread start). */
-#define CONV1DT_DIRECT_PARALLEL_MACS ((double)(1 << 17))
 
 static int64_t round_up(int64_t v, int64_t a) {
   return (v + a - 1) / a * a;

@@ -208,3 +208,16 @@ int conv1dt__direct_grouped(const conv1dt_direct_choice *c, const conv1dt_geomet
   /* every position at once, in groups, where the chunk is long enough for the tiles */
   return c->groups && n >= CONV1DT_DIRECT_MR * c->groups * g->dil;
 }
+
+/* ---- The backward pass -------------------------------------------------------------------- */
+
+conv1dt_isa conv1dt__backward_isa(conv1dt_isa isa, int64_t channels, size_t elem_size) {
+  /* The tiles' vectors run along the channels: the 512-bit table where its vectors are no more
+   * padded than the 256-bit one's (as the forward's filters tiles). */
+  const conv1dt_isa narrow = narrow_isa(isa);
+  if (isa == narrow) return isa;
+  const int64_t vl = lanes(isa, elem_size), vl_narrow = lanes(narrow, elem_size);
+  const int64_t wide = (channels + vl - 1) / vl * vl;
+  const int64_t slim = (channels + vl_narrow - 1) / vl_narrow * vl_narrow;
+  return wide > slim && channels < 4 * vl ? narrow : isa;
+}

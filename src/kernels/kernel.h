@@ -104,6 +104,21 @@ static inline void conv1dt__prefetch_some(conv1dt_prefetch *p) {
  *       rows[(p + (G-1-jj - g) * d) * C + c] * wg[(jj * C + c) * VG + g * VG/G + f]).
  *   Needs n >= CONV1DT_DIRECT_MR * G * d; reads rows from -(K-1)*d to n + (G-1)*d.
  *
+ * The backward pass's two operations read a dz tile: rows of F gradients of the output positions
+ * (act' applied to dy, zero outside the output), position p of a segment at dz + p * F, the
+ * segment's input step l reaching positions l * s + k * d for taps k < K. Weights and their
+ * gradient are "row-packed": tap k, filter f, channel c at (k * F + f) * ldw + c, ldw the
+ * channels rounded up to whole vectors (zero beyond C).
+ *
+ * bwd_data: the input gradient of n steps, channels along the vectors:
+ *   out[l * ldo + c] = sum_k sum_f dz[(l * s + k * d) * F + f] * w[(k * F + f) * ldw + c]
+ *   for l < n, c < C; taps in order, then filters in order.
+ *
+ * bwd_weights: one tap's kernel gradient for filters [f_lo, f_hi), summed over n steps:
+ *   acc[f * ldw + c] += sum_l dz[l * s * F + f] * x[l * ldx + c]   for c < ldw (the padding
+ *   lanes too: x rows must be readable, and hold zeros there, up to ldw), steps in order.
+ *   dz and acc point at the tap's first position and its block of filters.
+ *
  * transpose: dst[c * ldd + r] = act(src[r * lds + c] + bias[c]) for r < rows, c < cols; bias
  *   NULL adds +0 (a -0 comes out +0). interleave: rows of s planes into dst rows:
  *   dst[f * ldd + j * s + q] = act(src[f * lds + q * ldp + j] + bias[f]) for j * s + q < n;
@@ -155,6 +170,22 @@ static inline void conv1dt__prefetch_some(conv1dt_prefetch *p) {
     int64_t ldo;                                                                                   \
     int relu;                                                                                      \
   } conv1dt_groups_args_##S;                                                                       \
+  typedef struct {                                                                                 \
+    const R *dz;                                                                                   \
+    int64_t F, s, d;                                                                               \
+    int K;                                                                                         \
+    const R *w;                                                                                    \
+    int64_t C, ldw, n;                                                                             \
+    R *out;                                                                                        \
+    int64_t ldo;                                                                                   \
+  } conv1dt_bwd_data_args_##S;                                                                     \
+  typedef struct {                                                                                 \
+    const R *dz;                                                                                   \
+    int64_t F, s;                                                                                  \
+    const R *x;                                                                                    \
+    int64_t ldx, n, f_lo, f_hi, ldw;                                                               \
+    R *acc;                                                                                        \
+  } conv1dt_bwd_weights_args_##S;                                                                  \
   typedef struct conv1dt_kernels_##S conv1dt_kernels_##S;                                          \
   struct conv1dt_kernels_##S {                                                                     \
     const char *name; /* as conv1dt_kernel_isa() and the tests say it */                           \
@@ -165,6 +196,8 @@ static inline void conv1dt__prefetch_some(conv1dt_prefetch *p) {
     void (*steps)(const conv1dt_steps_args_##S *a);                                                \
     void (*steps2)(const conv1dt_steps2_args_##S *a); /* NULL: this ISA has none */                \
     void (*groups)(const conv1dt_groups_args_##S *a); /* NULL: this ISA has none */                \
+    void (*bwd_data)(const conv1dt_bwd_data_args_##S *a);                                          \
+    void (*bwd_weights)(const conv1dt_bwd_weights_args_##S *a);                                    \
     /* NULL in a table that keeps its narrower ISA's (dispatch.c) */                               \
     void (*transpose)(const R *src, int64_t lds, int64_t rows, int64_t cols, const R *bias,        \
                       int relu, R *dst, int64_t ldd);                                              \
@@ -225,6 +258,9 @@ void conv1dt__direct_choose(const conv1dt_layer *layer, const conv1dt_geometry *
                             const conv1dt_plan *plan, int want_pre, conv1dt_direct_choice *c);
 /* Whether a chunk of n positions runs the grouped-positions tiles. */
 int conv1dt__direct_grouped(const conv1dt_direct_choice *c, const conv1dt_geometry *g, int64_t n);
+/* The table the backward pass's tiles (bwd_data, bwd_weights) run for a layer of table `isa`
+ * with `channels` input channels. */
+conv1dt_isa conv1dt__backward_isa(conv1dt_isa isa, int64_t channels, size_t elem_size);
 /* The table whose layout changes (transpose, interleave) run on this CPU. */
 conv1dt_isa conv1dt__layout_isa(void);
 

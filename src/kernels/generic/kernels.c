@@ -19,6 +19,7 @@
 #define CONV1DT_KERNEL_LABEL CONV1DT_GENERIC_LABEL
 #endif
 
+#include "backward.h"
 #include "filters.h"
 #include "layout.h"
 #include "steps.h"
@@ -40,6 +41,13 @@ static void KERNEL(interleave)(const R *src, int64_t ldp, int64_t lds, int64_t s
   interleave(src, ldp, lds, s, n, rows, bias, relu, dst, ldd);
 }
 
+static void KERNEL(bwd_data)(const X(conv1dt_bwd_data_args) * a) {
+  bwd_data_op(REGS, a);
+}
+static void KERNEL(bwd_weights)(const X(conv1dt_bwd_weights_args) * a) {
+  bwd_weights_op(REGS, a);
+}
+
 const X(conv1dt_kernels) KERNEL(kernels) = {
     .name = CONV1DT_KERNEL_LABEL,
     .vl = VL,
@@ -49,4 +57,6 @@ const X(conv1dt_kernels) KERNEL(kernels) = {
     .steps = KERNEL(steps),
     .transpose = KERNEL(transpose),
     .interleave = KERNEL(interleave),
+    .bwd_data = KERNEL(bwd_data),
+    .bwd_weights = KERNEL(bwd_weights),
 };

@@ -103,6 +103,31 @@ static void interleave(const R *src, int64_t ldp, int64_t lds, int64_t s, int64_
     }
 }
 
+static void bwd_data(const X(conv1dt_bwd_data_args) * a) {
+  for (int64_t l = 0; l < a->n; l++)
+    for (int64_t c = 0; c < a->C; c++) {
+      R acc = RC(0.0);
+      for (int k = 0; k < a->K; k++)
+        for (int64_t f = 0; f < a->F; f++) {
+          const R p = a->dz[(l * a->s + k * a->d) * a->F + f] * a->w[(k * a->F + f) * a->ldw + c];
+          acc += p;
+        }
+      a->out[l * a->ldo + c] = acc;
+    }
+}
+
+static void bwd_weights(const X(conv1dt_bwd_weights_args) * a) {
+  for (int64_t f = a->f_lo; f < a->f_hi; f++)
+    for (int64_t c = 0; c < a->ldw; c++) {
+      R acc = a->acc[f * a->ldw + c];
+      for (int64_t l = 0; l < a->n; l++) {
+        const R p = a->dz[l * a->s * a->F + f] * a->x[l * a->ldx + c];
+        acc += p;
+      }
+      a->acc[f * a->ldw + c] = acc;
+    }
+}
+
 /* vl and mr as the 256-bit generic table's, so the driver's rules treat both alike; steps2 and
  * groups stay out of the table as they do of generic's (tests reach them by name). */
 const X(conv1dt_kernels) X(conv1dt__kernels_ref) = {
@@ -116,4 +141,6 @@ const X(conv1dt_kernels) X(conv1dt__kernels_ref) = {
     .groups = NULL,
     .transpose = transpose,
     .interleave = interleave,
+    .bwd_data = bwd_data,
+    .bwd_weights = bwd_weights,
 };

@@ -6,6 +6,7 @@
 #define CONV1DT_KERNEL_NAME x86_64_v4
 #define CONV1DT_KERNEL_VBYTES 64
 
+#include "../generic/backward.h"
 #include "../generic/filters.h"
 #include "../generic/steps.h"
 #include "groups.h"
@@ -35,6 +36,13 @@ static void KERNEL(groups)(const X(conv1dt_groups_args) * a) {
   groups_pass(a);
 }
 
+static void KERNEL(bwd_data)(const X(conv1dt_bwd_data_args) * a) {
+  bwd_data_op(REGS, a);
+}
+static void KERNEL(bwd_weights)(const X(conv1dt_bwd_weights_args) * a) {
+  bwd_weights_op(REGS, a);
+}
+
 const X(conv1dt_kernels) KERNEL(kernels) = {
     .name = "x86-64-v4 (AVX-512; AVX2 where 256-bit vectors fit better)",
     .vl = VL,
@@ -46,4 +54,6 @@ const X(conv1dt_kernels) KERNEL(kernels) = {
     .groups = KERNEL(groups),
     .transpose = NULL, /* x86-64-v3's */
     .interleave = NULL,
+    .bwd_data = KERNEL(bwd_data),
+    .bwd_weights = KERNEL(bwd_weights),
 };
