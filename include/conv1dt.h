@@ -348,8 +348,12 @@ CONV1DT_API conv1dt_status conv1dt_forward_train(const conv1dt_layer *layer, con
  * the layer has no bias; with an empty output every wanted gradient is zero and x, pre, dy may
  * be NULL. workspace as in conv1dt_forward (NULL: allocated up to the layer's workspace_limit);
  * below the minimum it fails with CONV1DT_ERROR_WORKSPACE_TOO_SMALL, naming the minimum.
- * Results do not depend on the workspace size beyond the GEMMs' summation order (dbias not at
- * all). Thread-safe on a shared layer. */
+ * Layers whose forward runs the direct method (and whose activation acts element by element)
+ * take the direct method's own backward tiles on conv1dt's threads, in any workspace their
+ * tiles fit (conv1dt_backward_workspace_size()'s always does); otherwise GEMMs through the BLAS.
+ * Results do not depend on the thread count (the direct method) nor on the workspace size beyond
+ * the summation order of the method it selects (dbias not at all). Thread-safe on a shared layer.
+ */
 CONV1DT_API conv1dt_status conv1dt_backward(const conv1dt_layer *layer, const void *x,
                                             int64_t batch, int64_t steps, const void *pre,
                                             const void *dy, void *dx, void *dkernel, void *dbias,

@@ -43,8 +43,12 @@ static conv1dt_status backward_plan(const conv1dt_geometry *g, size_t elem_size,
 /* The direct backward (typed/backward_direct.c), for the layers whose forward runs the direct
  * method, element-wise activations: its workspace for blocks of `rows` input steps, 0 on
  * overflow. Arrays: the row-packed weights, the dz tile, the padded x and dx tiles and kernel
- * gradient where the layout needs them, cf's act' scratch per thread, dbias sums, segments. */
-#define BWD_DIRECT_ARRAYS 8
+ * gradient where the layout needs them, channels_first's act' scratch, dbias sums, segments
+ * (two blocks' dz and x tiles and segments: one block's part A runs beside the other's B). */
+#define BWD_DIRECT_ARRAYS 10
+#ifndef CONV1DT_BWD_BLOCK_MACS
+#define CONV1DT_BWD_BLOCK_MACS (1 << 24)
+#endif
 static int64_t direct_bytes(const conv1dt_geometry *g, int64_t sz, conv1dt_bwd_plan *p,
                             int64_t rows) {
   const int64_t F = g->filters, s = g->stride;
@@ -58,17 +62,18 @@ static int64_t direct_bytes(const conv1dt_geometry *g, int64_t sz, conv1dt_bwd_p
       !conv1dt__add64(p->dz_rows, CONV1DT_DIRECT_MR * s + 1, &p->dz_rows))
     return 0;
   if (!conv1dt__mul64(g->ksize * F, p->ldw, &kfw)) return 0;
+  /* two blocks' dz and x tiles (one block's part A runs beside the other's part B) */
   int64_t elems = kfw * (1 + p->acc_tile), more;
-  if (!conv1dt__mul64(p->dz_rows, F, &more) || !conv1dt__add64(elems, more, &elems)) return 0;
-  if (!conv1dt__mul64(rows, p->ldw * (p->x_tile + p->dx_tile), &more) ||
+  if (!conv1dt__mul64(p->dz_rows, 2 * F, &more) || !conv1dt__add64(elems, more, &elems)) return 0;
+  if (!conv1dt__mul64(rows, p->ldw * (2 * p->x_tile + p->dx_tile), &more) ||
       !conv1dt__add64(elems, more, &elems))
     return 0;
-  if (g->channels_first && (!conv1dt__mul64(F, CONV1DT_BWD_CF_POSITIONS * p->threads, &more) ||
-                            !conv1dt__add64(elems, more, &elems)))
-    return 0;
+  /* channels_first's act' scratch for as many threads as a team may have, so that neither
+   * the plan nor the choice of this method depends on the thread count */
+  if (g->channels_first) elems += CONV1DT_BWD_CF_POSITIONS * CONV1DT_MAX_THREADS;
   if (!conv1dt__mul64(elems, sz, &elems) || !conv1dt__add64(total, elems, &total) ||
       !conv1dt__add64(total, F * (int64_t)sizeof(double), &total) ||
-      !conv1dt__mul64(p->segs, CONV1DT_BWD_SEG_BYTES, &t) || !conv1dt__add64(total, t, &total))
+      !conv1dt__mul64(p->segs, 2 * CONV1DT_BWD_SEG_BYTES, &t) || !conv1dt__add64(total, t, &total))
     return 0;
   return total;
 }
@@ -91,10 +96,12 @@ static int backward_plan_direct(const conv1dt_layer *layer, const conv1dt_geomet
   p.dx_tile = g->channels_first;
   const double macs = (double)total * (double)g->ksize * (double)g->filters * (double)C;
   p.threads = 2 * macs >= CONV1DT_DIRECT_PARALLEL_MACS ? conv1dt__default_threads() : 1;
-  /* Blocks of about 4 M multiply-adds per pass: two team hand-overs a block cost little
-   * beside them, and their dz and x tiles stay within a core's L2 on small layers. */
+  /* Blocks of CONV1DT_BWD_BLOCK_MACS multiply-adds per pass: a block costs one hand-over
+   * between the team's threads, which is cheap beside them even where another program's
+   * threads compete for the CPUs (a waiting thread may then lose its time slice). */
   const double kfc = (double)g->ksize * (double)g->filters * (double)C;
-  int64_t rows = (int64_t)conv1dt__min64(total, (int64_t)((double)(1 << 22) / kfc) + 1);
+  int64_t rows =
+      (int64_t)conv1dt__min64(total, (int64_t)((double)CONV1DT_BWD_BLOCK_MACS / kfc) + 1);
   rows = conv1dt__max64(1, conv1dt__max64(rows, conv1dt__min64(total, 4 * CONV1DT_DIRECT_MR)));
   for (;;) {
     const int64_t bytes = direct_bytes(g, sz, &p, rows);
@@ -133,8 +140,7 @@ conv1dt_status conv1dt_backward_min_workspace_size(const conv1dt_layer *layer, i
   conv1dt_geometry g;
   conv1dt_bwd_plan plan = {0};
   CONV1DT_CHECK(conv1dt__geometry(layer, batch, steps, &g));
-  /* the direct backward's blocks of one step (with the call's threads), when less than the
-   * GEMMs' */
+  /* the direct backward's blocks of one step, when less than the GEMMs' */
   int64_t direct = 0;
   if (backward_plan_direct(layer, &g, SIZE_MAX, &plan))
     direct = direct_bytes(&g, (int64_t)layer->elem_size, &plan, 1);

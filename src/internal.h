@@ -300,8 +300,13 @@ int conv1dt__blas_vector_bits(void);
 /* NULL (run everything on the caller) when size <= 1 or threads cannot be had. */
 conv1dt_team *conv1dt__team_create(int size);
 void conv1dt__team_run(conv1dt_team *team, conv1dt_job fn, void *arg); /* team may be NULL */
-int conv1dt__team_size(const conv1dt_team *team);                      /* 1 for NULL */
-void conv1dt__team_destroy(conv1dt_team *team);                        /* NULL accepted */
+/* A job whose members take its work from a shared counter, so that any of them may do all of
+ * it: members that have not started it when the caller finishes its own part stay out (a
+ * worker without a CPU, e.g. beside another program's busy threads, holds nobody up). Each
+ * member still has its own id (its scratch). */
+void conv1dt__team_run_any(conv1dt_team *team, conv1dt_job fn, void *arg);
+int conv1dt__team_size(const conv1dt_team *team); /* 1 for NULL */
+void conv1dt__team_destroy(conv1dt_team *team);   /* NULL accepted */
 /* The layer's team when free (its workers spin briefly between jobs: for the direct method,
  * which runs no BLAS), else a new per-call team; *own says which. NULL for size <= 1. */
 conv1dt_team *conv1dt__team_acquire(const conv1dt_layer *layer, int size, int *own);

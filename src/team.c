@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 /* How long a spinning team's workers wait for the next job before they sleep. */
+#define ANY_CLOSED (UINT64_C(1) << 31)
+#define ANY_COUNT (ANY_CLOSED - 1)
 #define CONV1DT_SPIN_NS 200000L
 
 struct conv1dt_team {
@@ -26,14 +28,20 @@ struct conv1dt_team {
   int spin; /* spin CONV1DT_SPIN_NS after each job before sleeping */
   pthread_mutex_t lock;
   pthread_cond_t start, done;
-  _Atomic unsigned long generation; /* bumped for every job */
-  _Atomic int pending;              /* workers still running the current job */
+  /* Bumped by 2 for every job; its lowest bit says the job is a conv1dt__team_run_any one, so
+   * that a worker knows a job's kind from the one value it waits on. */
+  _Atomic unsigned long generation;
+  _Atomic int pending; /* workers still running the current job */
   /* Who may need waking: workers about to wait on `start`, the caller about to wait on
    * `done`. Each side announces itself before it checks the condition it would wait for, and
    * the other side bumps that condition before it reads the announcement (both seq_cst), so
    * one of them always sees the other: no lost wake-up, and no lock or syscall when both spin. */
   _Atomic int sleepers;
   _Atomic int caller_waits;
+  /* Jobs any members may share (conv1dt__team_run_any): the job's generation (its low 32
+   * bits, high word), whether the caller has closed it (ANY_CLOSED), and how many workers are
+   * inside it (low bits). A worker joins only an open job of the generation it saw. */
+  _Atomic uint64_t any_state;
   int stop;       /* under lock */
   int mapped;     /* allocated by map_team (the layer's team), else calloc */
   conv1dt_job fn; /* written before generation is bumped */
@@ -55,6 +63,16 @@ static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
 #endif
+}
+
+/* A worker's entry into the shared job of generation gen: 0 when the caller closed it (and
+ * may have gone on: fn and arg are read only after a successful entry). */
+static int join_any(conv1dt_team *team, unsigned long gen) {
+  uint64_t st = atomic_load(&team->any_state);
+  for (;;) {
+    if ((uint32_t)(st >> 32) != (uint32_t)gen || (st & ANY_CLOSED)) return 0;
+    if (atomic_compare_exchange_weak(&team->any_state, &st, st + 1)) return 1;
+  }
 }
 
 static void *worker_main(void *p) {
@@ -82,8 +100,19 @@ static void *worker_main(void *p) {
       if (stop) return NULL;
     }
     /* fn, arg and size were written before generation was bumped, and stay until every
-     * worker has counted itself out of `pending`. */
+     * worker has counted itself out of `pending` (or out of any_state's count). */
     seen = gen;
+    if (gen & 1) {
+      if (!join_any(team, gen)) continue; /* closed already: the others did it all */
+      team->fn(team->arg, w->id, team->size);
+      const uint64_t st = atomic_fetch_sub(&team->any_state, 1) - 1;
+      if ((st & ANY_CLOSED) && !(st & ANY_COUNT) && atomic_load(&team->caller_waits)) {
+        pthread_mutex_lock(&team->lock);
+        pthread_cond_signal(&team->done);
+        pthread_mutex_unlock(&team->lock);
+      }
+      continue;
+    }
     team->fn(team->arg, w->id, team->size);
     if (atomic_fetch_sub(&team->pending, 1) == 1 && atomic_load(&team->caller_waits)) {
       pthread_mutex_lock(&team->lock); /* the caller is waiting, or about to */
@@ -130,6 +159,7 @@ static conv1dt_team *team_new(int size, int spin) {
   atomic_init(&team->pending, 0);
   atomic_init(&team->sleepers, 0);
   atomic_init(&team->caller_waits, 0);
+  atomic_init(&team->any_state, 0);
   team->spin = spin;
   team->size = 1;
   for (int i = 1; i < size; i++) {
@@ -162,7 +192,7 @@ void conv1dt__team_run(conv1dt_team *team, conv1dt_job fn, void *arg) {
   team->fn = fn;
   team->arg = arg;
   atomic_store_explicit(&team->pending, team->size - 1, memory_order_relaxed);
-  atomic_fetch_add(&team->generation, 1);
+  atomic_store(&team->generation, (atomic_load(&team->generation) | 1) + 1); /* even */
   if (atomic_load(&team->sleepers)) { /* spinning workers see the generation by themselves */
     pthread_mutex_lock(&team->lock);
     pthread_cond_broadcast(&team->start);
@@ -177,6 +207,38 @@ void conv1dt__team_run(conv1dt_team *team, conv1dt_job fn, void *arg) {
     pthread_mutex_lock(&team->lock);
     atomic_store(&team->caller_waits, 1);
     while (atomic_load(&team->pending) > 0) pthread_cond_wait(&team->done, &team->lock);
+    atomic_store(&team->caller_waits, 0);
+    pthread_mutex_unlock(&team->lock);
+  }
+}
+
+void conv1dt__team_run_any(conv1dt_team *team, conv1dt_job fn, void *arg) {
+  if (!team) {
+    fn(arg, 0, 1);
+    return;
+  }
+  team->fn = fn;
+  team->arg = arg;
+  const unsigned long gen = (atomic_load(&team->generation) & ~1UL) + 3; /* odd */
+  atomic_store(&team->any_state, (uint64_t)(uint32_t)gen << 32);
+  atomic_store(&team->generation, gen);
+  if (atomic_load(&team->sleepers)) {
+    pthread_mutex_lock(&team->lock);
+    pthread_cond_broadcast(&team->start);
+    pthread_mutex_unlock(&team->lock);
+  }
+  fn(arg, 0, team->size);
+  /* Closed: a worker that has not joined by now (asleep, or without a CPU) stays out, and
+   * the job is done when those inside finish. */
+  uint64_t st = atomic_fetch_or(&team->any_state, ANY_CLOSED);
+  for (int i = 0; (st & ANY_COUNT) && i < 100000; i++) {
+    cpu_relax();
+    st = atomic_load_explicit(&team->any_state, memory_order_acquire);
+  }
+  if (st & ANY_COUNT) {
+    pthread_mutex_lock(&team->lock);
+    atomic_store(&team->caller_waits, 1);
+    while (atomic_load(&team->any_state) & ANY_COUNT) pthread_cond_wait(&team->done, &team->lock);
     atomic_store(&team->caller_waits, 0);
     pthread_mutex_unlock(&team->lock);
   }

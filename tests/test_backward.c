@@ -1049,6 +1049,76 @@ START_TEST(test_concurrent_backward) {
 }
 END_TEST
 
+/* ------------------------------------------------------------------ threads */
+
+/* The direct backward sums every gradient element on one thread, in an order its blocks fix:
+ * the same bits with 1, 2 or 5 threads, within one block or over many (a small layer limit),
+ * and the reference's numbers. */
+START_TEST(test_direct_threads_bitwise) {
+  ref_rng rng;
+  ref_rng_seed(&rng, 0x7D + (uint64_t)_i);
+  int saved = 0;
+  ck_assert_int_eq(conv1dt_get_num_threads(&saved), CONV1DT_OK);
+  size_t layers = 0;
+  for (int rep = 0; rep < 8; rep++) {
+    bcase c;
+    memset(&c, 0, sizeof c);
+    const int64_t s = ref_rng_int(&rng, 1, 3);
+    c.cfg = conv1dt_config_default(ref_rng_int(&rng, 3, 20), ref_rng_int(&rng, 1, 6));
+    c.cfg.strides = s;
+    c.cfg.dilation_rate = s > 1 ? 1 : ref_rng_int(&rng, 1, 2);
+    c.cfg.padding = ref_rng_int(&rng, 0, 1) ? CONV1DT_PADDING_SAME : CONV1DT_PADDING_VALID;
+    c.cfg.algorithm = CONV1DT_ALGORITHM_DIRECT;
+    c.cfg.activation = rep % 2 ? "relu" : "gelu";
+    c.cfg.data_format = (conv1dt_data_format)(rep % 2);
+    if (rep % 4 >= 2) c.cfg.workspace_limit = 64 << 10; /* several blocks */
+    c.C = ref_rng_int(&rng, 1, 24);
+    c.B = ref_rng_int(&rng, 1, 4);
+    c.L = ref_rng_int(&rng, 200, 700);
+    c.dt = _i ? CONV1DT_FLOAT64 : CONV1DT_FLOAT32;
+    char desc[256], msg[MSG_SIZE] = "";
+    ref_describe(&c.cfg, c.C, c.dt, c.B, c.L, desc, sizeof desc);
+    ck_assert_msg(bcase_setup(&c, &rng, false) == CONV1DT_OK, "[%s] setup: %s", desc,
+                  conv1dt_last_error());
+    const size_t bx = c.nx * c.es, bk = c.nk * c.es, bb = c.nb * c.es;
+    void *g[3][3];
+    static const int counts[3] = {1, 2, 5};
+    for (int t = 0; t < 3; t++) {
+      g[t][0] = malloc(bx), g[t][1] = malloc(bk), g[t][2] = malloc(bb);
+      const conv1dt_status st = conv1dt_set_num_threads(counts[t]);
+      ck_assert(st == CONV1DT_OK || st == CONV1DT_ERROR_UNSUPPORTED); /* a BLAS without the call */
+      ck_assert_msg(conv1dt_backward(c.layer, c.x, c.B, c.L, c.pre, c.dy, g[t][0], g[t][1], g[t][2],
+                                     NULL, 0) == CONV1DT_OK,
+                    "[%s] %s", desc, conv1dt_last_error());
+    }
+    refg_grads ref;
+    ck_assert_int_eq(
+        refg_backward(&c.cfg, c.C, c.dt, c.xd, c.B, c.L, c.kd, c.pred, c.yd, c.dyd, &ref), REF_OK);
+    ck_assert_msg(
+        judge(c.dt, g[0][0], ref.dx, ref.tol_dx, c.nx, NULL, msg, sizeof msg, "dx") +
+                judge(c.dt, g[0][1], ref.dk, ref.tol_dk, c.nk, NULL, msg, sizeof msg, "dk") +
+                judge(c.dt, g[0][2], ref.db, ref.tol_db, c.nb, NULL, msg, sizeof msg, "db") ==
+            0,
+        "[%s] %s", desc, msg);
+    for (int t = 1; t < 3; t++)
+      ck_assert_msg(same_bits(g[t][0], g[0][0], bx) && same_bits(g[t][1], g[0][1], bk) &&
+                        same_bits(g[t][2], g[0][2], bb),
+                    "[%s] %d threads: gradients differ from 1 thread's (dx %s, dkernel %s, dbias "
+                    "%s)",
+                    desc, counts[t], same_bits(g[t][0], g[0][0], bx) ? "same" : "differs",
+                    same_bits(g[t][1], g[0][1], bk) ? "same" : "differs",
+                    same_bits(g[t][2], g[0][2], bb) ? "same" : "differs");
+    for (int t = 0; t < 3; t++) free(g[t][0]), free(g[t][1]), free(g[t][2]);
+    refg_free(&ref);
+    bcase_free(&c);
+    layers++;
+  }
+  conv1dt_set_num_threads(saved);
+  printf("test_direct_threads_bitwise[%s]: %zu layers, the same bits with 1, 2 and 5 threads\n",
+         _i ? "float64" : "float32", layers);
+}
+END_TEST
+
 static Suite *backward_suite(void) {
   Suite *s = suite_create("backward");
   TCase *tc = tcase_create("sweep");
@@ -1067,6 +1137,7 @@ static Suite *backward_suite(void) {
   tcase_set_timeout(tc, 240);
   tcase_add_test(tc, test_block_independence_exact);
   tcase_add_test(tc, test_block_independence_random);
+  tcase_add_loop_test(tc, test_direct_threads_bitwise, 0, 2);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("edges");

@@ -733,6 +733,112 @@ START_TEST(test_interleave) {
 END_TEST
 
 /* ---- the tables themselves --------------------------------------------------------------- */
+/* ---- the backward pass's tiles -------------------------------------------------------------- */
+START_TEST(test_bwd_data) {
+  rng g = {UINT64_C(0xBD47A) + sizeof(R)};
+  const tables ts = tables_to_test();
+  const char *names[MAX_TABLES];
+  for (int k = 0; k < ts.n; k++) names[k] = ts.t[k]->name;
+  stats st = {.entry = "bwd_data"};
+  for (int rep = 0; rep < 300; rep++) {
+    int64_t C = channels(&g), n = positions(&g), F = filters_count(&g);
+    const int K = (int)irand(&g, 1, 8);
+    const int64_t s = irand(&g, 1, 4), d = s == 1 ? irand(&g, 1, 3) : 1;
+    const int64_t cap = rep % 16 ? 300000 : 3000000;
+    while (n * F * C * K > cap) {
+      if (n > 13)
+        n = n / 2 + 1;
+      else
+        F = F / 2 + 1;
+    }
+    const int64_t ldw = round_up(C, PAD) + (chance(&g, 20) ? PAD : 0);
+    const int64_t ldo = C + (chance(&g, 70) ? irand(&g, 1, PAD) : 0);
+    /* what kernel.h lets the tiles read: rows up to (n + MR) * s + (K - 1) * d */
+    const int64_t nz = ((n + CONV1DT_DIRECT_MR) * s + (K - 1) * d + 1) * F;
+    R *dz = fill(&g, alloc(nz), nz);
+    R *w = fill(&g, alloc(K * F * ldw), K * F * ldw);
+    if (chance(&g, 8)) signed_zeros(&g, dz, nz, w, K * F * ldw, w, 1);
+    const int64_t nout = n * ldo;
+    R *exp = sentinels(nout);
+    double *bound = malloc((size_t)nout * sizeof(double));
+    for (int64_t i = 0; i < nout; i++) bound[i] = -1;
+    for (int64_t l = 0; l < n; l++)
+      for (int64_t c = 0; c < C; c++) {
+        sum sm = {RC(0.0), 0};
+        for (int k = 0; k < K; k++)
+          for (int64_t f = 0; f < F; f++)
+            add(&sm, dz[(l * s + k * d) * F + f], w[(k * F + f) * ldw + c]);
+        exp[l * ldo + c] = sm.v;
+        bound[l * ldo + c] = sm.mag;
+      }
+    st.cases++;
+    for (int k = 0; k < ts.n; k++) {
+      R *out = sentinels(nout);
+      const X(conv1dt_bwd_data_args) a = {dz, F, s, d, K, w, C, ldw, n, out, ldo};
+      snprintf(current, sizeof current,
+               "bwd_data " PREC " [%s]: C=%" PRId64 " F=%" PRId64 " K=%d s=%" PRId64 " d=%" PRId64
+               " ldw=%" PRId64 " n=%" PRId64 " ldo=%" PRId64 " (case %d)",
+               ts.t[k]->name, C, F, K, s, d, ldw, n, ldo, rep);
+      ts.t[k]->bwd_data(&a);
+      judge(&st, k, out, exp, bound, nout, k == 0);
+      free(out);
+    }
+    free(dz), free(w), free(exp), free(bound);
+  }
+  report(&st, names, ts.n);
+}
+END_TEST
+
+START_TEST(test_bwd_weights) {
+  rng g = {UINT64_C(0xBD3E1) + sizeof(R)};
+  const tables ts = tables_to_test();
+  const char *names[MAX_TABLES];
+  for (int k = 0; k < ts.n; k++) names[k] = ts.t[k]->name;
+  stats st = {.entry = "bwd_weights"};
+  for (int rep = 0; rep < 300; rep++) {
+    int64_t C = channels(&g), n = positions(&g), F = filters_count(&g);
+    const int64_t s = irand(&g, 1, 4);
+    const int64_t cap = rep % 16 ? 300000 : 3000000;
+    while (n * F * C > cap) n = n / 2 + 1;
+    const int64_t ldw = round_up(C, PAD) + (chance(&g, 20) ? PAD : 0);
+    const int64_t ldx = ldw + (chance(&g, 30) ? PAD : 0);
+    const int64_t f_lo = irand(&g, 0, F - 1), f_hi = irand(&g, f_lo + 1, F);
+    /* what kernel.h lets the tiles read: MR elements past the last row's f_hi */
+    const int64_t nz = (n - 1) * s * F + f_hi + CONV1DT_DIRECT_MR;
+    R *dz = fill(&g, alloc(nz), nz);
+    R *x = fill(&g, alloc(n * ldx), n * ldx);
+    R *acc0 = fill(&g, alloc(F * ldw), F * ldw);
+    if (chance(&g, 8)) signed_zeros(&g, dz, nz, x, n * ldx, acc0, F * ldw);
+    const int64_t nout = F * ldw;
+    R *exp = alloc(nout);
+    double *bound = malloc((size_t)nout * sizeof(double));
+    for (int64_t i = 0; i < nout; i++) exp[i] = acc0[i], bound[i] = -1; /* rows left alone */
+    for (int64_t f = f_lo; f < f_hi; f++)
+      for (int64_t c = 0; c < ldw; c++) {
+        sum sm = {acc0[f * ldw + c], fabs((double)acc0[f * ldw + c])};
+        for (int64_t l = 0; l < n; l++) add(&sm, dz[l * s * F + f], x[l * ldx + c]);
+        exp[f * ldw + c] = sm.v;
+        bound[f * ldw + c] = sm.mag;
+      }
+    st.cases++;
+    for (int k = 0; k < ts.n; k++) {
+      R *acc = alloc(nout);
+      memcpy(acc, acc0, (size_t)nout * sizeof(R));
+      const X(conv1dt_bwd_weights_args) a = {dz, F, s, x, ldx, n, f_lo, f_hi, ldw, acc};
+      snprintf(current, sizeof current,
+               "bwd_weights " PREC " [%s]: C=%" PRId64 " F=%" PRId64 " f=[%" PRId64 ",%" PRId64
+               ") s=%" PRId64 " ldw=%" PRId64 " ldx=%" PRId64 " n=%" PRId64 " (case %d)",
+               ts.t[k]->name, C, F, f_lo, f_hi, s, ldw, ldx, n, rep);
+      ts.t[k]->bwd_weights(&a);
+      judge(&st, k, acc, exp, bound, nout, k == 0);
+      free(acc);
+    }
+    free(dz), free(x), free(acc0), free(exp), free(bound);
+  }
+  report(&st, names, ts.n);
+}
+END_TEST
+
 START_TEST(test_tables) {
   ck_assert_ptr_eq(X(conv1dt__kernels)(CONV1DT_ISA_REF), &X(conv1dt__kernels_ref));
   const tables ts = tables_to_test();
@@ -740,7 +846,8 @@ START_TEST(test_tables) {
     const KT *t = ts.t[k];
     ck_assert_msg(t->name && t->name[0], "table %d has no name", k);
     /* (a table may leave the layout changes to a narrower one's, never the tiles) */
-    ck_assert_msg(t->filters && t->steps, "%s lacks an entry every table has", t->name);
+    ck_assert_msg(t->filters && t->steps && t->bwd_data && t->bwd_weights,
+                  "%s lacks an entry every table has", t->name);
     /* the steps tiles read 3 * vl past a phase: the slack must cover it */
     ck_assert_msg(t->vl > 0 && 3 * t->vl <= SLACK && t->mf >= MF && t->mf % MF == 0,
                   "%s: vl %d, mf %d", t->name, t->vl, t->mf);
@@ -782,6 +889,8 @@ void X(add_kernel_tests)(Suite *suite) {
   tcase_add_test(tc, test_groups);
   tcase_add_test(tc, test_transpose);
   tcase_add_test(tc, test_interleave);
+  tcase_add_test(tc, test_bwd_data);
+  tcase_add_test(tc, test_bwd_weights);
   suite_add_tcase(suite, tc);
 }
 

@@ -112,12 +112,14 @@ static inline void conv1dt__prefetch_some(conv1dt_prefetch *p) {
  *
  * bwd_data: the input gradient of n steps, channels along the vectors:
  *   out[l * ldo + c] = sum_k sum_f dz[(l * s + k * d) * F + f] * w[(k * F + f) * ldw + c]
- *   for l < n, c < C; taps in order, then filters in order.
+ *   for l < n, c < C; taps in order, then filters in order. Reads dz rows up to
+ *   (n + CONV1DT_DIRECT_MR) * s + (K - 1) * d (a short register tile's rows).
  *
  * bwd_weights: one tap's kernel gradient for filters [f_lo, f_hi), summed over n steps:
  *   acc[f * ldw + c] += sum_l dz[l * s * F + f] * x[l * ldx + c]   for c < ldw (the padding
  *   lanes too: x rows must be readable, and hold zeros there, up to ldw), steps in order.
- *   dz and acc point at the tap's first position and its block of filters.
+ *   dz and acc point at the tap's first position and its block of filters. Reads up to
+ *   CONV1DT_DIRECT_MR elements of dz past the last step's f_hi.
  *
  * transpose: dst[c * ldd + r] = act(src[r * lds + c] + bias[c]) for r < rows, c < cols; bias
  *   NULL adds +0 (a -0 comes out +0). interleave: rows of s planes into dst rows:

@@ -6,12 +6,14 @@
  *          its layout needs it;
  *   job B: dx of a share of the steps (bwd_data), a share of the kernel gradient's (tap,
  *          filter) rows summed over the block (bwd_weights), a share of dbias.
- * Every gradient element is summed by one thread in an order fixed by the blocks, which do not
- * depend on the thread count: the same bits with any number of threads. dbias sums each
+ * Every gradient element is summed by one thread in an order that neither the blocks nor the
+ * thread count change (the plan, and so the choice of this method, does not depend on the
+ * thread count either): the same bits with any number of threads and workspace. dbias sums each
  * position once, in increasing position, in double, as the GEMM backward does. */
 #include "kernels/kernel.h"
 #include "typed.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 typedef struct {
@@ -22,6 +24,14 @@ typedef struct {
 } seg;
 _Static_assert(sizeof(seg) <= CONV1DT_BWD_SEG_BYTES, "a segment outgrew its planned bytes");
 
+/* One block's tiles: its segments, dz rows and (where x's layout needs it) padded x rows. */
+typedef struct {
+  seg *segs;
+  int64_t nseg, rows, tile_rows;
+  R *dz, *xt;
+  const R *xrows; /* block row r's x at xrows + r * ldx */
+} block;
+
 typedef struct {
   const conv1dt_layer *layer;
   const conv1dt_geometry *g;
@@ -29,12 +39,12 @@ typedef struct {
   const X(conv1dt_kernels) * kern;
   const R *x, *pre, *dy;
   R *dx, *dkernel;
-  R *w, *acc, *dz, *xt, *dxt, *scratch;
+  R *w, *acc, *dxt, *scratch;
   double *bsum;
-  seg *segs;
-  int64_t nseg, rows, tile_rows; /* this block's */
-  const R *xrows;                /* block row r's x at xrows + r * ldx */
   int64_t ldx;
+  const block *a, *b; /* part A's block, part B's (either may be NULL) */
+  int64_t items[5];   /* the job's work items of each kind (see block_work) */
+  _Atomic int64_t next;
 } bjob;
 
 static char *align_up(char *p) {
@@ -50,10 +60,11 @@ static char *take(char **p, size_t bytes) {
 }
 
 /* dz for tile rows [a, b) of segment sg (tile rows relative to the segment). */
-static void dz_rows(const bjob *j, const seg *sg, int64_t a, int64_t b, R *scratch) {
+static void dz_rows(const bjob *j, const block *k, const seg *sg, int64_t a, int64_t b,
+                    R *scratch) {
   const conv1dt_geometry *g = j->g;
   const int64_t F = g->filters, T = g->out_len;
-  R *dz = j->dz + (sg->tile + a) * F;
+  R *dz = k->dz + (sg->tile + a) * F;
   const int64_t pa = sg->p0 + a, pb = sg->p0 + b;
   const int64_t va = conv1dt__max64(pa, 0), vb = conv1dt__min64(pb, T);
   if (vb <= va) {
@@ -68,24 +79,25 @@ static void dz_rows(const bjob *j, const seg *sg, int64_t a, int64_t b, R *scrat
     X(conv1dt__act_grad)(g->act, out, j->pre ? j->pre + at : NULL, j->dy + at, (vb - va) * F);
     return;
   }
-  /* channels_first: act' along each filter's row, a few positions at a time, then transposed
-   * into the tile's rows */
+  /* channels_first: act' along each filter's row, a few positions at a time, into the
+   * tile's column */
   enum { NP = CONV1DT_BWD_CF_POSITIONS };
   for (int64_t p = va; p < vb; p += NP) {
     const int64_t n = conv1dt__min64(NP, vb - p);
     for (int64_t f = 0; f < F; f++) {
       const int64_t at = (sg->b * F + f) * T + p;
-      X(conv1dt__act_grad)(g->act, scratch + f * NP, j->pre ? j->pre + at : NULL, j->dy + at, n);
+      X(conv1dt__act_grad)(g->act, scratch, j->pre ? j->pre + at : NULL, j->dy + at, n);
+      R *col = out + (p - va) * F + f;
+      for (int64_t i = 0; i < n; i++) col[i * F] = scratch[i];
     }
-    X(conv1dt__transpose_act)(scratch, NP, F, n, NULL, 0, out + (p - va) * F, F);
   }
 }
 
 /* x of block rows [a, b) of segment sg into the padded x tile. */
-static void x_rows(const bjob *j, const seg *sg, int64_t a, int64_t b) {
+static void x_rows(const bjob *j, const block *k, const seg *sg, int64_t a, int64_t b) {
   const conv1dt_geometry *g = j->g;
   const int64_t C = g->in_ch, L = g->steps, ldw = j->plan->ldw;
-  R *dst = j->xt + (sg->row + a) * ldw;
+  R *dst = k->xt + (sg->row + a) * ldw;
   if (g->channels_first) {
     X(conv1dt__transpose_act)(j->x + sg->b * C * L + sg->l0 + a, L, C, b - a, NULL, 0, dst, ldw);
   } else {
@@ -94,35 +106,31 @@ static void x_rows(const bjob *j, const seg *sg, int64_t a, int64_t b) {
   }
 }
 
-/* This member's share of the dz tile's rows, then of the x tile's. */
-static void job_a(void *arg, int id, int size) {
-  const bjob *j = arg;
-  int64_t lo, hi;
-  conv1dt__share(0, j->tile_rows, id, size, &lo, &hi);
-  R *scratch =
-      j->scratch ? j->scratch + (int64_t)id * j->g->filters * CONV1DT_BWD_CF_POSITIONS : NULL;
-  for (int64_t i = 0; i < j->nseg && lo < hi; i++) {
-    const seg *sg = &j->segs[i];
+/* Part A: the block's dz tile rows [lo, hi); its x rows [lo, hi). */
+static void dz_range(const bjob *j, const block *k, int64_t lo, int64_t hi, R *scratch) {
+  for (int64_t i = 0; i < k->nseg && lo < hi; i++) {
+    const seg *sg = &k->segs[i];
     const int64_t a = conv1dt__max64(lo, sg->tile),
                   b = conv1dt__min64(hi, sg->tile + sg->p1 - sg->p0);
-    if (a < b) dz_rows(j, sg, a - sg->tile, b - sg->tile, scratch);
+    if (a < b) dz_rows(j, k, sg, a - sg->tile, b - sg->tile, scratch);
   }
-  if (!j->xt) return;
-  conv1dt__share(0, j->rows, id, size, &lo, &hi);
-  for (int64_t i = 0; i < j->nseg && lo < hi; i++) {
-    const seg *sg = &j->segs[i];
+}
+
+static void x_range(const bjob *j, const block *k, int64_t lo, int64_t hi) {
+  for (int64_t i = 0; i < k->nseg && lo < hi; i++) {
+    const seg *sg = &k->segs[i];
     const int64_t a = conv1dt__max64(lo, sg->row),
                   b = conv1dt__min64(hi, sg->row + sg->l1 - sg->l0);
-    if (a < b) x_rows(j, sg, a - sg->row, b - sg->row);
+    if (a < b) x_rows(j, k, sg, a - sg->row, b - sg->row);
   }
 }
 
 /* dx of block rows [a, b) of segment sg. */
-static void dx_rows(const bjob *j, const seg *sg, int64_t a, int64_t b) {
+static void dx_rows(const bjob *j, const block *k, const seg *sg, int64_t a, int64_t b) {
   const conv1dt_geometry *g = j->g;
   const int64_t F = g->filters, C = g->in_ch, L = g->steps, ldw = j->plan->ldw;
   X(conv1dt_bwd_data_args) d;
-  d.dz = j->dz + (sg->tile + a * g->stride) * F;
+  d.dz = k->dz + (sg->tile + a * g->stride) * F;
   d.F = F;
   d.s = g->stride;
   d.d = g->dil;
@@ -143,51 +151,117 @@ static void dx_rows(const bjob *j, const seg *sg, int64_t a, int64_t b) {
   }
 }
 
-static void job_b(void *arg, int id, int size) {
-  const bjob *j = arg;
+/* dbias over filters [lo, hi): each filter's positions in order, a few filters' sums in
+ * registers at a time. */
+static void dbias_rows(const bjob *j, const block *k, int64_t lo, int64_t hi) {
+  enum { NF = 8 };
+  const int64_t F = j->g->filters;
+  for (int64_t f0 = lo; f0 < hi; f0 += NF) {
+    const int nf = (int)conv1dt__min64(NF, hi - f0);
+    double acc[NF];
+    for (int f = 0; f < NF; f++) acc[f] = f < nf ? j->bsum[f0 + f] : 0;
+    for (int64_t i = 0; i < k->nseg; i++) {
+      const seg *sg = &k->segs[i];
+      const R *d = k->dz + (sg->tile + sg->own0 - sg->p0) * F + f0;
+      for (int64_t p = sg->own0; p < sg->own1; p++, d += F) {
+        if (nf == NF)
+          for (int f = 0; f < NF; f++) acc[f] += (double)d[f];
+        else
+          for (int f = 0; f < nf; f++) acc[f] += (double)d[f];
+      }
+    }
+    for (int f = 0; f < nf; f++) j->bsum[f0 + f] = acc[f];
+  }
+}
+
+/* Part B: the block's dx of block rows [lo, hi); the gradient rows [f_lo, f_hi) of tap t. */
+static void dx_range(const bjob *j, const block *k, int64_t lo, int64_t hi) {
+  for (int64_t i = 0; i < k->nseg && lo < hi; i++) {
+    const seg *sg = &k->segs[i];
+    const int64_t a = conv1dt__max64(lo, sg->row),
+                  b = conv1dt__min64(hi, sg->row + sg->l1 - sg->l0);
+    if (a < b) dx_rows(j, k, sg, a - sg->row, b - sg->row);
+  }
+}
+
+static void dw_rows(const bjob *j, const block *k, int64_t t, int64_t f_lo, int64_t f_hi) {
   const conv1dt_geometry *g = j->g;
   const int64_t F = g->filters, ldw = j->plan->ldw;
-  int64_t lo, hi;
-  if (j->dx) {
-    conv1dt__share(0, j->rows, id, size, &lo, &hi);
-    for (int64_t i = 0; i < j->nseg && lo < hi; i++) {
-      const seg *sg = &j->segs[i];
-      const int64_t a = conv1dt__max64(lo, sg->row),
-                    b = conv1dt__min64(hi, sg->row + sg->l1 - sg->l0);
-      if (a < b) dx_rows(j, sg, a - sg->row, b - sg->row);
+  X(conv1dt_bwd_weights_args) wa;
+  wa.F = F;
+  wa.s = g->stride;
+  wa.ldw = ldw;
+  wa.ldx = j->ldx;
+  wa.f_lo = f_lo;
+  wa.f_hi = f_hi;
+  wa.acc = j->acc + t * F * ldw;
+  for (int64_t i = 0; i < k->nseg; i++) {
+    const seg *sg = &k->segs[i];
+    wa.dz = k->dz + (sg->tile + t * g->dil) * F;
+    wa.x = k->xrows + sg->row * j->ldx;
+    wa.n = sg->l1 - sg->l0;
+    j->kern->bwd_weights(&wa);
+  }
+}
+
+/* Work items: fixed pieces of each part, taken in turn from one counter by whichever member
+ * is free (the largest first), so that members without a CPU hold nobody up; which member
+ * runs an item changes no result. */
+enum {
+  ITEM_DW_ROWS = 16,
+  ITEM_DX_ROWS = 128,
+  ITEM_DB_ROWS = 8,
+  ITEM_DZ_ROWS = 256,
+  ITEM_X_ROWS = 256
+};
+
+static void block_work(void *arg, int id, int size) {
+  bjob *j = arg;
+  (void)size;
+  const conv1dt_geometry *g = j->g;
+  const int64_t F = g->filters, per_tap = conv1dt__ceil_div(F, ITEM_DW_ROWS);
+  R *scratch = j->scratch ? j->scratch + (int64_t)id * CONV1DT_BWD_CF_POSITIONS : NULL;
+  for (;;) {
+    int64_t u = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed), kind = 0;
+    while (kind < 5 && u >= j->items[kind]) u -= j->items[kind++];
+    switch (kind) {
+    case 0: /* kernel gradient: tap u / per_tap, its filters in pieces */
+      dw_rows(j, j->b, u / per_tap, u % per_tap * ITEM_DW_ROWS,
+              conv1dt__min64(F, (u % per_tap + 1) * ITEM_DW_ROWS));
+      break;
+    case 1:
+      dx_range(j, j->b, u * ITEM_DX_ROWS, conv1dt__min64(j->b->rows, (u + 1) * ITEM_DX_ROWS));
+      break;
+    case 2:
+      dbias_rows(j, j->b, u * ITEM_DB_ROWS, conv1dt__min64(F, (u + 1) * ITEM_DB_ROWS));
+      break;
+    case 3:
+      dz_range(j, j->a, u * ITEM_DZ_ROWS, conv1dt__min64(j->a->tile_rows, (u + 1) * ITEM_DZ_ROWS),
+               scratch);
+      break;
+    case 4:
+      x_range(j, j->a, u * ITEM_X_ROWS, conv1dt__min64(j->a->rows, (u + 1) * ITEM_X_ROWS));
+      break;
+    default:
+      return;
     }
   }
-  if (j->acc) {
-    /* this member's (tap, filter) rows, tap by tap */
-    conv1dt__share(0, g->ksize * F, id, size, &lo, &hi);
-    for (int64_t k = lo / F; k < g->ksize && k * F < hi; k++) {
-      X(conv1dt_bwd_weights_args) wa;
-      wa.F = F;
-      wa.s = g->stride;
-      wa.ldw = ldw;
-      wa.ldx = j->ldx;
-      wa.f_lo = conv1dt__max64(lo - k * F, 0);
-      wa.f_hi = conv1dt__min64(hi - k * F, F);
-      wa.acc = j->acc + k * F * ldw;
-      for (int64_t i = 0; i < j->nseg; i++) {
-        const seg *sg = &j->segs[i];
-        wa.dz = j->dz + (sg->tile + k * g->dil) * F;
-        wa.x = j->xrows + sg->row * j->ldx;
-        wa.n = sg->l1 - sg->l0;
-        j->kern->bwd_weights(&wa);
-      }
-    }
+}
+
+/* This job's items: part B of block b, part A of block a. */
+static void count_items(bjob *j) {
+  const int64_t F = j->g->filters;
+  memset(j->items, 0, sizeof j->items);
+  if (j->b) {
+    if (j->acc) j->items[0] = j->g->ksize * conv1dt__ceil_div(F, ITEM_DW_ROWS);
+    if (j->dx) j->items[1] = conv1dt__ceil_div(j->b->rows, ITEM_DX_ROWS);
+    if (j->bsum) j->items[2] = conv1dt__ceil_div(F, ITEM_DB_ROWS);
   }
-  if (j->bsum) {
-    conv1dt__share(0, F, id, size, &lo, &hi);
-    for (int64_t i = 0; i < j->nseg && lo < hi; i++) {
-      const seg *sg = &j->segs[i];
-      for (int64_t p = sg->own0; p < sg->own1; p++) {
-        const R *d = j->dz + (sg->tile + p - sg->p0) * F;
-        for (int64_t f = lo; f < hi; f++) j->bsum[f] += (double)d[f];
-      }
-    }
+  if (j->a) {
+    j->items[3] = conv1dt__ceil_div(j->a->tile_rows, ITEM_DZ_ROWS);
+    if (j->a->xt) j->items[4] = conv1dt__ceil_div(j->a->rows, ITEM_X_ROWS);
   }
+  atomic_store_explicit(&j->next, 0, memory_order_relaxed);
 }
 
 /* The segments of block rows [r0, r0 + m), laid out one after another in the dz tile. */
@@ -233,13 +307,17 @@ void X(conv1dt__backward_direct)(const conv1dt_layer *layer, const conv1dt_geome
   char *p = work;
   j.w = (R *)take(&p, (size_t)kfw * sizeof(R));
   if (plan->acc_tile) j.acc = (R *)take(&p, (size_t)kfw * sizeof(R));
-  j.dz = (R *)take(&p, (size_t)(plan->dz_rows * F) * sizeof(R));
-  if (plan->x_tile) j.xt = (R *)take(&p, (size_t)(plan->rows * ldw) * sizeof(R));
   if (plan->dx_tile) j.dxt = (R *)take(&p, (size_t)(plan->rows * ldw) * sizeof(R));
   if (g->channels_first)
-    j.scratch = (R *)take(&p, (size_t)(F * CONV1DT_BWD_CF_POSITIONS * plan->threads) * sizeof(R));
+    j.scratch = (R *)take(&p, (size_t)CONV1DT_BWD_CF_POSITIONS * CONV1DT_MAX_THREADS * sizeof(R));
   double *bsum = (double *)take(&p, (size_t)F * sizeof(double));
-  j.segs = (seg *)take(&p, (size_t)plan->segs * sizeof(seg));
+  block blk[2];
+  memset(blk, 0, sizeof blk);
+  for (int i = 0; i < 2; i++) {
+    blk[i].dz = (R *)take(&p, (size_t)(plan->dz_rows * F) * sizeof(R));
+    if (plan->x_tile && dkernel) blk[i].xt = (R *)take(&p, (size_t)(plan->rows * ldw) * sizeof(R));
+    blk[i].segs = (seg *)take(&p, (size_t)plan->segs * sizeof(seg));
+  }
 
   /* row-packed weights; the kernel gradient in place when unpadded */
   const R *kernel = layer->kernel;
@@ -254,18 +332,27 @@ void X(conv1dt__backward_direct)(const conv1dt_layer *layer, const conv1dt_geome
     j.bsum = bsum;
     memset(bsum, 0, (size_t)F * sizeof(double));
   }
-  if (!dkernel) j.xt = NULL; /* x is read for the kernel gradient only */
-  if (j.xt) memset(j.xt, 0, (size_t)(plan->rows * ldw) * sizeof(R)); /* padding lanes */
-  j.ldx = j.xt ? ldw : C;
+  for (int i = 0; i < 2; i++) /* the padding lanes x is read with (for the kernel gradient) */
+    if (blk[i].xt) memset(blk[i].xt, 0, (size_t)(plan->rows * ldw) * sizeof(R));
+  j.ldx = blk[0].xt ? ldw : C;
 
   int own = 1;
   conv1dt_team *team = conv1dt__team_acquire(layer, plan->threads, &own);
-  for (int64_t r0 = 0; r0 < total; r0 += plan->rows) {
-    j.rows = conv1dt__min64(plan->rows, total - r0);
-    j.nseg = segments(g, r0, j.rows, j.segs, &j.tile_rows);
-    j.xrows = j.xt ? j.xt : x ? x + r0 * C : NULL;
-    conv1dt__team_run(team, job_a, &j);
-    conv1dt__team_run(team, job_b, &j);
+  const block *prev = NULL;
+  for (int64_t r0 = 0, i = 0;; r0 += plan->rows, i++) {
+    block *k = NULL;
+    if (r0 < total) {
+      k = &blk[i % 2];
+      k->rows = conv1dt__min64(plan->rows, total - r0);
+      k->nseg = segments(g, r0, k->rows, k->segs, &k->tile_rows);
+      k->xrows = k->xt ? k->xt : x ? x + r0 * C : NULL;
+    }
+    if (!k && !prev) break;
+    j.a = k;
+    j.b = prev;
+    count_items(&j);
+    conv1dt__team_run_any(team, block_work, &j);
+    prev = k;
   }
   conv1dt__team_release(layer, team, own);
 

@@ -425,7 +425,13 @@ void X(conv1dt__direct_run)(const conv1dt_layer *layer, const conv1dt_geometry *
   if (g->channels_first && g->act == CONV1DT_ACT_GLU) job.strip = job.nchunk;
   int own = 1;
   conv1dt_team *team = conv1dt__team_acquire(layer, plan->threads, &own);
-  conv1dt__team_run(team, direct_work, &job);
+  /* units from the counter: a worker that has no CPU yet (another program's threads still
+   * busy, e.g. the BLAS's right after a GEMM) may stay out of the call altogether */
+  const int64_t units = g->batch * conv1dt__ceil_div(job.nchunk, job.strip);
+  if (units > CONV1DT_DIRECT_STATIC_UNITS * (int64_t)conv1dt__team_size(team))
+    conv1dt__team_run_any(team, direct_work, &job);
+  else
+    conv1dt__team_run(team, direct_work, &job);
   if (g->channels_first && (g->act == CONV1DT_ACT_SOFTMAX || g->act == CONV1DT_ACT_LOG_SOFTMAX ||
                             g->act == CONV1DT_ACT_SPARSEMAX))
     conv1dt__team_run(team, rows_work, &job);
