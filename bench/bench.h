@@ -1,4 +1,5 @@
-/* conv1dt-bench: what the benchmark's parts share (the main program and the oneDNN baseline). */
+/* conv1dt-bench: what the benchmark's parts share (the main program, its helpers, the training
+ * mode, the GEMM yardstick's children and the oneDNN baseline). */
 #ifndef CONV1DT_BENCH_H
 #define CONV1DT_BENCH_H
 
@@ -6,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* One benchmark shape: Conv1DTranspose(F, K, strides=s, dilation_rate=d, padding) on an input
  * of B samples, L steps and C channels. */
@@ -23,6 +25,11 @@ typedef struct {
   double min_time;
 } bench_reps;
 
+/* The most runs one measurement takes (a cap on the adaptive rule's growth). */
+#define BENCH_MAX_RUNS 200000
+
+/* ---- util.c: helpers every part shares ------------------------------------------------------ */
+
 /* Monotonic wall clock, seconds. */
 double bench_now(void);
 /* Median of n values (reorders v). */
@@ -32,6 +39,84 @@ double bench_median(double *v, size_t n);
 void bench_let_blas_park(void);
 /* True when another run is needed: done runs so far, elapsed seconds so far. */
 int bench_more(const bench_reps *r, int done, double elapsed);
+size_t bench_dtype_size(conv1dt_dtype dt);
+const char *bench_dtype_name(conv1dt_dtype dt);       /* "f32", "f64" */
+const char *bench_format_name(conv1dt_data_format f); /* "cl", "cf" */
+const char *bench_padding_name(conv1dt_padding p);    /* "valid", "same" */
+/* 64-byte aligned, zero-filled (so every page is touched before any timing); NULL if out of
+ * memory. Release with free(). */
+void *bench_alloc(size_t bytes);
+/* Uniform numbers in [-scale, scale) from a fixed seed: the same data on every run. */
+void bench_fill_uniform(void *buf, conv1dt_dtype dt, size_t n, double scale, uint64_t seed);
+/* "B,L,C,F,K,s,d,padding" */
+void bench_shape_text(const bench_shape *s, char *buf, size_t size);
+/* A time in ms with about four significant digits, right-aligned in `width` ("-" for NaN). */
+const char *bench_fmt_ms(char *buf, size_t size, double ms, int width);
+/* printf(spec, width, v), or "-" right-aligned for NaN. */
+const char *bench_fmt_num(char *buf, size_t size, const char *spec, double v, int width);
+/* A JSON string (escaped) and a JSON number (null for NaN and infinities). */
+void bench_json_string(FILE *f, const char *s);
+void bench_json_number(FILE *f, double v);
+
+/* A growable array of run times. */
+typedef struct {
+  double *t;
+  size_t n, cap;
+} bench_series;
+/* Appends t; 0 when out of memory. */
+int bench_series_add(bench_series *s, double t);
+
+/* ---- yardstick.c: the best bare GEMM on the machine ------------------------------------------ */
+
+typedef struct {
+  char loaded_core[32]; /* OpenBLAS's core as loaded ("" when the BLAS is not OpenBLAS) */
+  char best_core[32];   /* the strongest OPENBLAS_CORETYPE the CPU's ISA allows ("" off x86-64) */
+  int misdetected;      /* loaded_core is weaker than best_core */
+  char child_core[32];  /* the core to time in a child ("" none): best_core when misdetected,
+                         * or the one asked for (--yardstick-core) */
+  int blas_is_mkl;      /* the loaded BLAS is MKL: no MKL child */
+  char mkl_path[600];   /* libmkl_rt to time in a child ("" none) */
+} bench_yardstick_plan;
+
+/* What to time besides the loaded BLAS. mkl_opt: --mkl's libmkl_rt or its directory (NULL:
+ * $CONV1DT_BENCH_MKL, $CONV1DT_MKL_VENV/lib, then ./.venv-mkl/lib); force_core: a core to time
+ * even where the loaded one is right (NULL: none). */
+void bench_yardstick_plan_make(bench_yardstick_plan *p, const char *mkl_opt,
+                               const char *force_core);
+/* Which library cblas_sgemm comes from in this process (and MKL's version where it is MKL). */
+void bench_blas_provider(char *buf, size_t size);
+/* Runs this program again with argv (argv[0] included, NULL-terminated) and env_set's
+ * NAME=VALUE settings over this environment; its stderr is ours. Returns its stdout (free()),
+ * or NULL when it could not run or did not exit 0. */
+char *bench_child_run(char *const argv[], const char *const env_set[]);
+
+/* ---- backward.c: the training calls -----------------------------------------------------------
+ */
+
+typedef struct {
+  bench_shape sh;
+  conv1dt_dtype dt;
+  conv1dt_data_format fmt;
+  int ok;
+  char error[300];
+  char method[24];                 /* the forward's method */
+  int rounds;                      /* rounds of one forward, one forward_train, one backward */
+  double fwd_ms, train_ms, bwd_ms; /* medians */
+  double ratio_bwd, ratio_train;   /* medians of the rounds' bwd / fwd and train / fwd */
+  double flops, bytes;             /* the backward's: 2x the forward GEMM's FLOPs */
+  double bound_ms, roof_frac;      /* its roofline bound, and the bound over bwd_ms */
+  double torch_bwd_ms;             /* PyTorch's autograd backward (set by the caller) */
+} bench_bwd_result;
+
+/* Times the layer (relu, bias; method alg) of shape sh: rounds of conv1dt_forward,
+ * conv1dt_forward_train and conv1dt_backward (dx, dkernel, dbias), back to back, until reps. */
+void bench_backward_run(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_format fmt,
+                        conv1dt_algorithm alg, const bench_reps *reps, bench_bwd_result *r);
+/* bound = max(FLOPs / peak, bytes / bandwidth), as for the forward. */
+void bench_backward_roofline(bench_bwd_result *r, double peak_gflops, double gbs);
+void bench_backward_print(const bench_bwd_result *rs, size_t n, int with_torch);
+void bench_backward_json(FILE *f, const bench_bwd_result *r);
+
 /* fma_peak.c: the best GFLOP/s of a register-only multiply-add loop on `threads` threads, in
  * the widest vectors this CPU runs (*isa names them). */
 double bench_fma_peak(int f64, int threads, const char **isa);

@@ -1,8 +1,10 @@
 /* conv1dt-bench: times the layer on a fixed suite (or given shapes) against the bare CBLAS GEMM
- * of the same size, a roofline measured in the same run and, when built with it, oneDNN.
- * Results are timings, never pass/fail. See docs/PERFORMANCE.md for the columns. */
+ * of the same size (and the machine's best, yardstick.c), a roofline measured in the same run
+ * and, when built with it, oneDNN; parked and right after a GEMM; with --backward also its
+ * training calls (backward.c). Results are timings, never pass/fail. See docs/PERFORMANCE.md. */
 #define _GNU_SOURCE /* RTLD_DEFAULT, clock_gettime, strcasecmp */
 #include "bench.h"
+#include "case.h"
 
 #include <cblas.h>
 #include <ctype.h>
@@ -17,96 +19,6 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
-
-/* ---- Small utilities -------------------------------------------------------------------- */
-
-double bench_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  const double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-double bench_median(double *v, size_t n) {
-  if (n == 0) return NAN;
-  qsort(v, n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-#define BENCH_MAX_RUNS 200000
-
-/* Busy, not asleep: on this project's VMs an idle vCPU comes back slow (layer runs after a
- * 0.2 s sleep took 1.2-2x as long for a second and more), so every online CPU spins here while
- * the BLAS's workers time out. Twice OpenBLAS's default THREAD_TIMEOUT (2^28 cycles). */
-#define BENCH_PARK_SECONDS 0.2
-static void *park_spin(void *arg) {
-  const double end = *(const double *)arg;
-  while (bench_now() < end) {
-  }
-  return NULL;
-}
-void bench_let_blas_park(void) {
-  enum { MAX_SPIN = 64 };
-  pthread_t tids[MAX_SPIN];
-  double end = bench_now() + BENCH_PARK_SECONDS;
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  int n = 0;
-  for (; n < MAX_SPIN && n < cpus - 1; n++)
-    if (pthread_create(&tids[n], NULL, park_spin, &end)) break;
-  park_spin(&end);
-  for (int i = 0; i < n; i++) pthread_join(tids[i], NULL);
-}
-
-int bench_more(const bench_reps *r, int done, double elapsed) {
-  if (r->reps > 0) return done < r->reps;
-  if (done >= BENCH_MAX_RUNS) return 0;
-  return done < r->min_reps || elapsed < r->min_time;
-}
-
-static size_t dtype_size(conv1dt_dtype dt) {
-  return dt == CONV1DT_FLOAT32 ? sizeof(float) : sizeof(double);
-}
-
-static const char *dtype_name(conv1dt_dtype dt) {
-  return dt == CONV1DT_FLOAT32 ? "f32" : "f64";
-}
-
-static const char *format_name(conv1dt_data_format f) {
-  return f == CONV1DT_CHANNELS_LAST ? "cl" : "cf";
-}
-
-static const char *padding_name(conv1dt_padding p) {
-  return p == CONV1DT_PADDING_VALID ? "valid" : "same";
-}
-
-/* 64-byte aligned, zero-filled (so every page is touched before any timing). */
-static void *bench_alloc(size_t bytes) {
-  size_t size = (bytes + 63) & ~(size_t)63;
-  if (size == 0) size = 64;
-  void *p = aligned_alloc(64, size);
-  if (p) memset(p, 0, size);
-  return p;
-}
-
-/* Uniform numbers in [-scale, scale) from xorshift64*: the same data on every run. */
-static void fill_uniform(void *buf, conv1dt_dtype dt, size_t n, double scale, uint64_t seed) {
-  uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
-  for (size_t i = 0; i < n; i++) {
-    s ^= s >> 12;
-    s ^= s << 25;
-    s ^= s >> 27;
-    const double u = (double)((s * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53; /* [0, 1) */
-    const double v = scale * (2.0 * u - 1.0);
-    if (dt == CONV1DT_FLOAT32)
-      ((float *)buf)[i] = (float)v;
-    else
-      ((double *)buf)[i] = v;
-  }
-}
 
 /* POSIX guarantees a data pointer from dlsym converts to a function pointer; ISO C does not. */
 static int lookup(const char *name, void *fn, size_t fn_size) {
@@ -131,32 +43,16 @@ static const suite_case SUITE[] = {
     {{"E", 16, 4096, 16, 16, 32, 4, 1, CONV1DT_PADDING_VALID}, "big-kernel"},
     {{"F", 16, 256, 1024, 1024, 4, 2, 1, CONV1DT_PADDING_VALID}, "wide"},
     {{"G", 1, 2048, 256, 128, 8, 4, 1, CONV1DT_PADDING_SAME}, "batch1"},
+    /* Many short samples of a few hundred channels: channels_first's per-sample GEMMs are small. */
+    {{"H", 256, 32, 256, 256, 4, 2, 1, CONV1DT_PADDING_SAME}, "many-short"},
 };
 #define SUITE_SIZE (sizeof SUITE / sizeof SUITE[0])
+_Static_assert(SUITE_SIZE <= SUITE_MAX, "options.only holds SUITE_MAX cases");
 
 /* ---- Options ------------------------------------------------------------------------------ */
 
-#define MAX_CUSTOM 32
-
-typedef struct {
-  int threads;
-  bench_reps reps;
-  const char *json_path, *csv_path, *pytorch_path;
-  int want_dtype[2];  /* f32, f64 */
-  int want_format[2]; /* channels_last, channels_first */
-  char only[SUITE_SIZE];
-  int only_given;
-  bench_shape custom[MAX_CUSTOM];
-  int ncustom;
-  int scaling;
-  int smoke;
-  int quick_roof; /* --quick-roofline */
-  int onednn;
-  int limit_check;
-} options;
-
 /* --algorithm: the method every conv1dt layer of this run asks for. */
-static conv1dt_algorithm bench_algorithm = CONV1DT_ALGORITHM_AUTO;
+conv1dt_algorithm bench_algorithm = CONV1DT_ALGORITHM_AUTO;
 /* The workspace_limit of the layers setup_init creates (0: the default). */
 static size_t bench_ws_limit = 0;
 
@@ -169,7 +65,7 @@ static void usage(FILE *out) {
       "(interleaved), the roofline measured in the same run and, if built with it, oneDNN.\n"
       "\n"
       "  --case B,L,C,F,K,s,d,padding  a shape to run (repeatable; replaces the suite)\n"
-      "  --only A,C,...      suite cases to run (A..G)\n"
+      "  --only A,C,...      suite cases to run, by letter or label (A..H)\n"
       "  --dtype f32|f64|all  --format cl|cf|all   filters (default all)\n"
       "  --threads N         BLAS and OpenMP threads (default: all online cores)\n"
       "  --reps N            exactly N runs per measurement (default: adaptive)\n"
@@ -178,7 +74,16 @@ static void usage(FILE *out) {
       "  --scaling           time per sample-step at batch x1,x2,x4 and steps x1,x2,x4\n"
       "                      (case C, or the first --case / --only case)\n"
       "  --algorithm A       auto|gemm|direct|gemm_accumulate: conv1dt's method (default auto)\n"
+      "  --no-after-gemm     skip timing the layer right after a same-size GEMM\n"
+      "  --backward          also time forward, forward_train and backward per case\n"
+      "  --backward-only     only the backward table\n"
       "  --no-onednn         skip the oneDNN comparison\n"
+      "  --mkl PATH          libmkl_rt.so.N (or its directory) to time the bare GEMM with, in a\n"
+      "                      child process (default: $CONV1DT_BENCH_MKL, $CONV1DT_MKL_VENV/lib,\n"
+      "                      ./.venv-mkl/lib, where one is found)\n"
+      "  --yardstick-core C  also time OpenBLAS with OPENBLAS_CORETYPE=C in a child (done with\n"
+      "                      the CPU's best core anyway where OpenBLAS runs a weaker one)\n"
+      "  --own-gemm          only the loaded BLAS's GEMM as the yardstick (no child processes)\n"
       "  --json FILE  --csv FILE   machine-readable results\n"
       "  --pytorch-json FILE add the times of bench/pytorch_bench.py as a column\n"
       "  --smoke             one small case, once (checks that the bench runs)\n"
@@ -190,7 +95,7 @@ static void usage(FILE *out) {
     const bench_shape *s = &SUITE[i].shape;
     fprintf(out, "  %s %-10s %lld,%lld,%lld,%lld,%lld,%lld,%lld,%s\n", s->name, SUITE[i].label,
             (long long)s->B, (long long)s->L, (long long)s->C, (long long)s->F, (long long)s->K,
-            (long long)s->s, (long long)s->d, padding_name(s->padding));
+            (long long)s->s, (long long)s->d, bench_padding_name(s->padding));
   }
 }
 
@@ -227,6 +132,7 @@ static int parse_options(int argc, char **argv, options *o) {
   o->want_dtype[0] = o->want_dtype[1] = 1;
   o->want_format[0] = o->want_format[1] = 1;
   o->onednn = 1;
+  o->after_gemm = 1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -307,6 +213,24 @@ static int parse_options(int argc, char **argv, options *o) {
       o->smoke = 1;
     } else if (!strcmp(a, "--quick-roofline")) {
       o->quick_roof = 1;
+    } else if (!strcmp(a, "--no-after-gemm")) {
+      o->after_gemm = 0;
+    } else if (!strcmp(a, "--backward")) {
+      o->backward = 1;
+    } else if (!strcmp(a, "--backward-only")) {
+      o->backward = 2;
+    } else if (!strcmp(a, "--mkl")) {
+      NEED_VALUE;
+      o->mkl = v;
+    } else if (!strcmp(a, "--own-gemm")) {
+      o->own_gemm = 1;
+    } else if (!strcmp(a, "--yardstick-core")) {
+      NEED_VALUE;
+      o->yardstick_core = v;
+    } else if (!strcmp(a, "--yardstick-child")) { /* internal: see run_yardstick_children */
+      NEED_VALUE;
+      o->child = !strcmp(v, "gemm") ? CHILD_GEMM : !strcmp(v, "layer") ? CHILD_LAYER : 0;
+      if (!o->child) goto bad;
     } else if (!strcmp(a, "--no-onednn")) {
       o->onednn = 0;
     } else if (!strcmp(a, "--algorithm")) {
@@ -334,9 +258,11 @@ typedef void (*set_int_fn)(int);
 static int set_threads(int n) {
   set_int_fn f = NULL;
   int blas = 0;
-  if (lookup("openblas_set_num_threads", &f, sizeof f) ||
-      lookup("bli_thread_set_num_threads", &f, sizeof f) ||
-      lookup("MKL_Set_Num_Threads", &f, sizeof f)) {
+  /* MKL first: a child with MKL preloaded (yardstick.c) has the bench's own BLAS loaded too,
+   * whose threads must stay asleep there, not compete with MKL's. */
+  if (lookup("MKL_Set_Num_Threads", &f, sizeof f) ||
+      lookup("openblas_set_num_threads", &f, sizeof f) ||
+      lookup("bli_thread_set_num_threads", &f, sizeof f)) {
     f(n);
     blas = 1;
   }
@@ -449,12 +375,12 @@ typedef struct {
 } roofline;
 
 static double measure_peak(conv1dt_dtype dt, int n, double min_time) {
-  const size_t es = dtype_size(dt), nn = (size_t)n * (size_t)n;
+  const size_t es = bench_dtype_size(dt), nn = (size_t)n * (size_t)n;
   void *a = bench_alloc(nn * es), *b = bench_alloc(nn * es), *c = bench_alloc(nn * es);
   double best = NAN;
   if (a && b && c) {
-    fill_uniform(a, dt, nn, 1.0, 11);
-    fill_uniform(b, dt, nn, 1.0, 12);
+    bench_fill_uniform(a, dt, nn, 1.0, 11);
+    bench_fill_uniform(b, dt, nn, 1.0, 12);
     const bench_reps r = {0, 3, min_time};
     double elapsed = 0;
     for (int run = -1; run < 0 || bench_more(&r, run, elapsed); run++) { /* run -1: warm-up */
@@ -529,44 +455,7 @@ static double measure_bandwidth(size_t bytes, int threads, int reps) {
 
 /* ---- One measurement ------------------------------------------------------------------------ */
 
-typedef struct {
-  bench_shape sh;
-  const char *label;
-  conv1dt_dtype dt;
-  conv1dt_data_format fmt;
-  const char *kind; /* "suite", "custom", "scaling" */
-  int batch_mult, steps_mult;
-  int ok;
-  char error[300];
-  int64_t out_len;
-  double flops, bytes;
-  int reps;
-  double ms, ms_min, gemm_ms, gflops, ratio_gemm, ratio_gemm_unpaired;
-  double gemm_wx_ms; /* channels_first: the bare GEMM in the W · x_b orientation */
-  double bound_ms, roof_frac;
-  size_t ws_bytes;
-  double others_busy; /* share of the CPUs other processes used during the case's timings */
-  bench_dnn_result dnn;
-  double torch_ms;
-  const char *method;  /* conv1dt_forward_algorithm's answer for the timed calls */
-  double unlimited_ms; /* --limit-check: the same layer with no workspace limit */
-  size_t ws_unlimited; /* its workspace_size */
-} result;
-
-/* The layer's own GEMM, bare, with its whole (B·L) x (K·F) output in memory: channels_last
- * one GEMM x · Wᵀ (row major, M = B·L, N = K·F, K = C, W the Keras kernel as (K·F) x C);
- * channels_first one per sample, x_bᵀ · Wᵀ (M = L), as the layer runs it. `wx` selects the
- * other channels_first orientation instead, W · x_b (M = K·F, N = L), shown for comparison. */
-typedef struct {
-  conv1dt_dtype dt;
-  conv1dt_data_format fmt;
-  int B, L, C, KF;
-  const void *x, *w;
-  void *col;
-  int wx;
-} gemm_args;
-
-static void run_gemm(const gemm_args *g) {
+void bench_run_gemm(const gemm_args *g) {
   const size_t xs = (size_t)g->C * (size_t)g->L, cs = (size_t)g->KF * (size_t)g->L;
   if (g->fmt == CONV1DT_CHANNELS_FIRST && !g->wx) {
     for (int b = 0; b < g->B; b++) {
@@ -634,7 +523,10 @@ static void result_init(result *r, const bench_shape *sh, conv1dt_dtype dt,
   r->fmt = fmt;
   r->ms = r->ms_min = r->gemm_ms = r->gflops = r->ratio_gemm = r->ratio_gemm_unpaired =
       r->bound_ms = r->roof_frac = NAN;
-  r->gemm_wx_ms = r->unlimited_ms = NAN;
+  r->gemm_wx_ms = r->unlimited_ms = r->after_ms = r->ratio_after = NAN;
+  r->gemm_core_ms = r->gemm_mkl_ms = r->best_gemm_ms = r->ratio_best = NAN;
+  r->core_ms = r->core_accum_ms = r->core_gemm_method_ms = r->core_gemm_ms = NAN;
+  r->best_by = "blas";
   r->method = "";
   r->torch_ms = r->others_busy = NAN;
   memset(&r->dnn, 0, sizeof r->dnn);
@@ -667,7 +559,7 @@ static void setup_free(bench_setup *c) {
 static int setup_init(bench_setup *c, result *r, int with_gemm) {
   const bench_shape *sh = &r->sh;
   const conv1dt_dtype dt = r->dt;
-  const size_t es = dtype_size(dt);
+  const size_t es = bench_dtype_size(dt);
   memset(c, 0, sizeof *c);
   conv1dt_config cfg = conv1dt_config_default(sh->F, sh->K);
   cfg.strides = sh->s;
@@ -715,39 +607,21 @@ static int setup_init(bench_setup *c, result *r, int with_gemm) {
              ((double)(nx + nk + ny + ncol) * (double)es + (double)r->ws_bytes) / 1073741824.0);
     return 0;
   }
-  fill_uniform(c->x, dt, nx, 1.0, 1);
-  fill_uniform(c->kernel, dt, nk, 1.0 / sqrt(C * K), 2);
-  fill_uniform(c->bias, dt, (size_t)sh->F, 0.1, 3);
+  bench_fill_uniform(c->x, dt, nx, 1.0, 1);
+  bench_fill_uniform(c->kernel, dt, nk, 1.0 / sqrt(C * K), 2);
+  bench_fill_uniform(c->bias, dt, (size_t)sh->F, 0.1, 3);
   st = conv1dt_set_weights(c->layer, c->kernel, c->bias);
   if (st != CONV1DT_OK) return fail_status(r, st);
   c->g = (gemm_args){dt,   r->fmt,    (int)sh->B, (int)sh->L, (int)sh->C, (int)(sh->K * sh->F),
                      c->x, c->kernel, c->col,     0};
   st = conv1dt_forward(c->layer, c->x, sh->B, sh->L, c->y, c->ws, r->ws_bytes); /* warm-up */
   if (st != CONV1DT_OK) return fail_status(r, st);
-  if (with_gemm) run_gemm(&c->g);
-  return 1;
-}
-
-/* Growable arrays of run times, one per series. */
-typedef struct {
-  double *t;
-  size_t n, cap;
-} series;
-
-static int series_add(series *s, double t) {
-  if (s->n == s->cap) {
-    const size_t cap = s->cap ? 2 * s->cap : 64;
-    double *grown = realloc(s->t, cap * sizeof *grown);
-    if (!grown) return 0;
-    s->t = grown;
-    s->cap = cap;
-  }
-  s->t[s->n++] = t;
+  if (with_gemm) bench_run_gemm(&c->g);
   return 1;
 }
 
 /* The layer's median sets ms, GFLOP/s (the roofline comes later, in apply_roofline). */
-static void set_layer_times(result *r, series *tl) {
+static void set_layer_times(result *r, bench_series *tl) {
   r->reps = (int)tl->n;
   r->ms = 1e3 * bench_median(tl->t, tl->n);
   r->ms_min = 1e3 * tl->t[0]; /* sorted by the median */
@@ -766,14 +640,30 @@ static conv1dt_status timed_forward(const bench_setup *c, double *dt) {
 
 /* After the BLAS's workers have parked: `block` timed layer runs into t (while *grown), their
  * total time added to *spent. Returns the first failing status. */
-static conv1dt_status time_layer_block(const bench_setup *c, int64_t block, series *t, int *grown,
-                                       double *spent) {
+static conv1dt_status time_layer_block(const bench_setup *c, int64_t block, bench_series *t,
+                                       int *grown, double *spent) {
   bench_let_blas_park();
   for (int64_t i = 0; i < block && *grown; i++) {
     double dt;
     const conv1dt_status st = timed_forward(c, &dt);
     if (st != CONV1DT_OK) return st;
-    *grown = series_add(t, dt);
+    *grown = bench_series_add(t, dt);
+    *spent += dt;
+  }
+  return CONV1DT_OK;
+}
+
+/* The realistic case of a program that calls other BLAS routines around the layer: each of
+ * `block` timed layer runs right after the layer's own bare GEMM (untimed), so the BLAS's
+ * workers are still spinning and the caches hold the GEMM's data. Into t, time to *spent. */
+static conv1dt_status time_after_gemm_block(const bench_setup *c, int64_t block, bench_series *t,
+                                            int *grown, double *spent) {
+  for (int64_t i = 0; i < block && *grown; i++) {
+    bench_run_gemm(&c->g);
+    double dt;
+    const conv1dt_status st = timed_forward(c, &dt);
+    if (st != CONV1DT_OK) return st;
+    *grown = bench_series_add(t, dt);
     *spent += dt;
   }
   return CONV1DT_OK;
@@ -787,12 +677,13 @@ static double time_layer_once(void *ctx) {
 }
 #endif
 
-static void run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_format fmt,
-                     const options *o, int with_dnn, result *r) {
+void bench_run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_format fmt,
+                    const options *o, int with_dnn, result *r) {
   result_init(r, sh, dt, fmt);
   bench_setup c, cu; /* cu: --limit-check's unlimited twin */
-  series tl = {0}, tg = {0}, tw = {0}, tu = {0};
-  series pairs = {0}; /* per round: the layer's block median / the GEMM's */
+  bench_series tl = {0}, tg = {0}, tw = {0}, tu = {0};
+  bench_series pairs = {0};                 /* per round: the layer's block median / the GEMM's */
+  bench_series ta = {0}, pairs_after = {0}; /* after a GEMM; per round: its median / parked's */
   result ru;
   memset(&cu, 0, sizeof cu);
   if (!setup_init(&c, r, 1)) goto done;
@@ -810,13 +701,15 @@ static void run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_forma
   gemm_args gwx = c.g; /* channels_first only: the other orientation, third in each round */
   gwx.wx = 1;
   const int with_wx = fmt == CONV1DT_CHANNELS_FIRST;
-  if (with_wx) run_gemm(&gwx); /* its warm-up */
+  if (with_wx) bench_run_gemm(&gwx); /* its warm-up */
 
   /* Layer and GEMM in alternating blocks, each in its own steady state: the GEMM warm (one
    * untimed call first), the layer after the BLAS's idle workers have parked — as oneDNN gets
    * it, and as a program that calls only the layer sees it (spinning OpenBLAS workers take
    * up to half the cores from the layer's own threads). Blocks grow to a quarter of the time
-   * budget, so the pauses cost a few per case. */
+   * budget, so the pauses cost a few per case. With after_gemm, a block of the layer right
+   * after the GEMM follows the GEMM's block in each round; it is not counted in the budget, so
+   * the parked times are taken as without it. */
   cpu_usage u0, u1;
   cpu_usage_now(&u0);
   const double w0 = bench_now();
@@ -827,23 +720,31 @@ static void run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_forma
   if (target < 0.02) target = 0.02;
   while (grown && st == CONV1DT_OK && bench_more(&o->reps, (int)tl.n, elapsed)) {
     if (o->reps.reps > 0 && block > o->reps.reps - (int64_t)tl.n) block = o->reps.reps - tl.n;
-    const size_t g0 = tg.n, l0 = tl.n;
-    run_gemm(&c.g);
+    const size_t g0 = tg.n, l0 = tl.n, a0 = ta.n;
+    bench_run_gemm(&c.g);
     for (int64_t i = 0; i < block && grown; i++) {
       const double t1 = bench_now();
-      run_gemm(&c.g);
+      bench_run_gemm(&c.g);
       const double t2 = bench_now();
-      if (with_wx) run_gemm(&gwx);
+      if (with_wx) bench_run_gemm(&gwx);
       const double t3 = bench_now();
-      grown = series_add(&tg, t2 - t1) && (!with_wx || series_add(&tw, t3 - t2));
+      grown = bench_series_add(&tg, t2 - t1) && (!with_wx || bench_series_add(&tw, t3 - t2));
       elapsed += t2 - t1; /* the budget counts layer + GEMM, as for channels_last */
+    }
+    if (o->after_gemm && grown) {
+      double after_time = 0;
+      st = time_after_gemm_block(&c, block, &ta, &grown, &after_time);
+      if (st != CONV1DT_OK) break;
     }
     double layer_time = 0;
     st = time_layer_block(&c, block, &tl, &grown, &layer_time);
     elapsed += layer_time;
     if (st == CONV1DT_OK && grown && tl.n > l0 && tg.n > g0) /* slices sort in place: harmless */
-      grown = series_add(&pairs,
-                         bench_median(tl.t + l0, tl.n - l0) / bench_median(tg.t + g0, tg.n - g0));
+      grown = bench_series_add(&pairs, bench_median(tl.t + l0, tl.n - l0) /
+                                           bench_median(tg.t + g0, tg.n - g0));
+    if (st == CONV1DT_OK && grown && tl.n > l0 && ta.n > a0)
+      grown = bench_series_add(&pairs_after, bench_median(ta.t + a0, ta.n - a0) /
+                                                 bench_median(tl.t + l0, tl.n - l0));
     if (o->limit_check && st == CONV1DT_OK) { /* the twin, in the same state as the layer */
       double twin_time = 0;
       st = time_layer_block(&cu, block, &tu, &grown, &twin_time);
@@ -871,6 +772,8 @@ static void run_case(const bench_shape *sh, conv1dt_dtype dt, conv1dt_data_forma
   r->ratio_gemm = pairs.n ? bench_median(pairs.t, pairs.n) : r->ratio_gemm_unpaired;
   if (with_wx && tw.n) r->gemm_wx_ms = 1e3 * bench_median(tw.t, tw.n);
   if (tu.n) r->unlimited_ms = 1e3 * bench_median(tu.t, tu.n);
+  if (ta.n) r->after_ms = 1e3 * bench_median(ta.t, ta.n);
+  if (pairs_after.n) r->ratio_after = bench_median(pairs_after.t, pairs_after.n);
   free(c.col); /* the GEMM's output is the largest buffer; oneDNN needs room of its own */
   c.col = NULL;
 #ifdef CONV1DT_BENCH_HAVE_ONEDNN
@@ -890,6 +793,8 @@ done:
   free(tl.t);
   free(tg.t);
   free(pairs.t);
+  free(ta.t);
+  free(pairs_after.t);
   free(tw.t);
   free(tu.t);
   setup_free(&c);
@@ -904,7 +809,7 @@ static void run_scaling(const bench_shape *base, conv1dt_dtype dt, conv1dt_data_
                         const options *o, result *rs) {
   static const int mults[] = {1, 2, 4};
   bench_setup c[SCALING_POINTS];
-  series t[SCALING_POINTS];
+  bench_series t[SCALING_POINTS];
   memset(c, 0, sizeof c);
   memset(t, 0, sizeof t);
   int ok = 1;
@@ -941,7 +846,7 @@ static void run_scaling(const bench_shape *base, conv1dt_dtype dt, conv1dt_data_
         grown = 0;
         break;
       }
-      grown = series_add(&t[p], dt_run);
+      grown = bench_series_add(&t[p], dt_run);
       elapsed += dt_run;
     }
     rounds++;
@@ -967,6 +872,7 @@ typedef struct {
   conv1dt_dtype dt;
   conv1dt_data_format fmt;
   double ms;
+  double bwd_ms; /* its autograd backward (pytorch_bench.py --backward), NaN when not timed */
 } torch_record;
 
 typedef struct {
@@ -1062,6 +968,7 @@ static int load_torch(const char *path, torch_table *t) {
       rec.fmt = !strcmp(fmt, "cf") || !strcmp(fmt, "channels_first") ? CONV1DT_CHANNELS_FIRST
                                                                      : CONV1DT_CHANNELS_LAST;
       rec.ms = ms;
+      if (!json_number(open, "backward_ms", &rec.bwd_ms)) rec.bwd_ms = NAN;
       if (t->n == rcap) {
         rcap = rcap ? 2 * rcap : 16;
         torch_record *grown = realloc(t->recs, rcap * sizeof *grown);
@@ -1076,47 +983,24 @@ static int load_torch(const char *path, torch_table *t) {
   return 1;
 }
 
-static double torch_lookup(const torch_table *t, const result *r) {
+static const torch_record *torch_find(const torch_table *t, const bench_shape *sh, conv1dt_dtype dt,
+                                      conv1dt_data_format fmt) {
   for (size_t i = 0; t && i < t->n; i++) {
     const torch_record *q = &t->recs[i];
-    if (q->dt == r->dt && q->fmt == r->fmt && q->sh.B == r->sh.B && q->sh.L == r->sh.L &&
-        q->sh.C == r->sh.C && q->sh.F == r->sh.F && q->sh.K == r->sh.K && q->sh.s == r->sh.s &&
-        q->sh.d == r->sh.d && q->sh.padding == r->sh.padding)
-      return q->ms;
+    if (q->dt == dt && q->fmt == fmt && q->sh.B == sh->B && q->sh.L == sh->L && q->sh.C == sh->C &&
+        q->sh.F == sh->F && q->sh.K == sh->K && q->sh.s == sh->s && q->sh.d == sh->d &&
+        q->sh.padding == sh->padding)
+      return q;
   }
-  return NAN;
+  return NULL;
+}
+
+static double torch_lookup(const torch_table *t, const result *r) {
+  const torch_record *q = torch_find(t, &r->sh, r->dt, r->fmt);
+  return q ? q->ms : NAN;
 }
 
 /* ---- Output -------------------------------------------------------------------------------- */
-
-/* A time in ms with about four significant digits, right-aligned in `width`. */
-static const char *fmt_ms(char *buf, size_t size, double ms, int width) {
-  if (!(ms == ms))
-    snprintf(buf, size, "%*s", width, "-");
-  else if (ms >= 100)
-    snprintf(buf, size, "%*.1f", width, ms);
-  else if (ms >= 10)
-    snprintf(buf, size, "%*.2f", width, ms);
-  else if (ms >= 1)
-    snprintf(buf, size, "%*.3f", width, ms);
-  else
-    snprintf(buf, size, "%*.4f", width, ms);
-  return buf;
-}
-
-static const char *fmt_num(char *buf, size_t size, const char *spec, double v, int width) {
-  if (!(v == v))
-    snprintf(buf, size, "%*s", width, "-");
-  else
-    snprintf(buf, size, spec, width, v);
-  return buf;
-}
-
-static void shape_text(const bench_shape *s, char *buf, size_t size) {
-  snprintf(buf, size, "%lld,%lld,%lld,%lld,%lld,%lld,%lld,%s", (long long)s->B, (long long)s->L,
-           (long long)s->C, (long long)s->F, (long long)s->K, (long long)s->s, (long long)s->d,
-           padding_name(s->padding));
-}
 
 /* Paired (see paired_rounds in bench_onednn.c) when measured, else the ratio of the medians. */
 static double dnn_ratio(const result *r) {
@@ -1127,7 +1011,7 @@ static double dnn_ratio(const result *r) {
 static const char *dnn_short(const result *r, char *buf, size_t size) {
   switch (r->dnn.status) {
   case BENCH_DNN_OK:
-    return fmt_ms(buf, size, r->dnn.ms, 9);
+    return bench_fmt_ms(buf, size, r->dnn.ms, 9);
   case BENCH_DNN_UNSUPPORTED:
     return "      n/a";
   case BENCH_DNN_DISAGREE:
@@ -1142,35 +1026,50 @@ static const char *dnn_short(const result *r, char *buf, size_t size) {
 /* Rows timed while other processes took more than this share of the CPUs get a '*'. */
 #define BUSY_MARK 0.05
 
-static void print_table_head(int with_torch) {
-  printf("%-4s %-3s %-2s %-28s %-6s %9s  %7s %9s %6s %8s %9s %6s %7s %9s %7s%s\n", "case", "dt",
-         "fm", "B,L,C,F,K,s,d,padding", "method", "ms", "GFLOP/s", "GEMM ms", "xGEMM", "W.x ms",
-         "bound ms", "roof%", "ws MiB", "oneDNN ms", "xoneDNN",
-         with_torch ? "  torch ms  xtorch" : "");
+/* Which optional columns the table has. */
+typedef struct {
+  int by;    /* a bare GEMM was timed elsewhere too (yardstick.c): which one was the fastest */
+  int after; /* the layer right after a same-size GEMM */
+  int torch; /* --pytorch-json */
+} table_cols;
+
+static void print_table_head(const table_cols *tc) {
+  printf("%-4s %-3s %-2s %-28s %-6s %9s %s %7s %9s %6s%s %8s %9s %6s %7s %9s %7s%s\n", "case", "dt",
+         "fm", "B,L,C,F,K,s,d,padding", "method", "ms",
+         tc->after ? "after-GEMM ms after/parked" : "", "GFLOP/s", "GEMM ms", "xGEMM",
+         tc->by ? " by  " : "", "W.x ms", "bound ms", "roof%", "ws MiB", "oneDNN ms", "xoneDNN",
+         tc->torch ? "  torch ms  xtorch" : "");
 }
 
-static void print_row(const result *r, int with_torch) {
+static void print_row(const result *r, const table_cols *tc) {
   char shape[96], a[32], b[32], c[32], d[32], e[32], f[32], g[32], h[32], i[32], j[32], k[32];
   char w[32];
-  shape_text(&r->sh, shape, sizeof shape);
+  bench_shape_text(&r->sh, shape, sizeof shape);
   if (!r->ok) {
-    printf("%-4s %-3s %-2s %-28s  error: %s\n", r->sh.name, dtype_name(r->dt), format_name(r->fmt),
-           shape, r->error);
+    printf("%-4s %-3s %-2s %-28s  error: %s\n", r->sh.name, bench_dtype_name(r->dt),
+           bench_format_name(r->fmt), shape, r->error);
     return;
   }
   /* gemm_accumulate is "accum" here, to keep the table narrow */
   const char *method = strcmp(r->method, "gemm_accumulate") ? r->method : "accum";
-  printf("%-4s %-3s %-2s %-28s %-6s %s%s %s %s %s %s %s %s %s %s %s", r->sh.name, dtype_name(r->dt),
-         format_name(r->fmt), shape, method, fmt_ms(a, sizeof a, r->ms, 9),
-         r->others_busy > BUSY_MARK ? "*" : " ", fmt_num(b, sizeof b, "%*.1f", r->gflops, 7),
-         fmt_ms(c, sizeof c, r->gemm_ms, 9), fmt_num(d, sizeof d, "%*.2f", r->ratio_gemm, 6),
-         fmt_ms(w, sizeof w, r->gemm_wx_ms, 8), fmt_ms(e, sizeof e, r->bound_ms, 9),
-         fmt_num(f, sizeof f, "%*.1f", 100 * r->roof_frac, 6),
-         fmt_num(g, sizeof g, "%*.2f", (double)r->ws_bytes / 1048576.0, 7),
-         dnn_short(r, h, sizeof h), fmt_num(i, sizeof i, "%*.2f", dnn_ratio(r), 7));
-  if (with_torch)
-    printf(" %s %s", fmt_ms(j, sizeof j, r->torch_ms, 9),
-           fmt_num(k, sizeof k, "%*.2f", r->ms / r->torch_ms, 7));
+  printf("%-4s %-3s %-2s %-28s %-6s %s%s", r->sh.name, bench_dtype_name(r->dt),
+         bench_format_name(r->fmt), shape, method, bench_fmt_ms(a, sizeof a, r->ms, 9),
+         r->others_busy > BUSY_MARK ? "*" : " ");
+  if (tc->after)
+    printf("%s %s", bench_fmt_ms(j, sizeof j, r->after_ms, 13),
+           bench_fmt_num(k, sizeof k, "%*.2f", r->ratio_after, 12));
+  printf(" %s %s %s", bench_fmt_num(b, sizeof b, "%*.1f", r->gflops, 7),
+         bench_fmt_ms(c, sizeof c, r->best_gemm_ms, 9),
+         bench_fmt_num(d, sizeof d, "%*.2f", r->ratio_best, 6));
+  if (tc->by) printf(" %-4s", r->best_by);
+  printf(" %s %s %s %s %s %s", bench_fmt_ms(w, sizeof w, r->gemm_wx_ms, 8),
+         bench_fmt_ms(e, sizeof e, r->bound_ms, 9),
+         bench_fmt_num(f, sizeof f, "%*.1f", 100 * r->roof_frac, 6),
+         bench_fmt_num(g, sizeof g, "%*.2f", (double)r->ws_bytes / 1048576.0, 7),
+         dnn_short(r, h, sizeof h), bench_fmt_num(i, sizeof i, "%*.2f", dnn_ratio(r), 7));
+  if (tc->torch)
+    printf(" %s %s", bench_fmt_ms(j, sizeof j, r->torch_ms, 9),
+           bench_fmt_num(k, sizeof k, "%*.2f", r->ms / r->torch_ms, 7));
   printf("\n");
   fflush(stdout);
 }
@@ -1191,9 +1090,10 @@ static void print_dnn_details(const result *rs, size_t n) {
       continue;
     char a[32], b[32], c[32];
     static const char *names[] = {"-", "agrees", "n/a", "DISAGREE", "error", "not run"};
-    printf("%-4s %-3s %-2s %s %s %s %9s  ", r->sh.name, dtype_name(r->dt), format_name(r->fmt),
-           fmt_ms(a, sizeof a, r->dnn.ms_separate, 9), fmt_ms(b, sizeof b, r->dnn.ms_fused, 9),
-           fmt_num(c, sizeof c, "%*.1e", r->dnn.max_rel_err, 9), names[r->dnn.status]);
+    printf("%-4s %-3s %-2s %s %s %s %9s  ", r->sh.name, bench_dtype_name(r->dt),
+           bench_format_name(r->fmt), bench_fmt_ms(a, sizeof a, r->dnn.ms_separate, 9),
+           bench_fmt_ms(b, sizeof b, r->dnn.ms_fused, 9),
+           bench_fmt_num(c, sizeof c, "%*.1e", r->dnn.max_rel_err, 9), names[r->dnn.status]);
     if (r->dnn.status == BENCH_DNN_OK)
       printf("%s [%s]%s%s%s\n", r->dnn.variant, r->dnn.impl,
              r->dnn.reorders_outside ? " (src/dst reorders outside the timing)" : "",
@@ -1203,27 +1103,6 @@ static void print_dnn_details(const result *rs, size_t n) {
   }
 }
 
-static void json_string_out(FILE *f, const char *s) {
-  fputc('"', f);
-  for (; s && *s; s++) {
-    const unsigned char ch = (unsigned char)*s;
-    if (ch == '"' || ch == '\\')
-      fprintf(f, "\\%c", ch);
-    else if (ch < 0x20)
-      fprintf(f, "\\u%04x", ch);
-    else
-      fputc(ch, f);
-  }
-  fputc('"', f);
-}
-
-static void json_number_out(FILE *f, double v) {
-  if (v == v && !isinf(v))
-    fprintf(f, "%.6g", v);
-  else
-    fputs("null", f);
-}
-
 static const char *dnn_status_name(bench_dnn_status s) {
   static const char *names[] = {"not_built", "ok", "unsupported", "disagree", "error", "not_run"};
   return names[s];
@@ -1231,23 +1110,23 @@ static const char *dnn_status_name(bench_dnn_status s) {
 
 static void json_result(FILE *f, const result *r) {
   fprintf(f, "{\"kind\": \"%s\", \"case\": ", r->kind);
-  json_string_out(f, r->sh.name);
+  bench_json_string(f, r->sh.name);
   fprintf(f, ", \"label\": ");
-  json_string_out(f, r->label);
+  bench_json_string(f, r->label);
   fprintf(f, ", \"algorithm\": ");
-  json_string_out(f, r->method);
+  bench_json_string(f, r->method);
   fprintf(f,
           ", \"dtype\": \"%s\", \"format\": \"%s\", \"B\": %lld, \"L\": %lld, \"C\": %lld, "
           "\"F\": %lld, \"K\": %lld, \"s\": %lld, \"d\": %lld, \"padding\": \"%s\", "
           "\"batch_mult\": %d, \"steps_mult\": %d, \"ok\": %s, \"error\": ",
-          dtype_name(r->dt), format_name(r->fmt), (long long)r->sh.B, (long long)r->sh.L,
-          (long long)r->sh.C, (long long)r->sh.F, (long long)r->sh.K, (long long)r->sh.s,
-          (long long)r->sh.d, padding_name(r->sh.padding), r->batch_mult, r->steps_mult,
-          r->ok ? "true" : "false");
+          bench_dtype_name(r->dt), bench_format_name(r->fmt), (long long)r->sh.B,
+          (long long)r->sh.L, (long long)r->sh.C, (long long)r->sh.F, (long long)r->sh.K,
+          (long long)r->sh.s, (long long)r->sh.d, bench_padding_name(r->sh.padding), r->batch_mult,
+          r->steps_mult, r->ok ? "true" : "false");
   if (r->ok)
     fputs("null", f);
   else
-    json_string_out(f, r->error);
+    bench_json_string(f, r->error);
   fprintf(f, ", \"out_len\": %lld, \"crop_left\": %lld, \"reps\": %d", (long long)r->out_len,
           (long long)crop_left_of(&r->sh), r->reps);
   const struct {
@@ -1270,87 +1149,122 @@ static void json_result(FILE *f, const result *r) {
               {"pytorch_ms", r->torch_ms},
               {"unlimited_workspace_ms", r->unlimited_ms},
               {"unlimited_workspace_bytes", r->ws_unlimited ? (double)r->ws_unlimited : NAN},
-              {"ratio_pytorch", r->ms / r->torch_ms}};
+              {"ratio_pytorch", r->ms / r->torch_ms},
+              {"after_gemm_ms", r->after_ms},
+              {"ratio_after_gemm_parked", r->ratio_after},
+              {"gemm_best_ms", r->best_gemm_ms},
+              {"ratio_gemm_best", r->ratio_best},
+              {"gemm_core_ms", r->gemm_core_ms},
+              {"gemm_mkl_ms", r->gemm_mkl_ms},
+              {"core_ms", r->core_ms},
+              {"core_gemm_accumulate_ms", r->core_accum_ms},
+              {"core_gemm_method_ms", r->core_gemm_method_ms}};
   for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
     fprintf(f, ", \"%s\": ", nums[i].key);
-    json_number_out(f, nums[i].v);
+    bench_json_number(f, nums[i].v);
   }
+  fprintf(f, ", \"gemm_best_by\": ");
+  bench_json_string(f, r->best_by);
+  fprintf(f, ", \"core_algorithm\": ");
+  bench_json_string(f, r->core_method);
   fprintf(f, ", \"onednn\": {\"status\": \"%s\", \"ms\": ", dnn_status_name(r->dnn.status));
-  json_number_out(f, r->dnn.ms);
+  bench_json_number(f, r->dnn.ms);
   fprintf(f, ", \"ratio\": ");
-  json_number_out(f, dnn_ratio(r));
+  bench_json_number(f, dnn_ratio(r));
   fprintf(f, ", \"ratio_of_medians\": ");
-  json_number_out(f, r->dnn.status == BENCH_DNN_OK ? r->ms / r->dnn.ms : NAN);
+  bench_json_number(f, r->dnn.status == BENCH_DNN_OK ? r->ms / r->dnn.ms : NAN);
   fprintf(f, ", \"paired_rounds\": %d", r->dnn.rounds);
   fprintf(f, ", \"ms_separate_relu\": ");
-  json_number_out(f, r->dnn.ms_separate);
+  bench_json_number(f, r->dnn.ms_separate);
   fprintf(f, ", \"ms_fused_relu\": ");
-  json_number_out(f, r->dnn.ms_fused);
+  bench_json_number(f, r->dnn.ms_fused);
   fprintf(f, ", \"max_rel_err\": ");
-  json_number_out(f, r->dnn.max_rel_err);
+  bench_json_number(f, r->dnn.max_rel_err);
   fprintf(f, ", \"reps\": %d, \"reorders_outside_timing\": %s, \"variant\": ", r->dnn.reps,
           r->dnn.reorders_outside ? "true" : "false");
-  json_string_out(f, r->dnn.variant);
+  bench_json_string(f, r->dnn.variant);
   fprintf(f, ", \"impl\": ");
-  json_string_out(f, r->dnn.impl);
+  bench_json_string(f, r->dnn.impl);
   fprintf(f, ", \"note\": ");
-  json_string_out(f, r->dnn.note);
+  bench_json_string(f, r->dnn.note);
   fprintf(f, "}}");
 }
 
 static int write_json(const char *path, const machine_info *m, const roofline *roof,
-                      const options *o, const result *rs, size_t n) {
+                      const options *o, const yardstick_run *y, const result *rs, size_t n,
+                      const bench_bwd_result *br, size_t nb) {
   FILE *f = fopen(path, "w");
   if (!f) return 0;
   fprintf(f, "{\n\"tool\": \"conv1dt-bench\", \"conv1dt_version\": ");
-  json_string_out(f, conv1dt_version_string());
+  bench_json_string(f, conv1dt_version_string());
   fprintf(f, ", \"date\": \"%s\",\n\"machine\": {\"cpu\": ", m->date);
-  json_string_out(f, m->cpu);
+  bench_json_string(f, m->cpu);
   fprintf(f, ", \"cores\": %ld, \"threads\": %d, \"blas\": ", m->cores, m->threads);
-  json_string_out(f, m->blas);
+  bench_json_string(f, m->blas);
   fprintf(f, ", \"blas_threads\": %d, \"onednn\": ", m->blas_threads);
-  json_string_out(f, m->onednn);
+  bench_json_string(f, m->onednn);
   fprintf(f, ", \"openblas_coretype\": ");
   if (m->coretype[0])
-    json_string_out(f, m->coretype);
+    bench_json_string(f, m->coretype);
   else
     fputs("null", f);
   fprintf(f, ", \"load_average_at_start\": ");
-  json_number_out(f, m->load);
+  bench_json_number(f, m->load);
   fprintf(f, ", \"others_cpu_fraction\": ");
-  json_number_out(f, m->others_busy);
+  bench_json_number(f, m->others_busy);
   fprintf(f, ", \"pytorch\": ");
   if (m->torch[0])
-    json_string_out(f, m->torch);
+    bench_json_string(f, m->torch);
   else
     fputs("null", f);
   fprintf(f, "},\n\"roofline\": {\"peak_gflops_f32\": ");
-  json_number_out(f, roof->gflops[0]);
+  bench_json_number(f, roof->gflops[0]);
   fprintf(f, ", \"peak_gflops_f64\": ");
-  json_number_out(f, roof->gflops[1]);
+  bench_json_number(f, roof->gflops[1]);
   fprintf(f, ", \"peak_gflops_f32_first\": ");
-  json_number_out(f, roof->gflops_first[0]);
+  bench_json_number(f, roof->gflops_first[0]);
   fprintf(f, ", \"peak_gflops_f32_last\": ");
-  json_number_out(f, roof->gflops_last[0]);
+  bench_json_number(f, roof->gflops_last[0]);
   fprintf(f, ", \"peak_gflops_f64_first\": ");
-  json_number_out(f, roof->gflops_first[1]);
+  bench_json_number(f, roof->gflops_first[1]);
   fprintf(f, ", \"peak_gflops_f64_last\": ");
-  json_number_out(f, roof->gflops_last[1]);
+  bench_json_number(f, roof->gflops_last[1]);
   fprintf(f, ", \"peak_gflops_f32_fma_loop\": ");
-  json_number_out(f, roof->gflops_fma[0]);
+  bench_json_number(f, roof->gflops_fma[0]);
   fprintf(f, ", \"peak_gflops_f64_fma_loop\": ");
-  json_number_out(f, roof->gflops_fma[1]);
+  bench_json_number(f, roof->gflops_fma[1]);
   fprintf(f, ", \"fma_loop_isa\": ");
-  json_string_out(f, roof->fma_isa ? roof->fma_isa : "");
+  bench_json_string(f, roof->fma_isa ? roof->fma_isa : "");
   fprintf(f, ", \"peak_gemm_n\": %d, \"bandwidth_gbs\": ", roof->gemm_n);
-  json_number_out(f, roof->gbs);
+  bench_json_number(f, roof->gbs);
   fprintf(f, ", \"copy_bytes\": %zu, \"copy_threads\": %d},\n", roof->copy_bytes,
           roof->copy_threads);
+  const bench_yardstick_plan *p = &y->plan;
+  fprintf(f, "\"gemm_yardstick\": {\"openblas_core\": ");
+  bench_json_string(f, p->loaded_core);
+  fprintf(f, ", \"cpu_best_core\": ");
+  bench_json_string(f, p->best_core);
+  fprintf(f, ", \"misdetected\": %s, \"core_child\": ", p->misdetected ? "true" : "false");
+  if (y->core_ran)
+    bench_json_string(f, p->child_core);
+  else
+    fputs("null", f);
+  fprintf(f, ", \"mkl_child\": ");
+  if (y->mkl_ran)
+    bench_json_string(f, y->mkl_blas);
+  else
+    fputs("null", f);
+  fprintf(f, "},\n");
   fprintf(f, "\"settings\": {\"reps\": %d, \"min_reps\": %d, \"min_time\": %g},\n\"results\": [\n",
           o->reps.reps, o->reps.min_reps, o->reps.min_time);
   for (size_t i = 0; i < n; i++) {
     json_result(f, &rs[i]);
     fputs(i + 1 < n ? ",\n" : "\n", f);
+  }
+  fputs("],\n\"backward\": [\n", f);
+  for (size_t i = 0; i < nb; i++) {
+    bench_backward_json(f, &br[i]);
+    fputs(i + 1 < nb ? ",\n" : "\n", f);
   }
   fputs("]\n}\n", f);
   return fclose(f) == 0;
@@ -1378,15 +1292,17 @@ static int write_csv(const char *path, const result *rs, size_t n) {
         "workspace_bytes,ns_per_sample_step,others_cpu_fraction,onednn_status,onednn_ms,"
         "ratio_onednn,onednn_ms_separate_relu,onednn_ms_fused_relu,onednn_max_rel_err,"
         "onednn_reorders_outside_timing,onednn_variant,onednn_impl,onednn_note,pytorch_ms,"
-        "ratio_pytorch,error,algorithm,ratio_gemm_of_medians,ratio_onednn_of_medians\n",
+        "ratio_pytorch,error,algorithm,ratio_gemm_of_medians,ratio_onednn_of_medians,"
+        "after_gemm_ms,ratio_after_gemm_parked,gemm_best_ms,gemm_best_by,ratio_gemm_best,"
+        "gemm_core_ms,gemm_mkl_ms\n",
         f);
   for (size_t i = 0; i < n; i++) {
     const result *r = &rs[i];
     fprintf(f, "%s,%s,%s,%s,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%s,%d,%d,%d,%lld,%d", r->kind,
-            r->sh.name, dtype_name(r->dt), format_name(r->fmt), (long long)r->sh.B,
+            r->sh.name, bench_dtype_name(r->dt), bench_format_name(r->fmt), (long long)r->sh.B,
             (long long)r->sh.L, (long long)r->sh.C, (long long)r->sh.F, (long long)r->sh.K,
-            (long long)r->sh.s, (long long)r->sh.d, padding_name(r->sh.padding), r->batch_mult,
-            r->steps_mult, r->ok, (long long)r->out_len, r->reps);
+            (long long)r->sh.s, (long long)r->sh.d, bench_padding_name(r->sh.padding),
+            r->batch_mult, r->steps_mult, r->ok, (long long)r->out_len, r->reps);
     const double nums[] = {r->ms,
                            r->ms_min,
                            r->gflops,
@@ -1415,6 +1331,13 @@ static int write_csv(const char *path, const result *rs, size_t n) {
     csv_field_text(f, r->method);
     csv_field_num(f, r->ratio_gemm_unpaired);
     csv_field_num(f, r->dnn.status == BENCH_DNN_OK ? r->ms / r->dnn.ms : NAN);
+    csv_field_num(f, r->after_ms);
+    csv_field_num(f, r->ratio_after);
+    csv_field_num(f, r->best_gemm_ms);
+    csv_field_text(f, r->best_by);
+    csv_field_num(f, r->ratio_best);
+    csv_field_num(f, r->gemm_core_ms);
+    csv_field_num(f, r->gemm_mkl_ms);
     fputc('\n', f);
   }
   return fclose(f) == 0;
@@ -1442,6 +1365,7 @@ int main(int argc, char **argv) {
   const int threads = o.threads ? o.threads : (int)(cores > 0 ? cores : 1);
   if (!set_threads(threads))
     fprintf(stderr, "conv1dt-bench: cannot set the BLAS's threads (use its own variable)\n");
+  if (o.child) return child_main(&o);
 
   machine_info m;
   machine_describe(&m, threads);
@@ -1498,13 +1422,14 @@ int main(int argc, char **argv) {
   size_t total = 0, n = 0;
   for (int dt = 0; dt < 2; dt++)
     for (int fmt = 0; fmt < 2; fmt++) total += o.want_dtype[dt] && o.want_format[fmt];
-  total *= nshapes * per_shape;
+  const size_t nbwd = o.backward && !o.scaling ? total * nshapes : 0;
+  total = o.backward == 2 && !o.scaling ? 0 : total * nshapes * per_shape;
   result *rs = calloc(total ? total : 1, sizeof *rs);
   if (!rs) return 1;
 
   /* The measurements; progress on stderr, the table once the peak has been measured again. */
   int failures = 0;
-  for (size_t si = 0; si < nshapes; si++)
+  for (size_t si = 0; si < nshapes && total; si++)
     for (int dt = 0; dt < 2; dt++)
       for (int fmt = 0; fmt < 2; fmt++) {
         if (!o.want_dtype[dt] || !o.want_format[fmt]) continue;
@@ -1512,23 +1437,61 @@ int main(int argc, char **argv) {
         if (o.scaling)
           run_scaling(&shapes[si], (conv1dt_dtype)dt, (conv1dt_data_format)fmt, &o, batch);
         else
-          run_case(&shapes[si], (conv1dt_dtype)dt, (conv1dt_data_format)fmt, &o, o.onednn, batch);
+          bench_run_case(&shapes[si], (conv1dt_dtype)dt, (conv1dt_data_format)fmt, &o, o.onednn,
+                         batch);
         for (size_t p = 0; p < per_shape; p++, n++) {
           result *r = &rs[n];
           r->kind = kind;
           r->label = labels[si];
+          r->shape_index = (int)si;
           if (!o.scaling) r->batch_mult = r->steps_mult = 1;
           r->torch_ms = torch_lookup(o.pytorch_path ? &torch : NULL, r);
           failures += !r->ok;
           if (r->ok)
             fprintf(stderr, "[%zu/%zu] %s %s %s B=%lld L=%lld: %.4g ms (%d runs)\n", n + 1, total,
-                    r->sh.name, dtype_name(r->dt), format_name(r->fmt), (long long)r->sh.B,
-                    (long long)r->sh.L, r->ms, r->reps);
+                    r->sh.name, bench_dtype_name(r->dt), bench_format_name(r->fmt),
+                    (long long)r->sh.B, (long long)r->sh.L, r->ms, r->reps);
           else
             fprintf(stderr, "[%zu/%zu] %s %s %s: error: %s\n", n + 1, total, r->sh.name,
-                    dtype_name(r->dt), format_name(r->fmt), r->error);
+                    bench_dtype_name(r->dt), bench_format_name(r->fmt), r->error);
         }
       }
+  /* The training calls, after the forward's cases. */
+  bench_bwd_result *br = calloc(nbwd ? nbwd : 1, sizeof *br);
+  if (!br) return 1;
+  size_t nb = 0;
+  for (size_t si = 0; si < nshapes && nbwd; si++)
+    for (int dt = 0; dt < 2; dt++)
+      for (int fmt = 0; fmt < 2; fmt++) {
+        if (!o.want_dtype[dt] || !o.want_format[fmt]) continue;
+        bench_bwd_result *r = &br[nb++];
+        bench_backward_run(&shapes[si], (conv1dt_dtype)dt, (conv1dt_data_format)fmt,
+                           bench_algorithm, &o.reps, r);
+        const torch_record *q = o.pytorch_path ? torch_find(&torch, &r->sh, r->dt, r->fmt) : NULL;
+        if (q) r->torch_bwd_ms = q->bwd_ms;
+        failures += !r->ok;
+        if (r->ok)
+          fprintf(stderr,
+                  "[backward %zu/%zu] %s %s %s: forward %.4g, backward %.4g ms (%d rounds)\n", nb,
+                  nbwd, r->sh.name, bench_dtype_name(r->dt), bench_format_name(r->fmt), r->fwd_ms,
+                  r->bwd_ms, r->rounds);
+        else
+          fprintf(stderr, "[backward %zu/%zu] %s %s %s: error: %s\n", nb, nbwd, r->sh.name,
+                  bench_dtype_name(r->dt), bench_format_name(r->fmt), r->error);
+      }
+
+  /* The honest yardstick: the bare GEMM with the machine's best kernels, in child processes,
+   * after the cases (never while this process times anything). The smoke run tries them only
+   * when asked by name. */
+  yardstick_run ys;
+  memset(&ys, 0, sizeof ys);
+  bench_yardstick_plan_make(&ys.plan, o.mkl, o.yardstick_core);
+  if (o.smoke && !o.mkl) ys.plan.mkl_path[0] = '\0';
+  if (o.smoke && !o.yardstick_core) ys.plan.child_core[0] = '\0';
+  if (n && !o.scaling && !o.own_gemm)
+    run_yardstick_children(&o, shapes, nshapes, threads, rs, n, &ys);
+  for (size_t i = 0; i < n; i++) choose_best_gemm(&rs[i]);
+
   for (int dt = 0; dt < 2; dt++) {
     if (o.want_dtype[dt] && !o.smoke && !o.quick_roof)
       roof.gflops_last[dt] = measure_peak((conv1dt_dtype)dt, roof.gemm_n, peak_time);
@@ -1541,6 +1504,8 @@ int main(int argc, char **argv) {
     if (roof.gflops_fma[dt] > roof.gflops[dt]) roof.gflops[dt] = roof.gflops_fma[dt];
   }
   for (size_t i = 0; i < n; i++) apply_roofline(&rs[i], &roof);
+  for (size_t i = 0; i < nb; i++)
+    bench_backward_roofline(&br[i], roof.gflops[br[i].dt == CONV1DT_FLOAT64], roof.gbs);
   cpu_usage use_end;
   cpu_usage_now(&use_end);
   m.others_busy = others_share(&use_start, &use_end, bench_now() - t_start);
@@ -1563,18 +1528,21 @@ int main(int argc, char **argv) {
     if (o.want_dtype[dt])
       printf("# peak %s: %.1f GFLOP/s (the better of an %s multiply-add loop, %.1f, and the best "
              "%d^3 GEMM: %.1f before the cases, %s after)\n",
-             dtype_name((conv1dt_dtype)dt), roof.gflops[dt], roof.fma_isa, roof.gflops_fma[dt],
-             roof.gemm_n, roof.gflops_first[dt],
-             fmt_num(after, sizeof after, "%*.1f", roof.gflops_last[dt], 1));
+             bench_dtype_name((conv1dt_dtype)dt), roof.gflops[dt], roof.fma_isa,
+             roof.gflops_fma[dt], roof.gemm_n, roof.gflops_first[dt],
+             bench_fmt_num(after, sizeof after, "%*.1f", roof.gflops_last[dt], 1));
   printf("# bandwidth: %.1f GB/s (%zu MiB copy, bytes read + written, %d threads, best of %d)\n",
          roof.gbs, roof.copy_bytes >> 20, threads, copy_reps);
+  if (n && !o.scaling) print_yardstick_head(&ys, &o);
   printf("\n");
   if (o.scaling)
     printf("Scaling of case %s (%s): batch x1, x2, x4 by steps x1, x2, x4, timed in interleaved "
            "rounds\n(no GEMM baseline, no oneDNN)\n\n",
            shapes[0].name, labels[0]);
-  print_table_head(o.pytorch_path != NULL);
-  for (size_t i = 0; i < n; i++) print_row(&rs[i], o.pytorch_path != NULL);
+  const table_cols tc = {ys.core_ran || ys.mkl_ran, o.after_gemm && !o.scaling,
+                         o.pytorch_path != NULL};
+  if (n) print_table_head(&tc);
+  for (size_t i = 0; i < n; i++) print_row(&rs[i], &tc);
 
   if (o.scaling) {
     printf("\nTime per sample-step (ns) and relative to x1 x1 (1.00 = linear):\n");
@@ -1589,12 +1557,14 @@ int main(int argc, char **argv) {
           base = &rs[j];
       const double ns = 1e6 * r->ms / ((double)r->sh.B * (double)r->sh.L);
       const double ns0 = 1e6 * base->ms / ((double)base->sh.B * (double)base->sh.L);
-      printf("%-3s %-2s %5dx %5dx %7lld %8lld %12.2f %8.2f\n", dtype_name(r->dt),
-             format_name(r->fmt), r->batch_mult, r->steps_mult, (long long)r->sh.B,
+      printf("%-3s %-2s %5dx %5dx %7lld %8lld %12.2f %8.2f\n", bench_dtype_name(r->dt),
+             bench_format_name(r->fmt), r->batch_mult, r->steps_mult, (long long)r->sh.B,
              (long long)r->sh.L, ns, ns / ns0);
     }
   } else {
     print_dnn_details(rs, n);
+    if (ys.core_ran) print_core_table(&ys, rs, n);
+    if (nb) bench_backward_print(br, nb, o.pytorch_path != NULL);
   }
   if (o.limit_check) {
     printf("\nThe default workspace limit against none (the same layer without a limit, timed in "
@@ -1603,18 +1573,23 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < n; i++) {
       const result *r = &rs[i];
       if (!r->ok || isnan(r->unlimited_ms)) continue;
-      printf("%-4s %-3s %-2s %10.2f %12.2f %10.4g %12.4g %8.3f\n", r->sh.name, dtype_name(r->dt),
-             format_name(r->fmt), (double)r->ws_bytes / 1048576.0,
+      printf("%-4s %-3s %-2s %10.2f %12.2f %10.4g %12.4g %8.3f\n", r->sh.name,
+             bench_dtype_name(r->dt), bench_format_name(r->fmt), (double)r->ws_bytes / 1048576.0,
              (double)r->ws_unlimited / 1048576.0, r->ms, r->unlimited_ms, r->ms / r->unlimited_ms);
     }
   }
-  printf("\nms: median of conv1dt's runs (*: other processes took over %.0f%% of the CPUs "
-         "meanwhile);\nxGEMM, xoneDNN, xtorch: conv1dt's time / theirs (< 1: conv1dt faster); "
-         "roof%%: roofline bound / conv1dt's time.\nTook %.1f s.\n",
-         100 * BUSY_MARK, bench_now() - t_start);
+  if (n)
+    printf("\nms: median of conv1dt's runs (*: other processes took over %.0f%% of the CPUs "
+           "meanwhile);\nxGEMM, xoneDNN, xtorch: conv1dt's time / theirs (< 1: conv1dt faster); "
+           "roof%%: roofline bound / conv1dt's time%s.\n",
+           100 * BUSY_MARK,
+           tc.after ? ";\nafter-GEMM ms: the layer right after a same-size bare GEMM (no pause), "
+                      "after/parked: over ms, paired by round"
+                    : "");
+  printf("Took %.1f s.\n", bench_now() - t_start);
 
   int io_fail = 0;
-  if (o.json_path && !write_json(o.json_path, &m, &roof, &o, rs, n)) {
+  if (o.json_path && !write_json(o.json_path, &m, &roof, &o, &ys, rs, n, br, nb)) {
     fprintf(stderr, "conv1dt-bench: cannot write %s\n", o.json_path);
     io_fail = 1;
   }
@@ -1623,6 +1598,7 @@ int main(int argc, char **argv) {
     io_fail = 1;
   }
   free(rs);
+  free(br);
   free(torch.recs);
   return failures || io_fail ? 1 : 0;
 }

@@ -1,19 +1,24 @@
 #!/usr/bin/env python3
 """Times PyTorch's conv_transpose1d + relu on conv1dt-bench's suite; writes JSON that
-`conv1dt-bench --pytorch-json FILE` merges as a column.
+`conv1dt-bench --pytorch-json FILE` merges as a column (and, with --backward, the autograd
+backward that `conv1dt-bench --backward` compares with).
 
 Run by hand from the top of the checkout, in a virtual environment with PyTorch (CPU) and
 NumPy installed, e.g.
 
     python3 -m venv .venv-torch && .venv-torch/bin/pip install torch numpy
-    .venv-torch/bin/python bench/pytorch_bench.py --threads 2 --json torch.json
-    ./build/bench/conv1dt-bench --json perf.json --pytorch-json torch.json
+    .venv-torch/bin/python bench/pytorch_bench.py --threads 2 --backward --json torch.json
+    ./build/bench/conv1dt-bench --backward --json perf.json --pytorch-json torch.json
 
 Same shapes, data formats, activation (relu) and bias as the C benchmark, each in float32 and
 float64. Keras's padding is mapped onto PyTorch's symmetric `padding` / `output_padding` plus
 a slice of the output (a view); channels_last means a permuted view of a (B, L, C) array in and
 a permuted view out, since PyTorch's 1-D convolutions work on (N, C, L). Before timing, each case
 is checked against a NumPy implementation of Keras's definition on the first sample.
+
+--backward also times training: the same forward with requires_grad on the input, the weight
+and the bias ("forward_train_ms"), then `y.backward(dy)` alone ("backward_ms": dx, dweight and
+dbias, overwritten each time as conv1dt_backward does), one of each per run, medians.
 """
 import argparse
 import json
@@ -36,6 +41,7 @@ SUITE = [
     ("E", "big-kernel", 16, 4096, 16, 16, 32, 4, 1, "valid"),
     ("F", "wide", 16, 256, 1024, 1024, 4, 2, 1, "valid"),
     ("G", "batch1", 1, 2048, 256, 128, 8, 4, 1, "same"),
+    ("H", "many-short", 256, 32, 256, 256, 4, 2, 1, "same"),
 ]
 
 
@@ -79,6 +85,49 @@ def reference_sample(x0, kernel, bias, s, d, out_len, crop_left):
     return np.maximum(full[crop_left : crop_left + out_len] + bias, 0.0)
 
 
+def timed_runs(fn, args):
+    """Wall times of fn() (returning a list of times, or a float to record instead of the
+    call's own), as many runs as --reps, or adaptive: at least --min-reps and --min-time."""
+    times = []
+    elapsed = 0.0
+    while (len(times) < args.reps) if args.reps else (
+        len(times) < args.min_reps or elapsed < args.min_time
+    ):
+        t0 = time.perf_counter()
+        got = fn()
+        t = time.perf_counter() - t0
+        times.append(got if isinstance(got, float) else t)
+        elapsed += t
+    return times
+
+
+def time_backward(forward, x, weight, bias, yshape, tdt, gen, args):
+    """Medians of the forward with autograd on (input, weight and bias require grad) and of
+    the backward of dy alone, one of each per run."""
+    xg, wg, bg = (t.detach().clone().requires_grad_(True) for t in (x, weight, bias))
+    dy = torch.rand(tuple(yshape), generator=gen, dtype=tdt) * 2 - 1
+    fwd = []
+
+    def step():
+        xg.grad = wg.grad = bg.grad = None  # overwritten, not accumulated, as in conv1dt
+        t0 = time.perf_counter()
+        y = forward(xg, wg, bg)
+        t1 = time.perf_counter()
+        y.backward(dy)
+        t2 = time.perf_counter()
+        fwd.append(t1 - t0)
+        return t2 - t1
+
+    step()  # warm-up
+    fwd.clear()
+    bwd = timed_runs(step, args)
+    return {
+        "forward_train_ms": 1e3 * statistics.median(fwd),
+        "backward_ms": 1e3 * statistics.median(bwd),
+        "backward_reps": len(bwd),
+    }
+
+
 def run_case(case, dtype, fmt, args):
     name, label, B, L, C, F, K, s, d, padding = case
     tdt = torch.float32 if dtype == "f32" else torch.float64
@@ -97,10 +146,10 @@ def run_case(case, dtype, fmt, args):
     torch_len = full - 2 * pad + out_pad
     sliced = start != 0 or torch_len != out_len
 
-    def forward():
-        xin = x.permute(0, 2, 1) if fmt == "cl" else x
+    def forward(xv=x, w=weight, b=bias):
+        xin = xv.permute(0, 2, 1) if fmt == "cl" else xv
         y = tf.conv_transpose1d(
-            xin, weight, bias, stride=s, padding=pad, output_padding=out_pad, dilation=d
+            xin, w, b, stride=s, padding=pad, output_padding=out_pad, dilation=d
         )
         if sliced:
             y = y[:, :, start : start + out_len]
@@ -128,17 +177,10 @@ def run_case(case, dtype, fmt, args):
             print(f"{name} {dtype} {fmt}: PyTorch disagrees with Keras's definition "
                   f"(max rel error {err:.3g}); not timed", file=sys.stderr)
             return rec
-        times = []
-        elapsed = 0.0
         sample = cpu_sample()
-        while (len(times) < args.reps) if args.reps else (
-            len(times) < args.min_reps or elapsed < args.min_time
-        ):
-            t0 = time.perf_counter()
-            forward()
-            t = time.perf_counter() - t0
-            times.append(t)
-            elapsed += t
+        times = timed_runs(forward, args)
+    if args.backward:
+        rec.update(time_backward(forward, x, weight, bias, y.shape, tdt, gen, args))
     rec["others_cpu_fraction"] = others_share(sample, cpu_sample())
     rec["ms"] = 1e3 * statistics.median(times)
     rec["reps"] = len(times)
@@ -156,6 +198,8 @@ def main():
     p.add_argument("--reps", type=int, default=0, help="exactly N runs (default: adaptive)")
     p.add_argument("--min-reps", type=int, default=5)
     p.add_argument("--min-time", type=float, default=0.5)
+    p.add_argument("--backward", action="store_true",
+                   help="also time the autograd backward (dx, dweight, dbias)")
     args = p.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -181,6 +225,7 @@ def main():
                 busy = rec.get("others_cpu_fraction") or 0.0
                 print(f"{rec['case']} {dtype} {fmt}: "
                       + (f"{rec['ms']:.4g} ms" if "ms" in rec else "not timed")
+                      + (f", backward {rec['backward_ms']:.4g} ms" if "backward_ms" in rec else "")
                       + (f" (others took {100 * busy:.0f}% of the CPUs)" if busy > 0.05 else ""),
                       file=sys.stderr)
 

@@ -41,18 +41,19 @@ for row in "${vendors[@]}"; do
   # Debian's BLIS hides its thread call from the bench too: all cores, as for the others.
   BLIS) env=(BLIS_NUM_THREADS="$(nproc)") ;;
   esac
+  # Each vendor's own GEMM is the yardstick here (--own-gemm: no MKL or OpenBLAS core children).
   run() { env "${env[@]}" LD_LIBRARY_PATH="$path" "$bench" "${opts[@]}" "${extra[@]}" --no-onednn \
-    --quick-roofline "$@" 2>/dev/null; }
+    --own-gemm --no-after-gemm --quick-roofline "$@" 2>/dev/null; }
   run --algorithm auto >"$out/$name.auto"
   echo "$(grep '^# BLAS:' "$out/$name.auto")" >&2
   # DIRECT again only for the cases where AUTO picked another method.
-  others=$(awk '/^[A-G] / && $5 != "direct" { print $1 }' "$out/$name.auto" | sort -u | paste -sd, -)
+  others=$(awk '/^[A-H] / && $5 != "direct" { print $1 }' "$out/$name.auto" | sort -u | paste -sd, -)
   : >"$out/$name.direct"
   if [ -n "$others" ]; then run --only "$others" --algorithm direct >"$out/$name.direct"; fi
   # Rows: case dt fm shape method ms GFLOP/s GEMM-ms xGEMM ...; '*' marks a disturbed time.
   awk -v name="$name" '
     FNR == 1 { file++ }
-    /^[A-G] / { key = $1 " " $2 " " $3; ms = $6; sub(/\*/, "", ms)
+    /^[A-H] / { key = $1 " " $2 " " $3; ms = $6; sub(/\*/, "", ms)
                 if (file == 1) { method[key] = $5; t[key] = ms; x[key] = $9; order[++n] = key }
                 else d[key] = ms }
     END { for (i = 1; i <= n; i++) { k = order[i]

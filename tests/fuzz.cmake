@@ -58,6 +58,7 @@ if(CONV1DT_FUZZ)
   foreach(_t IN LISTS _fuzz_keras_targets)
     add_executable(fuzz_${_t} fuzz/fuzz_${_t}.c ${PROJECT_SOURCE_DIR}/src/keras/keras_config.c
                    ${PROJECT_SOURCE_DIR}/src/keras/keras_h5.c
+                   ${PROJECT_SOURCE_DIR}/src/keras/keras_h5_check.c
                    ${PROJECT_SOURCE_DIR}/src/keras/keras_zip.c)
     target_include_directories(fuzz_${_t} PRIVATE ${PROJECT_SOURCE_DIR}/src/keras
                                ${PROJECT_SOURCE_DIR}/src)

@@ -200,6 +200,12 @@ START_TEST(test_failures) {
                  1, "not a readable .keras archive");
   /* corrupted bytes inside the compressed weights: the CRC catches them */
   free(b);
+  /* HDF5 metadata damaged in a way libhdf5 would crash on */
+  expect_failure(ARGS("run", "--keras-config", kf("k3_func.json"), "--keras-weights",
+                      kf("damaged-group-heap-address.h5"), "--layer", "outer_ct", "--input",
+                      kf("k3_func_outer_x.npy"), "--output", y),
+                 1,
+                 "damaged-group-heap-address.h5: corrupted HDF5 file: the pointer to a local heap");
 }
 END_TEST
 

@@ -120,14 +120,19 @@ START_TEST(test_keras3_cases) {
 }
 END_TEST
 
+/* Keras 2's files in float32 and float64 (whole model, both save_weights layouts each). */
 START_TEST(test_keras2_cases) {
   json_object *all = cases();
-  int seen = 0;
+  int seen = 0, seen64 = 0;
   for (size_t i = 0; i < json_object_array_length(all); i++) {
     json_object *c = json_object_array_get_idx(all, i);
-    if (strncmp(field(c, "name"), "k2_", 3) == 0) run_case(c), seen++;
+    if (strncmp(field(c, "name"), "k2_", 3) != 0) continue;
+    run_case(c);
+    seen++;
+    seen64 += strcmp(field(c, "dtype"), "float64") == 0;
   }
-  ck_assert_int_ge(seen, 3);
+  ck_assert_int_ge(seen, 7);
+  ck_assert_int_ge(seen64, 3);
   json_object_put(all);
 }
 END_TEST
@@ -409,6 +414,46 @@ START_TEST(test_hdf5_heap_loop_refused) {
 }
 END_TEST
 
+/* The checks of damaged metadata let valid HDF5 through, beyond what Keras writes: soft links,
+ * links in an object header, a two-level B-tree, chunked and compact datasets, attributes of
+ * every type class (tests/keras/gen_hdf5_variety.py); the layer is k3_lone's. */
+START_TEST(test_hdf5_variety_accepted) {
+  json_object *c = json_tokener_parse(
+      "{\"name\": \"hdf5_variety\", \"layer\": \"lone\", \"input\": \"k3_lone_x.npy\", "
+      "\"expected\": \"k3_lone_y.npy\", \"dtype\": \"float32\", "
+      "\"config\": \"k3_lone_layer.json\", \"weights\": \"hdf5_variety.weights.h5\"}");
+  ck_assert(c != NULL);
+  run_case(c);
+  json_object_put(c);
+}
+END_TEST
+
+/* Found by fuzzing, damage libhdf5 1.10 trusts in a group's metadata: an attribute message whose
+ * parts are larger than the message (H5Aexists read freed memory) and a group whose local heap
+ * address lies outside the file (H5Lvisit wrote through NULL). Both refused before libhdf5 reads
+ * them, naming the file and the damaged structure. */
+START_TEST(test_hdf5_damaged_metadata_refused) {
+  static const struct {
+    const char *file, *needle;
+  } cases[] = {
+      {"damaged-attribute-message.h5",
+       "corrupted HDF5 file: the attribute message at byte 1856 states parts larger than the "
+       "message"},
+      {"damaged-group-heap-address.h5",
+       "corrupted HDF5 file: the pointer to a local heap at byte 128 leads outside the file"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    conv1dt_layer *l = NULL;
+    ck_assert_int_eq(conv1dt_create_from_keras_files(path_of("k3_func.json"),
+                                                     path_of(cases[i].file), "outer_ct", &l),
+                     CONV1DT_ERROR_INVALID_VALUE);
+    ck_assert_msg(strstr(conv1dt_last_error(), cases[i].file), "%s", conv1dt_last_error());
+    ck_assert_msg(strstr(conv1dt_last_error(), cases[i].needle), "%s", conv1dt_last_error());
+    ck_assert(l == NULL);
+  }
+}
+END_TEST
+
 /* A .keras archive whose stored model.weights.h5 starts at byte 4096, where an HDF5 file with
  * a user block would have its signature: still an archive (written by Keras 3.15.1). */
 START_TEST(test_archive_with_hdf5_at_user_block_offset) {
@@ -565,6 +610,8 @@ int main(void) {
   tcase_add_test(tc, test_truncated_and_corrupted_hdf5);
   tcase_add_test(tc, test_truncated_and_corrupted_keras2_model);
   tcase_add_test(tc, test_hdf5_heap_loop_refused);
+  tcase_add_test(tc, test_hdf5_damaged_metadata_refused);
+  tcase_add_test(tc, test_hdf5_variety_accepted);
   tcase_add_test(tc, test_archive_with_hdf5_at_user_block_offset);
   tcase_add_test(tc, test_layer_names);
   tcase_add_test(tc, test_save_round_trip);

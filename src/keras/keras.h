@@ -1,6 +1,7 @@
 /* Internal interface of the Keras file readers (src/keras/). Nothing here is public.
  *   keras_config.c  Keras JSON (a layer's get_config, a model's config) -> conv1dt_config
  *   keras_h5.c      a layer's kernel and bias from Keras 3 and Keras 2 HDF5 files
+ *   keras_h5_check.c  damage in an HDF5 file that libhdf5 would trust, found before it reads
  *   keras_zip.c     the entries of a Keras 3 .keras archive
  *   keras_load.c    the public loading calls: format detection by bytes, then the three above
  *   keras_save.c    conv1dt_save_keras: a layer as a Keras 3 .keras archive */
@@ -9,6 +10,7 @@
 
 #include "conv1dt.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,6 +54,11 @@ void conv1dt__keras_weights_free(conv1dt__keras_weights *w);
 conv1dt_status conv1dt__keras_h5_weights(const void *image, size_t size, const char *name,
                                          const char *h5_path, conv1dt_dtype dtype,
                                          conv1dt__keras_weights *w);
+
+/* False, with what is damaged and where in why (why_size bytes), if libhdf5 1.10 would crash,
+ * hang or read out of bounds on the HDF5 image (size bytes, superblock at byte base). */
+bool conv1dt__keras_h5_check(const unsigned char *image, size_t size, size_t base, char *why,
+                             size_t why_size);
 
 /* The JSON text of a Keras 2 whole-model HDF5 file's "model_config" root attribute; *json is
  * malloc'ed and NUL-terminated. CONV1DT_ERROR_INVALID_VALUE when the file has none. */

@@ -34,94 +34,16 @@ static void restore_errors(const saved_errors *s) {
   H5Eset_auto2(H5E_DEFAULT, s->func, s->data);
 }
 
-/* Global heap collections ("GCOL" blocks) hold HDF5's variable-length strings, such as Keras's
- * names and model_config; libhdf5 1.10 (Debian 12) trusts them, and fuzzing found two ways a
- * damaged one breaks it: a free-space entry (index 0) of size 0 makes its parser loop forever
- * (it advances by the entry's size), and a string whose reference names an index the collection
- * does not hold makes it read outside its object table (a crash). Such a file is corrupted: it
- * is refused before libhdf5 sees it. The walk mirrors libhdf5's: after the 16-byte header,
- * objects of a 16-byte header (index u16, references u16, reserved u32, size u64) and their
- * 8-aligned data; index 0's size covers the rest. A reference is (length u32, collection
- * address u64, index u32); one is recognised by its collection's address (relative to the
- * superblock, at `base`), which in float data would be a subnormal number and a zero. */
-static uint64_t le64(const unsigned char *p) {
-  uint64_t v = 0;
-  for (int b = 7; b >= 0; b--) v = v << 8 | p[b];
-  return v;
-}
-
-/* Checks the collection at image[at .. at + csize); false with *why set if libhdf5 would fail
- * on it. `held` gets a bit per index the collection holds. */
-static bool collection_ok(const unsigned char *image, size_t at, size_t csize, unsigned char *held,
-                          const char **why) {
-  const size_t end = at + csize;
-  for (size_t p = at + 16; p < end;) {
-    if (end - p < 16) break; /* too small for an object: free space */
-    const unsigned idx = (unsigned)image[p] | (unsigned)image[p + 1] << 8;
-    const uint64_t osize = le64(image + p + 8);
-    if (idx == 0) {
-      if (osize == 0) {
-        *why = "an empty free-space entry (libhdf5 would never finish reading it)";
-        return false;
-      }
-      if (osize >= end - p) break;
-      p += (size_t)osize;
-      continue;
-    }
-    if (osize > end - p - 16 || ((osize + 7) & ~(uint64_t)7) > end - p - 16) {
-      *why = "an object larger than the heap (libhdf5 would read past it)";
-      return false;
-    }
-    held[idx / 8] |= (unsigned char)(1u << (idx % 8));
-    p += 16 + (size_t)((osize + 7) & ~(uint64_t)7);
-  }
-  return true;
-}
-
-static bool heaps_ok(const unsigned char *image, size_t size, size_t base, size_t *bad_at,
-                     const char **why) {
-  unsigned char *held = malloc(65536 / 8);
-  if (!held) return true; /* no memory for the check: libhdf5 will most likely fail the same */
-  bool ok = true;
-  for (size_t i = base; ok && i + 16 <= size; i++) {
-    if (memcmp(image + i, "GCOL", 4) != 0 || image[i + 4] != 1) continue;
-    const uint64_t csize = le64(image + i + 8);
-    if (csize < 16 || csize > size - i) continue; /* libhdf5 cannot load it: it fails, not loops */
-    memset(held, 0, 65536 / 8);
-    *bad_at = i;
-    if (!(ok = collection_ok(image, i, (size_t)csize, held, why))) break;
-    const uint64_t addr = i - base;
-    for (size_t j = 4; j + 12 <= size; j++) {
-      if (le64(image + j) != addr) continue;
-      const uint32_t len = (uint32_t)image[j - 4] | (uint32_t)image[j - 3] << 8 |
-                           (uint32_t)image[j - 2] << 16 | (uint32_t)image[j - 1] << 24;
-      const uint32_t idx = (uint32_t)image[j + 8] | (uint32_t)image[j + 9] << 8 |
-                           (uint32_t)image[j + 10] << 16 | (uint32_t)image[j + 11] << 24;
-      /* Only a plausible string: other metadata holds the collection's address too. */
-      if (len == 0 || len > csize) continue;
-      if (idx == 0 || idx > 65535 || !(held[idx / 8] & (1u << (idx % 8)))) {
-        *bad_at = j;
-        *why = "a string referring to an object the heap does not hold (libhdf5 would read "
-               "outside it)";
-        ok = false;
-        break;
-      }
-    }
-  }
-  free(held);
-  return ok;
-}
-
 static conv1dt_status open_image(const void *image, size_t size, hid_t *file) {
   static const unsigned char signature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
-  size_t base = 0, at = 0;
+  size_t base = 0;
   /* The superblock (and so address 0) sits at 0 or after a user block of 512 * 2^n bytes. */
   while (base <= size && size - base >= 8 && memcmp((const char *)image + base, signature, 8) != 0)
     base = base ? base * 2 : 512;
-  const char *why = NULL;
-  if (base < size && !heaps_ok(image, size, base, &at, &why))
-    return conv1dt__fail(CONV1DT_ERROR_INVALID_VALUE,
-                         "corrupted HDF5 file: the global heap data at byte %zu holds %s", at, why);
+  /* Damage libhdf5 1.10 would trust, crashing or hanging on it: refused before it reads. */
+  char why[256];
+  if (base < size && !conv1dt__keras_h5_check(image, size, base, why, sizeof why))
+    return conv1dt__fail(CONV1DT_ERROR_INVALID_VALUE, "corrupted HDF5 file: %s", why);
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   if (fapl < 0) return conv1dt__fail(CONV1DT_ERROR_OUT_OF_MEMORY, "cannot start libhdf5");
   /* The image is copied by libhdf5 (no flags), read-only, never written back. */

@@ -142,6 +142,27 @@ def keras2(cases):
               rng.normal(size=(1, 4, 6)).astype("float32"),
               dict(config="k2_seq.json", weights="k2_seq_legacy_weights.h5"))
 
+    # Functional, float64: the Conv1DTranspose between float64 layers, saved every Keras 2 way.
+    x_in = keras.Input((5, 3), dtype="float64")
+    h = layers.Dense(4, activation="relu", dtype="float64", name="k2_f64_dense")(x_in)
+    h = layers.Conv1DTranspose(3, 4, strides=3, padding="valid", output_padding=2,
+                               activation="softplus", dtype="float64", name="k2_f64_up",
+                               bias_initializer=keras.initializers.RandomNormal(0.0, 0.5))(h)
+    h = layers.Flatten(dtype="float64")(h)
+    f64 = keras.Model(x_in, h, name="k2_f64")
+    f64.save(os.path.join(OUT, "k2_f64.h5"))                               # whole model
+    f64.save_weights(os.path.join(OUT, "k2_f64_legacy_weights.h5"))        # Keras 2's h5 layout
+    f64.save_weights(os.path.join(OUT, "k2_f64.weights.h5"))               # saving_lib layout
+    with open(os.path.join(OUT, "k2_f64.json"), "w") as f:
+        f.write(f64.to_json())
+    save_case(cases, "k2_f64_up", f64.get_layer("k2_f64_up"), rng.normal(size=(2, 5, 4)),
+              dict(model="k2_f64.h5"))
+    save_case(cases, "k2_f64_up_legacy_files", f64.get_layer("k2_f64_up"),
+              rng.normal(size=(1, 7, 4)),
+              dict(config="k2_f64.json", weights="k2_f64_legacy_weights.h5"))
+    save_case(cases, "k2_f64_up_files", f64.get_layer("k2_f64_up"), rng.normal(size=(3, 2, 4)),
+              dict(config="k2_f64.json", weights="k2_f64.weights.h5"))
+
 
 def main():
     which = sys.argv[1]
