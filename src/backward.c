@@ -42,8 +42,8 @@ static conv1dt_status backward_plan(const conv1dt_geometry *g, size_t elem_size,
 
 /* The direct backward (typed/backward_direct.c), for the layers whose forward runs the direct
  * method, element-wise activations: its workspace for blocks of `rows` input steps, 0 on
- * overflow. Arrays: the row-packed weights, the dz tile, the padded x and dx tiles and kernel
- * gradient where the layout needs them, channels_first's act' scratch, dbias sums, segments
+ * overflow. Arrays: the dz tile; padded copies of the weights and their gradient, and x and
+ * dx tiles, where the layout needs them; channels_first's act' scratch; dbias sums; segments
  * (two blocks' dz and x tiles and segments: one block's part A runs beside the other's B). */
 #define BWD_DIRECT_ARRAYS 10
 #ifndef CONV1DT_BWD_BLOCK_MACS
@@ -63,7 +63,7 @@ static int64_t direct_bytes(const conv1dt_geometry *g, int64_t sz, conv1dt_bwd_p
     return 0;
   if (!conv1dt__mul64(g->ksize * F, p->ldw, &kfw)) return 0;
   /* two blocks' dz and x tiles (one block's part A runs beside the other's part B) */
-  int64_t elems = kfw * (1 + p->acc_tile), more;
+  int64_t elems = kfw * 2 * p->acc_tile, more; /* padded weights and gradient, if padded */
   if (!conv1dt__mul64(p->dz_rows, 2 * F, &more) || !conv1dt__add64(elems, more, &elems)) return 0;
   if (!conv1dt__mul64(rows, p->ldw * (2 * p->x_tile + p->dx_tile), &more) ||
       !conv1dt__add64(elems, more, &elems))

@@ -39,7 +39,8 @@ typedef struct {
   const X(conv1dt_kernels) * kern;
   const R *x, *pre, *dy;
   R *dx, *dkernel;
-  R *w, *acc, *dxt, *scratch;
+  const R *w;
+  R *acc, *dxt, *scratch;
   double *bsum;
   int64_t ldx;
   const block *a, *b; /* part A's block, part B's (either may be NULL) */
@@ -305,8 +306,11 @@ void X(conv1dt__backward_direct)(const conv1dt_layer *layer, const conv1dt_geome
   j.dx = dx;
   j.dkernel = dkernel;
   char *p = work;
-  j.w = (R *)take(&p, (size_t)kfw * sizeof(R));
-  if (plan->acc_tile) j.acc = (R *)take(&p, (size_t)kfw * sizeof(R));
+  R *wpad = NULL;
+  if (plan->acc_tile) {
+    wpad = (R *)take(&p, (size_t)kfw * sizeof(R));
+    j.acc = (R *)take(&p, (size_t)kfw * sizeof(R));
+  }
   if (plan->dx_tile) j.dxt = (R *)take(&p, (size_t)(plan->rows * ldw) * sizeof(R));
   if (g->channels_first)
     j.scratch = (R *)take(&p, (size_t)CONV1DT_BWD_CF_POSITIONS * CONV1DT_MAX_THREADS * sizeof(R));
@@ -319,11 +323,16 @@ void X(conv1dt__backward_direct)(const conv1dt_layer *layer, const conv1dt_geome
     blk[i].segs = (seg *)take(&p, (size_t)plan->segs * sizeof(seg));
   }
 
-  /* row-packed weights; the kernel gradient in place when unpadded */
+  /* Row-packed weights and the kernel gradient: the layer's kernel and dkernel themselves
+   * where the channels fill whole vectors, else padded copies. */
   const R *kernel = layer->kernel;
-  for (int64_t r = 0; r < K * F; r++) {
-    memcpy(j.w + r * ldw, kernel + r * C, (size_t)C * sizeof(R));
-    memset(j.w + r * ldw + C, 0, (size_t)(ldw - C) * sizeof(R));
+  j.w = kernel;
+  if (wpad) {
+    for (int64_t r = 0; r < K * F; r++) {
+      memcpy(wpad + r * ldw, kernel + r * C, (size_t)C * sizeof(R));
+      memset(wpad + r * ldw + C, 0, (size_t)(ldw - C) * sizeof(R));
+    }
+    j.w = wpad;
   }
   if (dkernel && !plan->acc_tile) j.acc = dkernel;
   if (!dkernel) j.acc = NULL;
