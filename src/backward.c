@@ -47,6 +47,7 @@ static conv1dt_status backward_plan(const conv1dt_geometry *g, size_t elem_size,
  * (two blocks' dz and x tiles and segments: one block's part A runs beside the other's B). */
 #define BWD_DIRECT_ARRAYS 10
 #define CONV1DT_BWD_CACHED_WEIGHT_BYTES ((double)(1 << 20))
+#define CONV1DT_BWD_DIRECT_MIN_MACS ((double)(1 << 20))
 #ifndef CONV1DT_BWD_BLOCK_MACS
 #define CONV1DT_BWD_BLOCK_MACS (1 << 24)
 #endif
@@ -82,18 +83,22 @@ static int64_t direct_bytes(const conv1dt_geometry *g, int64_t sz, conv1dt_bwd_p
 /* The direct plan within `budget`, or 0 where the layer takes the GEMMs or even one step a
  * block does not fit. */
 /* Whether the direct backward runs: where the forward's direct method would (asked for, or
- * AUTO's rule), for element-wise activations; under AUTO only while the weights stay in a
- * core's L2 (its tiles read all of them for every few steps: with 16 MiB of weights, bench
- * case B in double, the GEMMs were 3x faster), unless the BLAS's own GEMMs are slower still
- * (AUTO's rule takes the direct method for any channel count on such a BLAS). */
+ * AUTO's rule), for element-wise activations. Under AUTO only for calls of at least
+ * CONV1DT_BWD_DIRECT_MIN_MACS (below, a single-threaded GEMM's call costs less than the
+ * tiles' set-up: bench case A, 15 against 23 us) whose weights stay in a core's L2 (the tiles
+ * read all of them for every few steps: with 16 MiB of weights, bench case B in double, the
+ * GEMMs were 3x faster), unless the BLAS's own GEMMs are slower still (AUTO's rule takes the
+ * direct method for any channel count on such a BLAS). */
 static int direct_backward_wanted(const conv1dt_geometry *g, size_t elem_size) {
   if (!g->direct_ready || CONV1DT_ACT_IS_AXISWISE(g->act) ||
       !conv1dt__direct_wanted(g->algorithm, g->in_ch))
     return 0;
-  if (g->algorithm == CONV1DT_ALGORITHM_DIRECT) return 1;
-  const double weights = (double)g->ksize * (double)g->filters * (double)g->in_ch * elem_size;
-  return weights <= CONV1DT_BWD_CACHED_WEIGHT_BYTES ||
-         conv1dt__direct_wanted(CONV1DT_ALGORITHM_AUTO, INT64_MAX);
+  if (g->algorithm == CONV1DT_ALGORITHM_DIRECT ||
+      conv1dt__direct_wanted(CONV1DT_ALGORITHM_AUTO, INT64_MAX))
+    return 1;
+  const double kfc = (double)g->ksize * (double)g->filters * (double)g->in_ch;
+  return kfc * (double)elem_size <= CONV1DT_BWD_CACHED_WEIGHT_BYTES &&
+         kfc * (double)g->batch * (double)g->steps >= CONV1DT_BWD_DIRECT_MIN_MACS;
 }
 
 static int backward_plan_direct(const conv1dt_layer *layer, const conv1dt_geometry *g,
