@@ -184,6 +184,15 @@ conv1dt_team *conv1dt__team_create(int size) {
   return team_new(size, 0);
 }
 
+/* After a job's generation is out: spinning workers see it by themselves. */
+static void wake_sleepers(conv1dt_team *team) {
+  if (atomic_load(&team->sleepers)) {
+    pthread_mutex_lock(&team->lock);
+    pthread_cond_broadcast(&team->start);
+    pthread_mutex_unlock(&team->lock);
+  }
+}
+
 void conv1dt__team_run(conv1dt_team *team, conv1dt_job fn, void *arg) {
   if (!team) {
     fn(arg, 0, 1);
@@ -193,11 +202,7 @@ void conv1dt__team_run(conv1dt_team *team, conv1dt_job fn, void *arg) {
   team->arg = arg;
   atomic_store_explicit(&team->pending, team->size - 1, memory_order_relaxed);
   atomic_store(&team->generation, (atomic_load(&team->generation) | 1) + 1); /* even */
-  if (atomic_load(&team->sleepers)) { /* spinning workers see the generation by themselves */
-    pthread_mutex_lock(&team->lock);
-    pthread_cond_broadcast(&team->start);
-    pthread_mutex_unlock(&team->lock);
-  }
+  wake_sleepers(team);
   fn(arg, 0, team->size);
   if (team->spin) /* the workers are as quick: wait for them awake */
     for (int i = 0; atomic_load_explicit(&team->pending, memory_order_acquire) > 0 && i < 100000;
@@ -222,11 +227,7 @@ void conv1dt__team_run_any(conv1dt_team *team, conv1dt_job fn, void *arg) {
   const unsigned long gen = (atomic_load(&team->generation) & ~1UL) + 3; /* odd */
   atomic_store(&team->any_state, (uint64_t)(uint32_t)gen << 32);
   atomic_store(&team->generation, gen);
-  if (atomic_load(&team->sleepers)) {
-    pthread_mutex_lock(&team->lock);
-    pthread_cond_broadcast(&team->start);
-    pthread_mutex_unlock(&team->lock);
-  }
+  wake_sleepers(team);
   fn(arg, 0, team->size);
   /* Closed: a worker that has not joined by now (asleep, or without a CPU) stays out, and
    * the job is done when those inside finish. */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -366,4 +367,10 @@ TCase *cli_tcase_create(Suite *suite, const char *name, double timeout) {
   tcase_set_timeout(tc, timeout);
   suite_add_tcase(suite, tc);
   return tc;
+}
+
+void cli_sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
 }

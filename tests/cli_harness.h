@@ -133,4 +133,7 @@ TCase *cli_tcase_create(Suite *suite, const char *name, double timeout);
 
 /* Suites run with run_suite() from check_run.h. */
 
+/* Sleeps ms milliseconds, through signals. */
+void cli_sleep_ms(int ms);
+
 #endif /* CONV1DT_CLI_HARNESS_H */

@@ -34,12 +34,6 @@ extern char **environ;
 /* ------------------------------------------------------------------------------------------- */
 /* Running the program in the background */
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-
 static char bg_err[4300];
 
 /* Starts $CONV1DT_CLI with args in the background, stdout to work_dir/bg_out.txt, stderr to
@@ -105,7 +99,7 @@ static void wait_for_stderr(pid_t pid, const char *text) {
       err = slurp(bg_err);
       ck_abort_msg("the program ended (status %d) before '%s'; stderr: %s", wst, text, err);
     }
-    sleep_ms(10);
+    cli_sleep_ms(10);
   }
   kill(pid, SIGKILL);
   ck_abort_msg("timed out waiting for '%s'", text);
@@ -331,7 +325,7 @@ START_TEST(test_run_killed_anytime) {
   for (size_t d = 0; d < sizeof delays / sizeof *delays; d++)
     for (int s = 0; s < NSIGNALS; s++) {
       const pid_t pid = spawn_cli(ARGS(BIG_RUN(out_path("y.npy"))));
-      sleep_ms(delays[d]);
+      cli_sleep_ms(delays[d]);
       kill(pid, SIGNALS[s]);
       const int status = reap(pid);
       ck_assert_msg(status == 0 || status == -SIGNALS[s], "status %d", status);
@@ -779,7 +773,7 @@ START_TEST(test_chunked_killed_anytime) {
     for (int s = 0; s < NSIGNALS; s++) {
       const pid_t pid = spawn_cli(ARGS(BIG_RUN(out_path("y.npy")), "--memory-limit", CHUNKED_LIMIT,
                                        "--algorithm", "direct"));
-      sleep_ms(delays[d]);
+      cli_sleep_ms(delays[d]);
       kill(pid, SIGNALS[s]);
       const int status = reap(pid);
       ck_assert_msg(status == 0 || status == -SIGNALS[s], "status %d", status);

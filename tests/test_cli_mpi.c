@@ -36,12 +36,6 @@ extern char **environ;
 /* ------------------------------------------------------------------------------------------- */
 /* Running conv1dt-mpi under mpirun */
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-
 static char bg_err[4300];
 
 /* Starts argv (argv[0] looked up in PATH) with stdin from /dev/null, stdout and stderr into
@@ -593,13 +587,13 @@ static void kill_job(const spec *p, const char *const *extra, const char *hook, 
     char *err = slurp(bg_err);
     paused = strstr(err, point) != NULL;
     free(err);
-    if (!paused) sleep_ms(10);
+    if (!paused) cli_sleep_ms(10);
   }
   if (!paused) kill(job, SIGKILL);
   ck_assert_msg(paused, "timed out waiting for '%s'", point);
   pid_t target = job;
   if (rank >= 0) {
-    for (int i = 0; i < 500 && !(target = find_rank(rank, out_dir)); i++) sleep_ms(10);
+    for (int i = 0; i < 500 && !(target = find_rank(rank, out_dir)); i++) cli_sleep_ms(10);
     ck_assert_msg(target > 0, "rank %d not found", rank);
   }
   ck_assert_int_eq(kill(target, sig), 0);
@@ -610,7 +604,7 @@ static void kill_job(const spec *p, const char *const *extra, const char *hook, 
   /* The other ranks may end a moment after mpirun: wait for them. */
   for (int i = 0;
        i < 500 && (find_rank(0, out_dir) || find_rank(1, out_dir) || find_rank(2, out_dir)); i++)
-    sleep_ms(10);
+    cli_sleep_ms(10);
   if (stray_files(NULL) != 0) {
     DIR *d = opendir(out_dir);
     char names[1024] = "";

@@ -108,21 +108,27 @@ static void x_rows(const bjob *j, const block *k, const seg *sg, int64_t a, int6
 }
 
 /* Part A: the block's dz tile rows [lo, hi); its x rows [lo, hi). */
+/* The part [*a, *b) of [lo, hi) in a segment that starts at `start` and spans `len` (as
+ * offsets into the segment); 0 when none. */
+static int piece(int64_t start, int64_t len, int64_t lo, int64_t hi, int64_t *a, int64_t *b) {
+  *a = conv1dt__max64(lo, start) - start;
+  *b = conv1dt__min64(hi, start + len) - start;
+  return *a < *b;
+}
+
 static void dz_range(const bjob *j, const block *k, int64_t lo, int64_t hi, R *scratch) {
-  for (int64_t i = 0; i < k->nseg && lo < hi; i++) {
+  int64_t a, b;
+  for (int64_t i = 0; i < k->nseg; i++) {
     const seg *sg = &k->segs[i];
-    const int64_t a = conv1dt__max64(lo, sg->tile),
-                  b = conv1dt__min64(hi, sg->tile + sg->p1 - sg->p0);
-    if (a < b) dz_rows(j, k, sg, a - sg->tile, b - sg->tile, scratch);
+    if (piece(sg->tile, sg->p1 - sg->p0, lo, hi, &a, &b)) dz_rows(j, k, sg, a, b, scratch);
   }
 }
 
 static void x_range(const bjob *j, const block *k, int64_t lo, int64_t hi) {
-  for (int64_t i = 0; i < k->nseg && lo < hi; i++) {
+  int64_t a, b;
+  for (int64_t i = 0; i < k->nseg; i++) {
     const seg *sg = &k->segs[i];
-    const int64_t a = conv1dt__max64(lo, sg->row),
-                  b = conv1dt__min64(hi, sg->row + sg->l1 - sg->l0);
-    if (a < b) x_rows(j, k, sg, a - sg->row, b - sg->row);
+    if (piece(sg->row, sg->l1 - sg->l0, lo, hi, &a, &b)) x_rows(j, k, sg, a, b);
   }
 }
 
@@ -177,11 +183,10 @@ static void dbias_rows(const bjob *j, const block *k, int64_t lo, int64_t hi) {
 
 /* Part B: the block's dx of block rows [lo, hi); the gradient rows [f_lo, f_hi) of tap t. */
 static void dx_range(const bjob *j, const block *k, int64_t lo, int64_t hi) {
-  for (int64_t i = 0; i < k->nseg && lo < hi; i++) {
+  int64_t a, b;
+  for (int64_t i = 0; i < k->nseg; i++) {
     const seg *sg = &k->segs[i];
-    const int64_t a = conv1dt__max64(lo, sg->row),
-                  b = conv1dt__min64(hi, sg->row + sg->l1 - sg->l0);
-    if (a < b) dx_rows(j, k, sg, a - sg->row, b - sg->row);
+    if (piece(sg->row, sg->l1 - sg->l0, lo, hi, &a, &b)) dx_rows(j, k, sg, a, b);
   }
 }
 
