@@ -5,6 +5,7 @@
 #include "cli_error.h"
 #include "cli_io.h"
 #include "cli_ranks.h"
+#include "cli_writer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -521,6 +522,41 @@ static int64_t halo_start(const conv1dt_config *cfg, int64_t p0) {
  * stream's output step j is then the output's step j + t0 * strides, final and equal to it
  * from q0 on), pushes until step q1 - 1 is out (conv1dt_stream_latency), flushes only at the
  * input's end, and writes [q0, q1) alone. */
+/* One block's output steps [a, e) of `got` (from output step p) of sample b, for the writer
+ * thread. */
+typedef struct {
+  const cli_chunked_job *job;
+  int out_fd;
+  uint64_t out_off;
+  int64_t out_ch, out_steps, got, a, e, p, b;
+  bool cf;
+  const unsigned char *buf;
+} steps_piece;
+
+static bool write_piece(void *arg) {
+  const steps_piece *w = arg;
+  const size_t item = (size_t)w->job->dtype;
+  const char *path = w->job->output_path;
+  /* (1, got, F) or (1, F, got): steps [a, e) at output step p + a */
+  if (w->cf) {
+    for (int64_t f = 0; f < w->out_ch && w->e > w->a; f++)
+      if (!write_at(w->out_fd, w->buf + (size_t)(f * w->got + w->a) * item,
+                    (size_t)(w->e - w->a) * item,
+                    w->out_off + ((uint64_t)(w->b * w->out_ch + f) * (uint64_t)w->out_steps +
+                                  (uint64_t)(w->p + w->a)) *
+                                     item,
+                    path))
+        return false;
+    return true;
+  }
+  return w->e <= w->a ||
+         write_at(w->out_fd, w->buf + (size_t)(w->a * w->out_ch) * item,
+                  (size_t)((w->e - w->a) * w->out_ch) * item,
+                  w->out_off + ((uint64_t)w->b * (uint64_t)w->out_steps + (uint64_t)(w->p + w->a)) *
+                                   (uint64_t)w->out_ch * item,
+                  path);
+}
+
 static bool stream_run(const cli_chunked_job *job, uint64_t limit) {
   const size_t item = (size_t)job->dtype;
   const int64_t steps = job->steps;
@@ -545,7 +581,8 @@ static bool stream_run(const cli_chunked_job *job, uint64_t limit) {
    * workspace limit bounds), half for this function's blocks. */
   conv1dt_layer *copy = NULL;
   conv1dt_stream *stream = NULL;
-  unsigned char *xb = NULL, *yb = NULL;
+  unsigned char *xb = NULL, *ybs[2] = {NULL, NULL};
+  cli_writer *writer = NULL;
   int in_fd = -1;
   cli_stage own = {-1, NULL, NULL, -1};
   bool ok = false;
@@ -568,8 +605,9 @@ static bool stream_run(const cli_chunked_job *job, uint64_t limit) {
   }
   int64_t most = 0, tail = 0;
   conv1dt_stream_max_output_steps(copy, 1, &most, &tail);
-  const uint64_t per_step = (uint64_t)in_ch * item + (uint64_t)most * (uint64_t)out_ch * item;
-  const uint64_t fixed = stream_bytes + (uint64_t)tail * (uint64_t)out_ch * item;
+  /* two output buffers: the writer thread writes one block's while the next is computed */
+  const uint64_t per_step = (uint64_t)in_ch * item + 2 * (uint64_t)most * (uint64_t)out_ch * item;
+  const uint64_t fixed = stream_bytes + 2 * (uint64_t)tail * (uint64_t)out_ch * item;
   int64_t block = 0;
   if (avail > fixed && per_step > 0) {
     const uint64_t n = (avail - fixed) / per_step;
@@ -585,8 +623,9 @@ static bool stream_run(const cli_chunked_job *job, uint64_t limit) {
   }
   const int64_t y_cap = block * most > tail ? block * most : tail;
   xb = malloc((size_t)block * (size_t)in_ch * item);
-  yb = malloc((size_t)y_cap * (size_t)out_ch * item + 1);
-  if (!xb || !yb) {
+  ybs[0] = malloc((size_t)y_cap * (size_t)out_ch * item + 1);
+  ybs[1] = malloc((size_t)y_cap * (size_t)out_ch * item + 1);
+  if (!xb || !ybs[0] || !ybs[1]) {
     cli_error("out of memory for blocks of %" PRId64 " steps", block);
     goto done;
   }
@@ -626,6 +665,9 @@ static bool stream_run(const cli_chunked_job *job, uint64_t limit) {
     out_off = hsize;
   }
   const bool swap = !host_is_little_endian();
+  if (!(writer = cli_writer_start())) goto done;
+  steps_piece pieces[2];
+  int cur = 0;
   for (int64_t b = job->first; b < job->first + job->count; b++) {
     int64_t p = t_first * cfg.strides;              /* the output step of the stream's next one */
     for (int64_t t0 = t_first, nb = 0;; t0 += nb) { /* the blocks, then the flush */
@@ -648,6 +690,7 @@ static bool stream_run(const cli_chunked_job *job, uint64_t limit) {
         }
         if (swap) swap_items(xb, (size_t)(nb * in_ch) * item, item);
       }
+      unsigned char *yb = ybs[cur];
       int64_t got = 0;
       if (last && t_end < steps)
         got = 0; /* the input goes on: no flush (the part's steps are all out) */
@@ -664,23 +707,9 @@ static bool stream_run(const cli_chunked_job *job, uint64_t limit) {
       const int64_t a = q0 > p ? (q0 - p < got ? q0 - p : got) : 0;
       const int64_t e = q1 < p + got ? (q1 > p ? q1 - p : 0) : got;
       if (swap) swap_items(yb, (size_t)(got * out_ch) * item, item);
-      /* (1, got, F) or (1, F, got): steps [a, e) at output step p + a */
-      if (cf) {
-        for (int64_t f = 0; f < out_ch && e > a; f++)
-          if (!write_at(out_fd, yb + (size_t)(f * got + a) * item, (size_t)(e - a) * item,
-                        out_off +
-                            ((uint64_t)(b * out_ch + f) * (uint64_t)out_steps + (uint64_t)(p + a)) *
-                                item,
-                        job->output_path))
-            goto done;
-      } else if (e > a &&
-                 !write_at(out_fd, yb + (size_t)(a * out_ch) * item,
-                           (size_t)((e - a) * out_ch) * item,
-                           out_off + ((uint64_t)b * (uint64_t)out_steps + (uint64_t)(p + a)) *
-                                         (uint64_t)out_ch * item,
-                           job->output_path)) {
-        goto done;
-      }
+      pieces[cur] = (steps_piece){job, out_fd, out_off, out_ch, out_steps, got, a, e, p, b, cf, yb};
+      if (!cli_writer_submit(writer, write_piece, &pieces[cur])) goto done;
+      cur ^= 1;
       p += got;
       if (job->progress)
         job->progress(job->progress_ctx, (double)(b - job->first) + (double)(t0 + nb - t_first) /
@@ -695,13 +724,18 @@ static bool stream_run(const cli_chunked_job *job, uint64_t limit) {
     }
     conv1dt_stream_reset(stream);
   }
-  /* Output of its own: published here (abandoned by it on failure); a shared one: the caller's. */
-  ok = own.fd < 0 || cli_stage_publish(&own, "output");
+  /* every block written; an output of its own is published here (abandoned by it on failure),
+   * a shared one by the caller */
+  ok = cli_writer_finish(writer);
+  writer = NULL;
+  ok = ok && (own.fd < 0 || cli_stage_publish(&own, "output"));
 done:
+  if (writer) cli_writer_finish(writer);
   if (!ok) cli_stage_abandon(&own);
   if (in_fd >= 0) close(in_fd);
   free(xb);
-  free(yb);
+  free(ybs[0]);
+  free(ybs[1]);
   conv1dt_stream_close(stream);
   conv1dt_destroy(copy);
   return ok;
