@@ -420,6 +420,29 @@ static int layer_steps_axis(const conv1dt_layer *layer) {
   return cfg.data_format == CONV1DT_CHANNELS_LAST ? 1 : 2;
 }
 
+/* A `run --memory-limit` job over the whole input, written into an output of its own. */
+static cli_chunked_job whole_job(const conv1dt_layer *layer, const npy_array *x, int64_t steps,
+                                 const char *in_path, const char *path, const int64_t *out_shape,
+                                 run_job *job) {
+  const cli_chunked_job chunked = {.layer = layer,
+                                   .input_path = in_path,
+                                   .output_path = path,
+                                   .dtype = x->dtype,
+                                   .batch = x->shape[0],
+                                   .steps = steps,
+                                   .out_shape = {out_shape[0], out_shape[1], out_shape[2]},
+                                   .memory_limit = job->memory_limit,
+                                   .held_bytes = job->held_bytes,
+                                   .first = 0,
+                                   .count = x->shape[0],
+                                   .step_first = 0,
+                                   .step_count = out_shape[layer_steps_axis(layer)],
+                                   .out_fd = -1,
+                                   .progress = chunk_progress,
+                                   .progress_ctx = job};
+  return chunked;
+}
+
 /* run_one for conv1dt-mpi's one input (collective): the ranks split the work (cli_split.h),
  * each computes its part through cli_chunked.c (reading its samples, or its output steps'
  * input steps and halo, with pread) into the output rank 0 staged (cli_shared.h), which
@@ -444,23 +467,13 @@ static bool run_shared(const conv1dt_layer *layer, const npy_array *x, int64_t s
   cli_shared out;
   if (!cli_shared_create(&out, path, x->dtype, out_shape)) return false;
   job->part = share.count; /* the progress callback counts its samples, along the steps too */
-  const cli_chunked_job chunked = {.layer = layer,
-                                   .input_path = in_path,
-                                   .output_path = path,
-                                   .dtype = x->dtype,
-                                   .batch = batch,
-                                   .steps = steps,
-                                   .out_shape = {out_shape[0], out_shape[1], out_shape[2]},
-                                   .memory_limit = job->memory_limit, /* 0: per rank */
-                                   .held_bytes = job->held_bytes,
-                                   .first = share.first,
-                                   .count = share.count,
-                                   .step_first = share.step_first,
-                                   .step_count = share.step_count,
-                                   .out_fd = out.fd,
-                                   .out_offset = out.data_offset,
-                                   .progress = chunk_progress,
-                                   .progress_ctx = job};
+  cli_chunked_job chunked = whole_job(layer, x, steps, in_path, path, out_shape, job);
+  chunked.first = share.first; /* memory_limit 0: per rank */
+  chunked.count = share.count;
+  chunked.step_first = share.step_first;
+  chunked.step_count = share.step_count;
+  chunked.out_fd = out.fd;
+  chunked.out_offset = out.data_offset;
   ok = cli_chunked_run(&chunked);
   return cli_shared_finish(&out, ok);
 }
@@ -496,22 +509,7 @@ static bool run_one(const conv1dt_layer *layer, npy_array *x, int64_t steps, con
   }
   if (!x->data && cli_chunked_wanted(job->limit_given, x->nbytes,
                                      count > UINT64_MAX / item ? UINT64_MAX : count * item)) {
-    const cli_chunked_job chunked = {.layer = layer,
-                                     .input_path = in_path,
-                                     .output_path = path,
-                                     .dtype = x->dtype,
-                                     .batch = batch,
-                                     .steps = steps,
-                                     .out_shape = {out_shape[0], out_shape[1], out_shape[2]},
-                                     .memory_limit = job->memory_limit,
-                                     .held_bytes = job->held_bytes,
-                                     .first = 0,
-                                     .count = batch,
-                                     .step_first = 0,
-                                     .step_count = out_shape[layer_steps_axis(layer)],
-                                     .out_fd = -1,
-                                     .progress = chunk_progress,
-                                     .progress_ctx = job};
+    const cli_chunked_job chunked = whole_job(layer, x, steps, in_path, path, out_shape, job);
     return cli_chunked_run(&chunked);
   }
   if (count > SIZE_MAX / item) {
