@@ -8,7 +8,48 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BWD_ARRAYS 4 /* dcol, dz tile, row statistics, dbias sums */
+#define BWD_ARRAYS 4        /* dcol, dz tile, row statistics, dbias sums */
+#define BWD_SAMPLE_ARRAYS 6 /* and the x and dx tiles */
+
+/* channels_first blocks of whole samples, where at least two fit: one GEMM over many short
+ * samples instead of one each (bench case H, 32 steps: a GEMM of 32 columns repacks the whole
+ * kernel for little arithmetic). Per GEMM row: one dcol column (K*F) and one of the x and dx
+ * tiles (2C); fixed: one sample's dz positions (steps*stride + max(keff, stride), of F), 3F row
+ * statistics, F double sums and the alignment slack. 0 where no two samples fit (or a size
+ * overflows: the per-sample plan reports it). */
+static int backward_plan_samples(const conv1dt_geometry *g, size_t elem_size, size_t budget,
+                                 conv1dt_bwd_plan *plan) {
+  if (!g->channels_first || g->batch < 2) return 0;
+  const int64_t sz = (int64_t)elem_size, F = g->filters, kf = g->ksize * F, L = g->steps;
+  const int64_t reach = g->keff > g->stride ? g->keff : g->stride;
+  int64_t per_row, win, fixed, tmp, least, rows = 0;
+  if (!conv1dt__mul64(2, g->in_ch, &per_row) || !conv1dt__add64(per_row, kf, &per_row) ||
+      !conv1dt__mul64(per_row, sz, &per_row) || !conv1dt__mul64(L, g->stride, &win) ||
+      !conv1dt__add64(win, reach, &win) || !conv1dt__add64(win, 3, &fixed) ||
+      !conv1dt__mul64(fixed, F, &fixed) || !conv1dt__mul64(fixed, sz, &fixed) ||
+      !conv1dt__mul64(F, (int64_t)sizeof(double), &tmp) || !conv1dt__add64(fixed, tmp, &fixed) ||
+      !conv1dt__add64(fixed, (BWD_SAMPLE_ARRAYS + 1) * CONV1DT_WORKSPACE_ALIGN, &fixed) ||
+      !conv1dt__mul64(2 * L, per_row, &least) || !conv1dt__add64(least, fixed, &least) ||
+      (uint64_t)least > (uint64_t)budget)
+    return 0;
+  /* rows may span samples here, as in channels_last */
+  conv1dt_geometry spanning = *g;
+  spanning.channels_first = 0;
+  if (conv1dt__fit_rows(&spanning, budget, fixed, per_row, kf * sz, "conv1dt_backward", &rows) !=
+          CONV1DT_OK ||
+      rows < 2 * L)
+    return 0;
+  plan->samples = rows / L;
+  plan->rows = plan->samples * L;
+  plan->win = win;
+  plan->col_elems = (size_t)(plan->rows * kf);
+  plan->dz_elems = (size_t)(win * F);
+  plan->stat_elems = (size_t)(3 * F);
+  plan->tile_elems = (size_t)(plan->rows * g->in_ch);
+  /* a workspace of exactly this size gets the same plan again */
+  plan->bytes = (size_t)fixed + (size_t)plan->rows * (size_t)per_row;
+  return 1;
+}
 
 /* Largest plan whose workspace fits in `budget` bytes (and no larger than useful). Per GEMM row:
  * one dcol row (K*F) and `stride` dz positions of F; fixed: max(keff, stride) more dz positions,
@@ -18,6 +59,7 @@ static conv1dt_status backward_plan(const conv1dt_geometry *g, size_t elem_size,
   const int64_t sz = (int64_t)elem_size, F = g->filters, kf = g->ksize * F; /* checked */
   const int64_t reach = g->keff > g->stride ? g->keff : g->stride;
   int64_t per_row, fixed, tmp, rows = 0;
+  if (backward_plan_samples(g, elem_size, budget, plan)) return CONV1DT_OK;
   if (!conv1dt__mul64(g->stride, F, &per_row) || !conv1dt__add64(per_row, kf, &per_row) ||
       !conv1dt__mul64(per_row, sz, &per_row) || !conv1dt__add64(reach, 3, &fixed) ||
       !conv1dt__mul64(fixed, F, &fixed) || !conv1dt__mul64(fixed, sz, &fixed) ||
@@ -34,6 +76,8 @@ static conv1dt_status backward_plan(const conv1dt_geometry *g, size_t elem_size,
   plan->col_elems = (size_t)(rows * kf);
   plan->dz_elems = (size_t)(plan->win * F);
   plan->stat_elems = (size_t)(3 * F);
+  plan->samples = 0;
+  plan->tile_elems = 0;
   /* What the budget test counts (alignment slack included), so that a workspace of exactly
    * this size gets the same plan again. */
   plan->bytes = (size_t)fixed + (size_t)rows * (size_t)per_row;

@@ -329,7 +329,8 @@ CONV1DT_DECLARE_TYPED(double, f64)
 
 /* ---- backward pass (backward.c, typed/backward.c) ------------------------------------------ */
 /* Block plan of one backward call; the workspace holds, each aligned: the gathered dcol tile,
- * the dz tile (win positions), per-row statistics of axis-wise activations, dbias sums. */
+ * the dz tile (win positions), per-row statistics of axis-wise activations, the x and dx tiles
+ * of blocks of samples, dbias sums. */
 typedef struct {
   int direct;      /* the backward's own tiles (typed/backward_direct.c) instead of GEMMs */
   int isa;         /* direct: the kernel table (conv1dt__backward_isa) */
@@ -344,6 +345,9 @@ typedef struct {
   size_t dz_elems;               /* win * filters */
   size_t stat_elems;             /* 3 * filters */
   size_t bytes;                  /* workspace bytes, alignment slack included */
+  int64_t samples;   /* channels_first: whole samples per block (rows = samples * steps), or 0
+                        for blocks within one sample */
+  size_t tile_elems; /* samples: rows * in_channels, each of the x and dx tiles */
 } conv1dt_bwd_plan;
 /* The direct backward's channels_first scratch: act' of this many positions per pass and
  * thread; and the bytes a block's segment takes (typed/backward_direct.c). */

@@ -15,9 +15,10 @@ static int64_t clamp64(int64_t v, int64_t lo, int64_t hi) {
   return v < lo ? lo : (v > hi ? hi : v);
 }
 
-/* Workspace layout: dcol, dz tile, row statistics, dbias sums (double), each aligned. */
+/* Workspace layout: dcol, dz tile, row statistics, x and dx tiles (blocks of channels_first
+ * samples), dbias sums (double), each aligned. */
 typedef struct {
-  R *col, *dz, *stats;
+  R *col, *dz, *stats, *xt, *dxt;
   double *bsum;
 } bwd_work;
 
@@ -36,6 +37,10 @@ static bwd_work split(const conv1dt_bwd_plan *plan, void *work) {
   p = align_up(p + plan->dz_elems * sizeof(R));
   w.stats = (R *)p;
   p = align_up(p + plan->stat_elems * sizeof(R));
+  w.xt = (R *)p;
+  p = align_up(p + plan->tile_elems * sizeof(R));
+  w.dxt = (R *)p;
+  p = align_up(p + plan->tile_elems * sizeof(R));
   w.bsum = (double *)p;
   return w;
 }
@@ -118,50 +123,63 @@ static void run_channels_last(const conv1dt_layer *layer, const conv1dt_geometry
   }
 }
 
+/* dz of one segment [l0, l0 + m) of channels_first sample b (whole rows of statistics first,
+ * for axis-wise activations, at l0 = 0), its dbias sums, and, when gemms, its dcol columns
+ * col[(k, f) * ldc + i] = dz[f, (l0 + i)*s + k*d - crop_left], 0 outside [0, T). */
+static void cf_segment(const conv1dt_geometry *g, const conv1dt_bwd_plan *plan, const R *pre,
+                       const R *dy, int64_t b, int64_t l0, int64_t m, int64_t *done, int gemms,
+                       R *col, int64_t ldc, const bwd_work *w) {
+  const int64_t T = g->out_len, F = g->filters, s = g->stride;
+  const int64_t Ty = g->out_last, win = plan->win; /* dy's row length (T/2 for glu) */
+  const int axiswise = CONV1DT_ACT_IS_AXISWISE(g->act);
+  const R *zb = pre ? pre + b * F * T : NULL, *db = dy + b * F * Ty;
+  /* Axis-wise activations act along the steps: their row statistics need whole rows. */
+  if (axiswise && l0 == 0)
+    for (int64_t f = 0; f < F; f++)
+      X(conv1dt__act_grad_stats)(g->act, zb + f * T, db + f * Ty, T, w->stats + 3 * f);
+  const span sp = segment_span(g, l0, l0 + m, *done);
+  /* sp.t1 - sp.t0 <= win by the plan */
+  const int64_t n = sp.t1 - sp.t0;
+  for (int64_t f = 0; f < F; f++) {
+    R *dzf = w->dz + f * win;
+    const R *zf = zb ? zb + f * T : NULL, *dyf = db + f * Ty;
+    if (axiswise) {
+      X(conv1dt__act_grad_span)(g->act, w->stats + 3 * f, zf, dyf, T, sp.t0, sp.t1, dzf);
+    } else {
+      X(conv1dt__act_grad)(g->act, dzf, zf ? zf + sp.t0 : NULL, dyf + sp.t0, n);
+    }
+    for (int64_t t = *done; t < sp.t1; t++) w->bsum[f] += (double)dzf[t - sp.t0];
+  }
+  *done = sp.t1;
+  if (!gemms) return;
+  for (int64_t k = 0; k < g->ksize; k++) {
+    /* p = (l0 + i)*s + off lies in [0, T) for i in [i0, i1): the loops below need no test */
+    const int64_t off = l0 * s + k * g->dil - g->crop_left;
+    const int64_t i0 = conv1dt__min64(m, off >= 0 ? 0 : (-off + s - 1) / s);
+    const int64_t i1 =
+        conv1dt__max64(i0, conv1dt__min64(m, T - off > 0 ? (T - off + s - 1) / s : 0));
+    for (int64_t f = 0; f < F; f++) {
+      R *restrict c = col + (k * F + f) * ldc;
+      const R *restrict d = w->dz + f * win;
+      for (int64_t i = 0; i < i0; i++) c[i] = RC(0.0);
+      for (int64_t i = i0; i < i1; i++) c[i] = d[i * s + (off - sp.t0)];
+      for (int64_t i = i1; i < m; i++) c[i] = RC(0.0);
+    }
+  }
+}
+
 static void run_channels_first(const conv1dt_layer *layer, const conv1dt_geometry *g,
                                const conv1dt_bwd_plan *plan, const R *x, const R *pre, const R *dy,
                                R *dx, R *dkernel, const bwd_work *w) {
-  const int64_t L = g->steps, T = g->out_len, C = g->in_ch, F = g->filters, KF = g->ksize * F;
-  const int64_t Ty = g->out_last, win = plan->win; /* dy's row length (T/2 for glu) */
-  const int axiswise = CONV1DT_ACT_IS_AXISWISE(g->act), gemms = dx || dkernel;
+  const int64_t L = g->steps, C = g->in_ch, KF = g->ksize * g->filters;
+  const int gemms = dx || dkernel;
   const R *kernel = layer->kernel;
   int first_gemm = 1;
   for (int64_t b = 0; b < g->batch; b++) {
-    const R *zb = pre ? pre + b * F * T : NULL, *db = dy + b * F * Ty;
-    /* Axis-wise activations act along the steps: their row statistics need whole rows. */
-    if (axiswise)
-      for (int64_t f = 0; f < F; f++)
-        X(conv1dt__act_grad_stats)(g->act, zb + f * T, db + f * Ty, T, w->stats + 3 * f);
     int64_t done = 0;
     for (int64_t l0 = 0; l0 < L; l0 += plan->rows) {
       const int64_t m = conv1dt__min64(plan->rows, L - l0);
-      const span sp = segment_span(g, l0, l0 + m, done);
-      /* sp.t1 - sp.t0 <= win by the plan */
-      const int64_t n = sp.t1 - sp.t0;
-      for (int64_t f = 0; f < F; f++) {
-        R *dzf = w->dz + f * win;
-        const R *zf = zb ? zb + f * T : NULL, *dyf = db + f * Ty;
-        if (axiswise) {
-          X(conv1dt__act_grad_span)(g->act, w->stats + 3 * f, zf, dyf, T, sp.t0, sp.t1, dzf);
-        } else {
-          X(conv1dt__act_grad)(g->act, dzf, zf ? zf + sp.t0 : NULL, dyf + sp.t0, n);
-        }
-        for (int64_t t = done; t < sp.t1; t++) w->bsum[f] += (double)dzf[t - sp.t0];
-      }
-      done = sp.t1;
-      if (!gemms) continue;
-      /* dcol[(k, f), i] = dz[f, (l0 + i)*s + k*d - crop_left], 0 outside [0, T). */
-      for (int64_t k = 0; k < g->ksize; k++) {
-        const int64_t off = k * g->dil - g->crop_left; /* p = l*s + off */
-        for (int64_t f = 0; f < F; f++) {
-          R *restrict c = w->col + (k * F + f) * m;
-          const R *restrict d = w->dz + f * win;
-          for (int64_t i = 0; i < m; i++) {
-            const int64_t p = (l0 + i) * g->stride + off;
-            c[i] = p >= 0 && p < T ? d[p - sp.t0] : RC(0.0);
-          }
-        }
-      }
+      cf_segment(g, plan, pre, dy, b, l0, m, &done, gemms, w->col, m, w);
       /* dx_b[C x m] = W^T[C x KF] . dcol[KF x m];  dW[KF x C] (+)= dcol . x_b[C x m]^T. */
       if (dx)
         conv1dt__gemm_R(1, 0, (int)C, (int)m, (int)KF, kernel, (int)C, w->col, (int)m, 0,
@@ -175,12 +193,48 @@ static void run_channels_first(const conv1dt_layer *layer, const conv1dt_geometr
   }
 }
 
+/* Blocks of plan->samples whole samples side by side: sample j of a block takes the tiles'
+ * columns [j*L, (j+1)*L), so that one GEMM of m = samples*L columns does what per-sample GEMMs
+ * of L columns would (the same sums, only the BLAS's order differs). The x and dx tiles are
+ * [C x m]: a sample's rows of L move as a whole. */
+static void run_channels_first_samples(const conv1dt_layer *layer, const conv1dt_geometry *g,
+                                       const conv1dt_bwd_plan *plan, const R *x, const R *pre,
+                                       const R *dy, R *dx, R *dkernel, const bwd_work *w) {
+  const int64_t L = g->steps, C = g->in_ch, KF = g->ksize * g->filters;
+  const int gemms = dx || dkernel;
+  const R *kernel = layer->kernel;
+  const size_t row_bytes = (size_t)L * sizeof(R);
+  for (int64_t b0 = 0; b0 < g->batch; b0 += plan->samples) {
+    const int64_t nb = conv1dt__min64(plan->samples, g->batch - b0), m = nb * L;
+    for (int64_t j = 0; j < nb; j++) {
+      int64_t done = 0;
+      cf_segment(g, plan, pre, dy, b0 + j, 0, L, &done, gemms, w->col + j * L, m, w);
+      if (dkernel)
+        for (int64_t c = 0; c < C; c++)
+          memcpy(w->xt + c * m + j * L, x + ((b0 + j) * C + c) * L, row_bytes);
+    }
+    /* dx[C x m] = W^T[C x KF] . dcol[KF x m];  dW[KF x C] (+)= dcol . x[C x m]^T. */
+    if (dx) {
+      conv1dt__gemm_R(1, 0, (int)C, (int)m, (int)KF, kernel, (int)C, w->col, (int)m, 0, w->dxt,
+                      (int)m);
+      for (int64_t j = 0; j < nb; j++)
+        for (int64_t c = 0; c < C; c++)
+          memcpy(dx + ((b0 + j) * C + c) * L, w->dxt + c * m + j * L, row_bytes);
+    }
+    if (dkernel)
+      conv1dt__gemm_R(0, 1, (int)KF, (int)C, (int)m, w->col, (int)m, w->xt, (int)m,
+                      b0 ? RC(1.0) : RC(0.0), dkernel, (int)C);
+  }
+}
+
 void X(conv1dt__backward)(const conv1dt_layer *layer, const conv1dt_geometry *g,
                           const conv1dt_bwd_plan *plan, const R *x, const R *pre, const R *dy,
                           R *dx, R *dkernel, R *dbias, void *work) {
   const bwd_work w = split(plan, work);
   memset(w.bsum, 0, (size_t)g->filters * sizeof(double));
-  if (g->channels_first)
+  if (g->channels_first && plan->samples)
+    run_channels_first_samples(layer, g, plan, x, pre, dy, dx, dkernel, &w);
+  else if (g->channels_first)
     run_channels_first(layer, g, plan, x, pre, dy, dx, dkernel, &w);
   else
     run_channels_last(layer, g, plan, x, pre, dy, dx, dkernel, &w);
