@@ -793,6 +793,73 @@ START_TEST(test_block_independence_random) {
 }
 END_TEST
 
+/* channels_first blocks of whole samples: a batch of short samples through workspaces from the
+ * smallest to the default, so that blocks hold one to all of the samples (2 and 3 of 7 leave
+ * a short last block: a boundary inside the batch), against the reference; dbias, summed in a
+ * fixed order, keeps its bits throughout. */
+START_TEST(test_sample_blocks) {
+  static const char *const acts[] = {"relu", "gelu", "softmax", NULL};
+  const conv1dt_dtype dt = _i ? CONV1DT_FLOAT64 : CONV1DT_FLOAT32;
+  ref_rng rng;
+  ref_rng_seed(&rng, 0x5B10 + (uint64_t)_i);
+  size_t runs = 0;
+  for (int rep = 0; rep < 8; rep++) {
+    bcase c;
+    memset(&c, 0, sizeof c);
+    const int64_t s = ref_rng_int(&rng, 1, 3);
+    c.cfg = conv1dt_config_default(ref_rng_int(&rng, 2, 9), ref_rng_int(&rng, 1, 5));
+    c.cfg.strides = s;
+    c.cfg.dilation_rate = s > 1 ? 1 : ref_rng_int(&rng, 1, 2);
+    c.cfg.padding = rep % 2 ? CONV1DT_PADDING_SAME : CONV1DT_PADDING_VALID;
+    c.cfg.data_format = CONV1DT_CHANNELS_FIRST;
+    c.cfg.activation = acts[rep % 4];
+    c.C = ref_rng_int(&rng, 1, 6);
+    c.B = 7;
+    c.L = ref_rng_int(&rng, 2, 12);
+    c.dt = dt;
+    char desc[256], msg[MSG_SIZE] = "";
+    ref_describe(&c.cfg, c.C, dt, c.B, c.L, desc, sizeof desc);
+    ck_assert_msg(bcase_setup(&c, &rng, false) == CONV1DT_OK, "[%s] setup: %s", desc,
+                  conv1dt_last_error());
+    refg_grads ref;
+    ck_assert_int_eq(
+        refg_backward(&c.cfg, c.C, dt, c.xd, c.B, c.L, c.kd, c.pred, c.yd, c.dyd, &ref), REF_OK);
+    const size_t bx = c.nx * c.es, bk = c.nk * c.es, bb = c.nb * c.es;
+    void *gx = malloc(bx), *gk = malloc(bk), *gb = malloc(bb), *rb = malloc(bb);
+    ck_assert(gx && gk && gb && rb);
+    ck_assert_int_eq(conv1dt_backward(c.layer, c.x, c.B, c.L, c.pre, c.dy, gx, gk, rb, NULL, 0),
+                     CONV1DT_OK);
+    size_t wmin = 0, wdef = 0;
+    ck_assert_int_eq(conv1dt_backward_min_workspace_size(c.layer, c.B, c.L, &wmin), CONV1DT_OK);
+    ck_assert_int_eq(conv1dt_backward_workspace_size(c.layer, c.B, c.L, &wdef), CONV1DT_OK);
+    ck_assert_uint_le(wmin, wdef);
+    char *ws = malloc(wdef + 64);
+    ck_assert_ptr_nonnull(ws);
+    for (int64_t k = 0; k <= c.B; k++) {
+      const size_t bytes = wmin + (wdef - wmin) * (size_t)k / (size_t)c.B;
+      ck_assert_int_eq(
+          conv1dt_backward(c.layer, c.x, c.B, c.L, c.pre, c.dy, gx, gk, gb, ws + k % 8, bytes),
+          CONV1DT_OK);
+      runs++;
+      ck_assert_msg(judge(dt, gx, ref.dx, ref.tol_dx, c.nx, NULL, msg, sizeof msg, "dx") +
+                            judge(dt, gk, ref.dk, ref.tol_dk, c.nk, NULL, msg, sizeof msg, "dk") +
+                            judge(dt, gb, ref.db, ref.tol_db, c.nb, NULL, msg, sizeof msg, "db") ==
+                        0,
+                    "[%s] workspace %zu of %zu: %s", desc, bytes, wdef, msg);
+      ck_assert_msg(same_bits(gb, rb, bb), "[%s] workspace %zu: dbias differs", desc, bytes);
+    }
+    free(ws);
+    free(gx);
+    free(gk);
+    free(gb);
+    free(rb);
+    refg_free(&ref);
+    bcase_free(&c);
+  }
+  printf("test_sample_blocks[%s]: %zu backward calls\n", _i ? "float64" : "float32", runs);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ empty inputs */
 
 START_TEST(test_empty) {
@@ -1138,6 +1205,7 @@ static Suite *backward_suite(void) {
   tcase_add_test(tc, test_block_independence_exact);
   tcase_add_test(tc, test_block_independence_random);
   tcase_add_loop_test(tc, test_direct_threads_bitwise, 0, 2);
+  tcase_add_loop_test(tc, test_sample_blocks, 0, 2);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("edges");
