@@ -123,6 +123,41 @@ static void run_channels_last(const conv1dt_layer *layer, const conv1dt_geometry
   }
 }
 
+/* bsum[f] += dz[f * ld + t] for t < n, each row's sum in increasing t as everywhere else; eight
+ * rows at once, since one row's chain of dependent additions is slow (bench case G: 30% of the
+ * driver's own time). */
+static void sum_rows(double *restrict bsum, const R *restrict dz, int64_t ld, int64_t rows,
+                     int64_t n) {
+  int64_t f = 0;
+  for (; f + 8 <= rows; f += 8) {
+    double a[8];
+    for (int q = 0; q < 8; q++) a[q] = bsum[f + q];
+    for (int64_t t = 0; t < n; t++)
+      for (int q = 0; q < 8; q++) a[q] += (double)dz[(f + q) * ld + t];
+    for (int q = 0; q < 8; q++) bsum[f + q] = a[q];
+  }
+  for (; f < rows; f++)
+    for (int64_t t = 0; t < n; t++) bsum[f] += (double)dz[f * ld + t];
+}
+
+/* c[i] = d[i * s] for i < n; the common strides spelled out so that the compiler vectorises
+ * them. */
+static void gather(R *restrict c, const R *restrict d, int64_t s, int64_t n) {
+  switch (s) {
+  case 1:
+    memcpy(c, d, (size_t)n * sizeof(R));
+    break;
+  case 2:
+    for (int64_t i = 0; i < n; i++) c[i] = d[2 * i];
+    break;
+  case 4:
+    for (int64_t i = 0; i < n; i++) c[i] = d[4 * i];
+    break;
+  default:
+    for (int64_t i = 0; i < n; i++) c[i] = d[i * s];
+  }
+}
+
 /* dz of one segment [l0, l0 + m) of channels_first sample b (whole rows of statistics first,
  * for axis-wise activations, at l0 = 0), its dbias sums, and, when gemms, its dcol columns
  * col[(k, f) * ldc + i] = dz[f, (l0 + i)*s + k*d - crop_left], 0 outside [0, T). */
@@ -140,32 +175,35 @@ static void cf_segment(const conv1dt_geometry *g, const conv1dt_bwd_plan *plan, 
   const span sp = segment_span(g, l0, l0 + m, *done);
   /* sp.t1 - sp.t0 <= win by the plan */
   const int64_t n = sp.t1 - sp.t0;
-  for (int64_t f = 0; f < F; f++) {
-    R *dzf = w->dz + f * win;
-    const R *zf = zb ? zb + f * T : NULL, *dyf = db + f * Ty;
-    if (axiswise) {
-      X(conv1dt__act_grad_span)(g->act, w->stats + 3 * f, zf, dyf, T, sp.t0, sp.t1, dzf);
-    } else {
-      X(conv1dt__act_grad)(g->act, dzf, zf ? zf + sp.t0 : NULL, dyf + sp.t0, n);
+  /* Eight filters at a time, each row used while in cache: dz, its sums, then its K dcol rows
+   * (bench case G: over the whole tile, its K passes each came from memory). */
+  for (int64_t f0 = 0; f0 < F; f0 += 8) {
+    const int64_t f1 = conv1dt__min64(F, f0 + 8);
+    for (int64_t f = f0; f < f1; f++) {
+      R *dzf = w->dz + f * win;
+      const R *zf = zb ? zb + f * T : NULL, *dyf = db + f * Ty;
+      if (axiswise) {
+        X(conv1dt__act_grad_span)(g->act, w->stats + 3 * f, zf, dyf, T, sp.t0, sp.t1, dzf);
+      } else {
+        X(conv1dt__act_grad)(g->act, dzf, zf ? zf + sp.t0 : NULL, dyf + sp.t0, n);
+      }
     }
-    for (int64_t t = *done; t < sp.t1; t++) w->bsum[f] += (double)dzf[t - sp.t0];
+    sum_rows(w->bsum + f0, w->dz + f0 * win + (*done - sp.t0), win, f1 - f0, sp.t1 - *done);
+    if (!gemms) continue;
+    for (int64_t f = f0; f < f1; f++)
+      for (int64_t k = 0; k < g->ksize; k++) {
+        /* p = (l0 + i)*s + off lies in [0, T) for i in [i0, i1): the loops need no test */
+        const int64_t off = l0 * s + k * g->dil - g->crop_left;
+        const int64_t i0 = conv1dt__min64(m, off >= 0 ? 0 : (-off + s - 1) / s);
+        const int64_t i1 =
+            conv1dt__max64(i0, conv1dt__min64(m, T - off > 0 ? (T - off + s - 1) / s : 0));
+        R *restrict c = col + (k * F + f) * ldc;
+        for (int64_t i = 0; i < i0; i++) c[i] = RC(0.0);
+        gather(c + i0, w->dz + f * win + (i0 * s + off - sp.t0), s, i1 - i0);
+        for (int64_t i = i1; i < m; i++) c[i] = RC(0.0);
+      }
   }
   *done = sp.t1;
-  if (!gemms) return;
-  for (int64_t k = 0; k < g->ksize; k++) {
-    /* p = (l0 + i)*s + off lies in [0, T) for i in [i0, i1): the loops below need no test */
-    const int64_t off = l0 * s + k * g->dil - g->crop_left;
-    const int64_t i0 = conv1dt__min64(m, off >= 0 ? 0 : (-off + s - 1) / s);
-    const int64_t i1 =
-        conv1dt__max64(i0, conv1dt__min64(m, T - off > 0 ? (T - off + s - 1) / s : 0));
-    for (int64_t f = 0; f < F; f++) {
-      R *restrict c = col + (k * F + f) * ldc;
-      const R *restrict d = w->dz + f * win;
-      for (int64_t i = 0; i < i0; i++) c[i] = RC(0.0);
-      for (int64_t i = i0; i < i1; i++) c[i] = d[i * s + (off - sp.t0)];
-      for (int64_t i = i1; i < m; i++) c[i] = RC(0.0);
-    }
-  }
 }
 
 static void run_channels_first(const conv1dt_layer *layer, const conv1dt_geometry *g,
