@@ -9,6 +9,7 @@
  * GEMMs' own summation order depends on the block size. */
 #include "typed.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 static int64_t clamp64(int64_t v, int64_t lo, int64_t hi) {
@@ -158,38 +159,61 @@ static void gather(R *restrict c, const R *restrict d, int64_t s, int64_t n) {
   }
 }
 
-/* dz of one segment [l0, l0 + m) of channels_first sample b (whole rows of statistics first,
- * for axis-wise activations, at l0 = 0), its dbias sums, and, when gemms, its dcol columns
- * col[(k, f) * ldc + i] = dz[f, (l0 + i)*s + k*d - crop_left], 0 outside [0, T). */
-static void cf_segment(const conv1dt_geometry *g, const conv1dt_bwd_plan *plan, const R *pre,
-                       const R *dy, int64_t b, int64_t l0, int64_t m, int64_t *done, int gemms,
-                       R *col, int64_t ldc, const bwd_work *w) {
-  const int64_t T = g->out_len, F = g->filters, s = g->stride;
-  const int64_t Ty = g->out_last, win = plan->win; /* dy's row length (T/2 for glu) */
+/* A channels_first block's preparation, shared by a team in units taken from a counter (the
+ * same work in any order, each unit's on one thread: no result depends on the team):
+ *  - filter groups of BWD_FGROUP: per sample of the block, dz of those rows (row statistics
+ *    first for axis-wise activations, at the sample's start), their dbias sums (per filter in
+ *    increasing position, samples in order) and their dcol rows
+ *    col[(k, f) * ldc + q*m + i] = dz_q[f, (l0 + i)*s + k*d - crop_left], 0 outside [0, T);
+ *  - channel groups of BWD_CGROUP: the samples' x rows into the x tile (blocks of samples);
+ *  - channel groups again: the previous block's dx tile out into dx (blocks of samples).
+ * A block is nb whole samples from b0 (l0 = 0, m = steps), or segment [l0, l0 + m) of sample
+ * b0 (nb = 1), whose positions before `done` are in dbias already. */
+#define BWD_FGROUP 8
+#define BWD_CGROUP 16
+/* Elements a call prepares from which it shares them with a team: a team's start costs tens of
+ * microseconds, this many elements some hundreds. */
+#define BWD_SHARE_MIN (1 << 18)
+
+typedef struct {
+  const conv1dt_geometry *g;
+  const conv1dt_bwd_plan *plan;
+  const bwd_work *w;
+  const R *x, *pre, *dy;
+  R *dx;
+  int gemms, copy_x;
+  int64_t b0, nb, l0, m, ldc, done;
+  span sp;
+  int64_t out_b0, out_nb, out_ldc; /* the dx tile to copy out: out_nb samples from out_b0 */
+  int64_t fgroups, cgroups, ogroups;
+  _Atomic int64_t next;
+} prep_job;
+
+static void prep_filters(const prep_job *j, int64_t f0, int64_t f1) {
+  const conv1dt_geometry *g = j->g;
+  const bwd_work *w = j->w;
+  const int64_t T = g->out_len, F = g->filters, s = g->stride, m = j->m, l0 = j->l0;
+  const int64_t Ty = g->out_last, win = j->plan->win; /* dy's row length (T/2 for glu) */
   const int axiswise = CONV1DT_ACT_IS_AXISWISE(g->act);
-  const R *zb = pre ? pre + b * F * T : NULL, *db = dy + b * F * Ty;
-  /* Axis-wise activations act along the steps: their row statistics need whole rows. */
-  if (axiswise && l0 == 0)
-    for (int64_t f = 0; f < F; f++)
-      X(conv1dt__act_grad_stats)(g->act, zb + f * T, db + f * Ty, T, w->stats + 3 * f);
-  const span sp = segment_span(g, l0, l0 + m, *done);
+  const span sp = j->sp;
   /* sp.t1 - sp.t0 <= win by the plan */
   const int64_t n = sp.t1 - sp.t0;
-  /* Eight filters at a time, each row used while in cache: dz, its sums, then its K dcol rows
-   * (bench case G: over the whole tile, its K passes each came from memory). */
-  for (int64_t f0 = 0; f0 < F; f0 += 8) {
-    const int64_t f1 = conv1dt__min64(F, f0 + 8);
+  for (int64_t q = 0; q < j->nb; q++) {
+    const int64_t b = j->b0 + q;
+    const R *zb = j->pre ? j->pre + b * F * T : NULL, *db = j->dy + b * F * Ty;
     for (int64_t f = f0; f < f1; f++) {
       R *dzf = w->dz + f * win;
       const R *zf = zb ? zb + f * T : NULL, *dyf = db + f * Ty;
       if (axiswise) {
+        /* axis-wise activations act along the steps: statistics of whole rows */
+        if (l0 == 0) X(conv1dt__act_grad_stats)(g->act, zf, dyf, T, w->stats + 3 * f);
         X(conv1dt__act_grad_span)(g->act, w->stats + 3 * f, zf, dyf, T, sp.t0, sp.t1, dzf);
       } else {
         X(conv1dt__act_grad)(g->act, dzf, zf ? zf + sp.t0 : NULL, dyf + sp.t0, n);
       }
     }
-    sum_rows(w->bsum + f0, w->dz + f0 * win + (*done - sp.t0), win, f1 - f0, sp.t1 - *done);
-    if (!gemms) continue;
+    sum_rows(w->bsum + f0, w->dz + f0 * win + (j->done - sp.t0), win, f1 - f0, sp.t1 - j->done);
+    if (!j->gemms) continue;
     for (int64_t f = f0; f < f1; f++)
       for (int64_t k = 0; k < g->ksize; k++) {
         /* p = (l0 + i)*s + off lies in [0, T) for i in [i0, i1): the loops need no test */
@@ -197,27 +221,80 @@ static void cf_segment(const conv1dt_geometry *g, const conv1dt_bwd_plan *plan, 
         const int64_t i0 = conv1dt__min64(m, off >= 0 ? 0 : (-off + s - 1) / s);
         const int64_t i1 =
             conv1dt__max64(i0, conv1dt__min64(m, T - off > 0 ? (T - off + s - 1) / s : 0));
-        R *restrict c = col + (k * F + f) * ldc;
+        R *restrict c = w->col + (k * F + f) * j->ldc + q * m;
         for (int64_t i = 0; i < i0; i++) c[i] = RC(0.0);
         gather(c + i0, w->dz + f * win + (i0 * s + off - sp.t0), s, i1 - i0);
         for (int64_t i = i1; i < m; i++) c[i] = RC(0.0);
       }
   }
-  *done = sp.t1;
+}
+
+static void prep_work(void *arg, int id, int size) {
+  prep_job *j = arg;
+  const int64_t F = j->g->filters, C = j->g->in_ch, L = j->g->steps;
+  const size_t row_bytes = (size_t)L * sizeof(R);
+  (void)id, (void)size;
+  for (;;) {
+    int64_t u = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+    if (u < j->fgroups) {
+      prep_filters(j, u * BWD_FGROUP, conv1dt__min64(F, (u + 1) * BWD_FGROUP));
+      continue;
+    }
+    u -= j->fgroups;
+    const int out = u >= j->cgroups;
+    if (out) u -= j->cgroups;
+    if (u >= (out ? j->ogroups : j->cgroups)) return;
+    const int64_t c1 = conv1dt__min64(C, (u + 1) * BWD_CGROUP);
+    for (int64_t c = u * BWD_CGROUP; c < c1; c++) {
+      if (out)
+        for (int64_t q = 0; q < j->out_nb; q++)
+          memcpy(j->dx + ((j->out_b0 + q) * C + c) * L, j->w->dxt + c * j->out_ldc + q * L,
+                 row_bytes);
+      else
+        for (int64_t q = 0; q < j->nb; q++)
+          memcpy(j->w->xt + c * j->ldc + q * L, j->x + ((j->b0 + q) * C + c) * L, row_bytes);
+    }
+  }
+}
+
+/* Runs the job's units, on a team (made on first use, the caller's to destroy) when the call
+ * has enough of them. */
+static void prep_run(prep_job *j, int share, conv1dt_team **team) {
+  j->fgroups = j->nb ? (j->g->filters + BWD_FGROUP - 1) / BWD_FGROUP : 0;
+  j->cgroups = j->copy_x ? (j->g->in_ch + BWD_CGROUP - 1) / BWD_CGROUP : 0;
+  j->ogroups = j->out_nb ? (j->g->in_ch + BWD_CGROUP - 1) / BWD_CGROUP : 0;
+  atomic_init(&j->next, 0);
+  if (share && !*team) *team = conv1dt__team_create(conv1dt__default_threads());
+  conv1dt__team_run_any(share ? *team : NULL, prep_work, j);
+}
+
+/* Whether a call's preparation is worth a team: its dz and dcol elements. */
+static int prep_share(const conv1dt_geometry *g, int gemms) {
+  const double dz = (double)g->batch * (double)g->filters * (double)g->out_len;
+  const double col =
+      gemms ? (double)g->batch * (double)g->steps * (double)g->ksize * (double)g->filters : 0.0;
+  return dz + col >= (double)BWD_SHARE_MIN && conv1dt__default_threads() > 1;
 }
 
 static void run_channels_first(const conv1dt_layer *layer, const conv1dt_geometry *g,
                                const conv1dt_bwd_plan *plan, const R *x, const R *pre, const R *dy,
                                R *dx, R *dkernel, const bwd_work *w) {
   const int64_t L = g->steps, C = g->in_ch, KF = g->ksize * g->filters;
-  const int gemms = dx || dkernel;
+  const int gemms = dx || dkernel, share = prep_share(g, gemms);
   const R *kernel = layer->kernel;
+  conv1dt_team *team = NULL;
   int first_gemm = 1;
+  prep_job j = {.g = g, .plan = plan, .w = w, .pre = pre, .dy = dy, .gemms = gemms, .nb = 1};
   for (int64_t b = 0; b < g->batch; b++) {
-    int64_t done = 0;
+    j.b0 = b;
+    j.done = 0;
     for (int64_t l0 = 0; l0 < L; l0 += plan->rows) {
       const int64_t m = conv1dt__min64(plan->rows, L - l0);
-      cf_segment(g, plan, pre, dy, b, l0, m, &done, gemms, w->col, m, w);
+      j.l0 = l0;
+      j.m = j.ldc = m;
+      j.sp = segment_span(g, l0, l0 + m, j.done);
+      prep_run(&j, share, &team);
+      j.done = j.sp.t1;
       /* dx_b[C x m] = W^T[C x KF] . dcol[KF x m];  dW[KF x C] (+)= dcol . x_b[C x m]^T. */
       if (dx)
         conv1dt__gemm_R(1, 0, (int)C, (int)m, (int)KF, kernel, (int)C, w->col, (int)m, 0,
@@ -229,40 +306,57 @@ static void run_channels_first(const conv1dt_layer *layer, const conv1dt_geometr
       }
     }
   }
+  conv1dt__team_destroy(team);
 }
 
-/* Blocks of plan->samples whole samples side by side: sample j of a block takes the tiles'
- * columns [j*L, (j+1)*L), so that one GEMM of m = samples*L columns does what per-sample GEMMs
+/* Blocks of plan->samples whole samples side by side: sample q of a block takes the tiles'
+ * columns [q*L, (q+1)*L), so that one GEMM of samples*L columns does what per-sample GEMMs
  * of L columns would (the same sums, only the BLAS's order differs). The x and dx tiles are
- * [C x m]: a sample's rows of L move as a whole. */
+ * [C x samples*L]: a sample's rows of L move as a whole; a block's dx tile is copied out with
+ * the next block's preparation. */
 static void run_channels_first_samples(const conv1dt_layer *layer, const conv1dt_geometry *g,
                                        const conv1dt_bwd_plan *plan, const R *x, const R *pre,
                                        const R *dy, R *dx, R *dkernel, const bwd_work *w) {
   const int64_t L = g->steps, C = g->in_ch, KF = g->ksize * g->filters;
-  const int gemms = dx || dkernel;
+  const int gemms = dx || dkernel, share = prep_share(g, gemms);
   const R *kernel = layer->kernel;
-  const size_t row_bytes = (size_t)L * sizeof(R);
+  conv1dt_team *team = NULL;
+  prep_job j = {.g = g,
+                .plan = plan,
+                .w = w,
+                .x = x,
+                .pre = pre,
+                .dy = dy,
+                .dx = dx,
+                .gemms = gemms,
+                .copy_x = dkernel != NULL,
+                .m = L};
+  j.sp = segment_span(g, 0, L, 0);
   for (int64_t b0 = 0; b0 < g->batch; b0 += plan->samples) {
     const int64_t nb = conv1dt__min64(plan->samples, g->batch - b0), m = nb * L;
-    for (int64_t j = 0; j < nb; j++) {
-      int64_t done = 0;
-      cf_segment(g, plan, pre, dy, b0 + j, 0, L, &done, gemms, w->col + j * L, m, w);
-      if (dkernel)
-        for (int64_t c = 0; c < C; c++)
-          memcpy(w->xt + c * m + j * L, x + ((b0 + j) * C + c) * L, row_bytes);
-    }
+    j.b0 = b0;
+    j.nb = nb;
+    j.ldc = m;
+    prep_run(&j, share, &team);
+    j.out_nb = 0;
     /* dx[C x m] = W^T[C x KF] . dcol[KF x m];  dW[KF x C] (+)= dcol . x[C x m]^T. */
     if (dx) {
       conv1dt__gemm_R(1, 0, (int)C, (int)m, (int)KF, kernel, (int)C, w->col, (int)m, 0, w->dxt,
                       (int)m);
-      for (int64_t j = 0; j < nb; j++)
-        for (int64_t c = 0; c < C; c++)
-          memcpy(dx + ((b0 + j) * C + c) * L, w->dxt + c * m + j * L, row_bytes);
+      j.out_b0 = b0;
+      j.out_nb = nb;
+      j.out_ldc = m;
     }
     if (dkernel)
       conv1dt__gemm_R(0, 1, (int)KF, (int)C, (int)m, w->col, (int)m, w->xt, (int)m,
                       b0 ? RC(1.0) : RC(0.0), dkernel, (int)C);
   }
+  if (j.out_nb) { /* the last block's dx */
+    j.nb = 0;
+    j.copy_x = 0;
+    prep_run(&j, share, &team);
+  }
+  conv1dt__team_destroy(team);
 }
 
 void X(conv1dt__backward)(const conv1dt_layer *layer, const conv1dt_geometry *g,
