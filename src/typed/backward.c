@@ -198,11 +198,18 @@ static void prep_filters(const prep_job *j, int64_t f0, int64_t f1) {
   const span sp = j->sp;
   /* sp.t1 - sp.t0 <= win by the plan */
   const int64_t n = sp.t1 - sp.t0;
+  /* Whole rows of an element-wise activation: the group's rows are contiguous in pre and dy,
+   * so that one call does them all, into rows T apart (the tile's rows are longer). */
+  const int whole = !axiswise && sp.t0 == 0 && sp.t1 == T;
+  const int64_t ld = whole ? T : win;
+  R *const dz = w->dz + f0 * win;
   for (int64_t q = 0; q < j->nb; q++) {
     const int64_t b = j->b0 + q;
     const R *zb = j->pre ? j->pre + b * F * T : NULL, *db = j->dy + b * F * Ty;
-    for (int64_t f = f0; f < f1; f++) {
-      R *dzf = w->dz + f * win;
+    if (whole)
+      X(conv1dt__act_grad)(g->act, dz, zb ? zb + f0 * T : NULL, db + f0 * T, (f1 - f0) * T);
+    for (int64_t f = f0; f < f1 && !whole; f++) {
+      R *dzf = dz + (f - f0) * ld;
       const R *zf = zb ? zb + f * T : NULL, *dyf = db + f * Ty;
       if (axiswise) {
         /* axis-wise activations act along the steps: statistics of whole rows */
@@ -212,20 +219,21 @@ static void prep_filters(const prep_job *j, int64_t f0, int64_t f1) {
         X(conv1dt__act_grad)(g->act, dzf, zf ? zf + sp.t0 : NULL, dyf + sp.t0, n);
       }
     }
-    sum_rows(w->bsum + f0, w->dz + f0 * win + (j->done - sp.t0), win, f1 - f0, sp.t1 - j->done);
+    sum_rows(w->bsum + f0, dz + (j->done - sp.t0), ld, f1 - f0, sp.t1 - j->done);
     if (!j->gemms) continue;
-    for (int64_t f = f0; f < f1; f++)
-      for (int64_t k = 0; k < g->ksize; k++) {
-        /* p = (l0 + i)*s + off lies in [0, T) for i in [i0, i1): the loops need no test */
-        const int64_t off = l0 * s + k * g->dil - g->crop_left;
-        const int64_t i0 = conv1dt__min64(m, off >= 0 ? 0 : (-off + s - 1) / s);
-        const int64_t i1 =
-            conv1dt__max64(i0, conv1dt__min64(m, T - off > 0 ? (T - off + s - 1) / s : 0));
+    for (int64_t k = 0; k < g->ksize; k++) {
+      /* p = (l0 + i)*s + off lies in [0, T) for i in [i0, i1): the loops need no test */
+      const int64_t off = l0 * s + k * g->dil - g->crop_left;
+      const int64_t i0 = conv1dt__min64(m, off >= 0 ? 0 : (-off + s - 1) / s);
+      const int64_t i1 =
+          conv1dt__max64(i0, conv1dt__min64(m, T - off > 0 ? (T - off + s - 1) / s : 0));
+      for (int64_t f = f0; f < f1; f++) {
         R *restrict c = w->col + (k * F + f) * j->ldc + q * m;
         for (int64_t i = 0; i < i0; i++) c[i] = RC(0.0);
-        gather(c + i0, w->dz + f * win + (i0 * s + off - sp.t0), s, i1 - i0);
+        gather(c + i0, dz + (f - f0) * ld + (i0 * s + off - sp.t0), s, i1 - i0);
         for (int64_t i = i1; i < m; i++) c[i] = RC(0.0);
       }
+    }
   }
 }
 
