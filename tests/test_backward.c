@@ -860,6 +860,75 @@ START_TEST(test_sample_blocks) {
 }
 END_TEST
 
+/* channels_first layers large enough that a block's preparation is shared by a team: integer
+ * data and relu keep every sum exact, so that the gradients must have the same bits with 1, 2
+ * and 3 threads, with the default workspace and a quarter of it (a few samples per block, or
+ * more segments of a long sample), and match the reference. */
+START_TEST(test_sample_blocks_threads) {
+  const conv1dt_dtype dt = _i ? CONV1DT_FLOAT64 : CONV1DT_FLOAT32;
+  ref_rng rng;
+  ref_rng_seed(&rng, 0x5B1D + (uint64_t)_i);
+  int saved = 0;
+  ck_assert_int_eq(conv1dt_get_num_threads(&saved), CONV1DT_OK);
+  for (int rep = 0; rep < 3; rep++) { /* rep 2: long samples, in segments */
+    bcase c;
+    memset(&c, 0, sizeof c);
+    c.cfg = conv1dt_config_default(96 + rep, 4 - rep % 2);
+    c.cfg.strides = 2;
+    c.cfg.padding = rep ? CONV1DT_PADDING_VALID : CONV1DT_PADDING_SAME;
+    c.cfg.data_format = CONV1DT_CHANNELS_FIRST;
+    c.cfg.activation = "relu";
+    c.cfg.algorithm = CONV1DT_ALGORITHM_GEMM;
+    c.C = 8;
+    c.B = rep < 2 ? 29 : 2;
+    c.L = rep < 2 ? 64 + rep : 1500;
+    c.dt = dt;
+    char desc[256], msg[MSG_SIZE] = "";
+    ref_describe(&c.cfg, c.C, dt, c.B, c.L, desc, sizeof desc);
+    ck_assert_msg(bcase_setup(&c, &rng, true) == CONV1DT_OK, "[%s] setup: %s", desc,
+                  conv1dt_last_error());
+    refg_grads ref;
+    ck_assert_int_eq(
+        refg_backward(&c.cfg, c.C, dt, c.xd, c.B, c.L, c.kd, c.pred, c.yd, c.dyd, &ref), REF_OK);
+    const size_t bx = c.nx * c.es, bk = c.nk * c.es, bb = c.nb * c.es;
+    size_t wdef = 0;
+    ck_assert_int_eq(conv1dt_backward_workspace_size(c.layer, c.B, c.L, &wdef), CONV1DT_OK);
+    char *ws = malloc(wdef);
+    ck_assert_ptr_nonnull(ws);
+    const size_t sizes[2] = {wdef, wdef / 4}; /* the whole batch, or a few samples a block */
+    void *g0[3] = {malloc(bx), malloc(bk), malloc(bb)},
+         *g[3] = {malloc(bx), malloc(bk), malloc(bb)};
+    ck_assert(g0[0] && g0[1] && g0[2] && g[0] && g[1] && g[2]);
+    for (int t = 1; t <= 3; t++)
+      for (int w = 0; w < 2; w++) {
+        const conv1dt_status st = conv1dt_set_num_threads(t);
+        ck_assert(st == CONV1DT_OK || st == CONV1DT_ERROR_UNSUPPORTED);
+        void **out = t == 1 && w == 0 ? g0 : g;
+        ck_assert_msg(conv1dt_backward(c.layer, c.x, c.B, c.L, c.pre, c.dy, out[0], out[1], out[2],
+                                       ws, sizes[w]) == CONV1DT_OK,
+                      "[%s] %s", desc, conv1dt_last_error());
+        if (out == g0) {
+          ck_assert_msg(
+              judge(dt, g0[0], ref.dx, ref.tol_dx, c.nx, NULL, msg, sizeof msg, "dx") +
+                      judge(dt, g0[1], ref.dk, ref.tol_dk, c.nk, NULL, msg, sizeof msg, "dk") +
+                      judge(dt, g0[2], ref.db, ref.tol_db, c.nb, NULL, msg, sizeof msg, "db") ==
+                  0,
+              "[%s] %s", desc, msg);
+          continue;
+        }
+        ck_assert_msg(same_bits(g[0], g0[0], bx) && same_bits(g[1], g0[1], bk) &&
+                          same_bits(g[2], g0[2], bb),
+                      "[%s] %d threads, workspace %zu: gradients differ", desc, t, sizes[w]);
+      }
+    for (int i = 0; i < 3; i++) free(g0[i]), free(g[i]);
+    free(ws);
+    refg_free(&ref);
+    bcase_free(&c);
+  }
+  conv1dt_set_num_threads(saved);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ empty inputs */
 
 START_TEST(test_empty) {
@@ -1206,6 +1275,7 @@ static Suite *backward_suite(void) {
   tcase_add_test(tc, test_block_independence_random);
   tcase_add_loop_test(tc, test_direct_threads_bitwise, 0, 2);
   tcase_add_loop_test(tc, test_sample_blocks, 0, 2);
+  tcase_add_loop_test(tc, test_sample_blocks_threads, 0, 2);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("edges");
