@@ -121,6 +121,20 @@ static inline void conv1dt__prefetch_some(conv1dt_prefetch *p) {
  *   dz and acc point at the tap's first position and its block of filters. Reads up to
  *   CONV1DT_DIRECT_MR elements of dz past the last step's f_hi.
  *
+ * The steps variants (for few channels or filters, and channels_first) read dz as planes: filter
+ * f's positions of phase r (positions r + q * s, q = 0, 1, ...) at dz + (f * s + r) * ldq + q, so
+ * step l's tap k reads plane (f, k * d mod s) at q = l + k * d / s.
+ *
+ * bwd_data_t: the input gradient of n steps, steps along the vectors, weights [K][F][ldw]:
+ *   out[c * ldo + l] = sum_k sum_f dz plane (f, k*d mod s)[l + k*d / s] * w[(k * F + f) * ldw + c]
+ *   for l < n, c < C; taps in order, then filters in order. Reads each plane row up to
+ *   CONV1DT_DIRECT_SLACK elements past the last step's (its last register tile's vectors).
+ *
+ * bwd_weights_t: one tap's kernel gradient for filters [f_lo, f_hi), summed over n steps (vector
+ *   lanes of steps, then the lanes in a fixed order):
+ *   acc[f * lda + c] += sum_l dz[f * ldz + l] * x[c * ldx + l]   for c < C. Reads nothing
+ *   past step n - 1 of a row.
+ *
  * transpose: dst[c * ldd + r] = act(src[r * lds + c] + bias[c]) for r < rows, c < cols; bias
  *   NULL adds +0 (a -0 comes out +0). interleave: rows of s planes into dst rows:
  *   dst[f * ldd + j * s + q] = act(src[f * lds + q * ldp + j] + bias[f]) for j * s + q < n;
@@ -188,6 +202,23 @@ static inline void conv1dt__prefetch_some(conv1dt_prefetch *p) {
     int64_t ldx, n, f_lo, f_hi, ldw;                                                               \
     R *acc;                                                                                        \
   } conv1dt_bwd_weights_args_##S;                                                                  \
+  typedef struct {                                                                                 \
+    const R *dz;                                                                                   \
+    int64_t ldq, F, s, d;                                                                          \
+    int K;                                                                                         \
+    const R *w;                                                                                    \
+    int64_t ldw, C, n;                                                                             \
+    R *out;                                                                                        \
+    int64_t ldo;                                                                                   \
+  } conv1dt_bwd_data_t_args_##S;                                                                   \
+  typedef struct {                                                                                 \
+    const R *dz;                                                                                   \
+    int64_t ldz;                                                                                   \
+    const R *x;                                                                                    \
+    int64_t ldx, C, n, f_lo, f_hi;                                                                 \
+    R *acc;                                                                                        \
+    int64_t lda;                                                                                   \
+  } conv1dt_bwd_weights_t_args_##S;                                                                \
   typedef struct conv1dt_kernels_##S conv1dt_kernels_##S;                                          \
   struct conv1dt_kernels_##S {                                                                     \
     const char *name; /* as conv1dt_kernel_isa() and the tests say it */                           \
@@ -200,6 +231,8 @@ static inline void conv1dt__prefetch_some(conv1dt_prefetch *p) {
     void (*groups)(const conv1dt_groups_args_##S *a); /* NULL: this ISA has none */                \
     void (*bwd_data)(const conv1dt_bwd_data_args_##S *a);                                          \
     void (*bwd_weights)(const conv1dt_bwd_weights_args_##S *a);                                    \
+    void (*bwd_data_t)(const conv1dt_bwd_data_t_args_##S *a);                                      \
+    void (*bwd_weights_t)(const conv1dt_bwd_weights_t_args_##S *a);                                \
     /* NULL in a table that keeps its narrower ISA's (dispatch.c) */                               \
     void (*transpose)(const R *src, int64_t lds, int64_t rows, int64_t cols, const R *bias,        \
                       int relu, R *dst, int64_t ldd);                                              \
