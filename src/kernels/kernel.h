@@ -130,10 +130,12 @@ static inline void conv1dt__prefetch_some(conv1dt_prefetch *p) {
  *   for l < n, c < C; taps in order, then filters in order. Reads each plane row up to
  *   CONV1DT_DIRECT_SLACK elements past the last step's (its last register tile's vectors).
  *
- * bwd_weights_t: one tap's kernel gradient for filters [f_lo, f_hi), summed over n steps (vector
- *   lanes of steps, then the lanes in a fixed order):
- *   acc[f * lda + c] += sum_l dz[f * ldz + l] * x[c * ldx + l]   for c < C. Reads nothing
- *   past step n - 1 of a row.
+ * bwd_weights_t: the kernel gradient of every tap for filters [f_lo, f_hi) and channels
+ *   [c_lo, c_hi), summed over n steps as vl lane sums per element (the caller adds the lanes up
+ *   once, after every call): lane i of element (k, f, c), acc[((k * F + f) * lda + c) * vl + i],
+ *   += the sum over steps l < n with l mod vl = i of
+ *   dz plane (f, k*d mod s)[l + k*d / s] * x[c * ldx + l]. Reads nothing past step n - 1 of an x
+ *   row, nor past the plane entries the steps reach.
  *
  * transpose: dst[c * ldd + r] = act(src[r * lds + c] + bias[c]) for r < rows, c < cols; bias
  *   NULL adds +0 (a -0 comes out +0). interleave: rows of s planes into dst rows:
@@ -213,9 +215,10 @@ static inline void conv1dt__prefetch_some(conv1dt_prefetch *p) {
   } conv1dt_bwd_data_t_args_##S;                                                                   \
   typedef struct {                                                                                 \
     const R *dz;                                                                                   \
-    int64_t ldz;                                                                                   \
+    int64_t ldq, F, s, d;                                                                          \
+    int K;                                                                                         \
     const R *x;                                                                                    \
-    int64_t ldx, C, n, f_lo, f_hi;                                                                 \
+    int64_t ldx, n, f_lo, f_hi, c_lo, c_hi;                                                        \
     R *acc;                                                                                        \
     int64_t lda;                                                                                   \
   } conv1dt_bwd_weights_t_args_##S;                                                                \

@@ -9,13 +9,17 @@
 /* bwd_data_t: MC channels x NV vectors of steps in registers (24 of 32, or 12 of 16, beside the
  * dz vectors and one broadcast); channel remainders in tiles of 4, 2 and 1. */
 #define BDT_MC_MAX 8
+#ifndef BDT_AHEAD
+#define BDT_AHEAD 2
+#endif
 
 /* dx of channels [c0, c0 + MC), steps [l0, l0 + npos): taps in order, then filters. */
-INLINE void bdt_tile(const int MC, const int NV, const X(conv1dt_bwd_data_t_args) * a,
-                     int64_t c0, int64_t l0, int npos) {
+INLINE void bdt_tile(const int MC, const int NV, const X(conv1dt_bwd_data_t_args) * a, int64_t c0,
+                     int64_t l0, int npos) {
   V acc[BDT_MC_MAX][NV_MAX];
-  for (int m = 0; m < MC; m++)
-    for (int v = 0; v < NV; v++) acc[m][v] = (V){0};
+  UNROLL(8)
+  for (int m = 0; m < MC; m++) UNROLL(4)
+  for (int v = 0; v < NV; v++) acc[m][v] = (V){0};
   const int64_t F = a->F, s = a->s, ldq = a->ldq, ldw = a->ldw, fs = s * ldq;
   for (int k = 0; k < a->K; k++) {
     const int64_t kd = k * a->d;
@@ -23,9 +27,15 @@ INLINE void bdt_tile(const int MC, const int NV, const X(conv1dt_bwd_data_t_args
     const R *wk = a->w + (int64_t)k * F * ldw + c0;
     for (int64_t f = 0; f < F; f++) {
       V zv[NV_MAX];
+      if (k == 0) /* the lines a later tile reads, which part A may have left in another core */
+        for (int v = 0; v < NV; v++)
+          __builtin_prefetch(zk + f * fs + (v + BDT_AHEAD * NV) * VL, 0, 3);
+      UNROLL(4)
       for (int v = 0; v < NV; v++) zv[v] = vload(zk + f * fs + v * VL);
+      UNROLL(8) /* GCC left the accumulators in memory without these */
       for (int m = 0; m < MC; m++) {
         const V b = wk[f * ldw + m] - (V){0};
+        UNROLL(4)
         for (int v = 0; v < NV; v++) acc[m][v] += b * zv[v];
       }
     }
@@ -72,18 +82,11 @@ INLINE void bwd_data_t_op(const int REGS, const X(conv1dt_bwd_data_t_args) * a) 
   if (a->C - c0 >= 1) bdt_channels(1, a, c0);
 }
 
-/* bwd_weights_t: MF filters x MC channels of vector sums over the steps (16 of 32 registers,
- * or 8 of 16, beside MF dz vectors and one x vector); remainders in tiles of 2 and 1. */
-#define BWT_MAX 4
-
-/* The lanes of v summed, always in the same order (a tree: halves, then quarters...). */
-INLINE R hsum(V v) {
-  R t[VL];
-  vstore(t, v);
-  for (int w = VL / 2; w >= 1; w /= 2)
-    for (int i = 0; i < w; i++) t[i] += t[i + w];
-  return t[0];
-}
+/* bwd_weights_t: MF filters x MC channels of lane sums in registers (16 of 32, or 8 of 16, beside
+ * MF dz vectors and one x vector), loaded from and stored back to acc's lanes once per chunk of
+ * steps and tap; remainders in tiles of 2 and 1. */
+#define BWT_MAX 6
+#define BWT_CHUNK_BYTES (24 << 10)
 
 /* The first `left` (< VL) elements of p, then `pad`: the last vector of a row, read no further
  * than the row's end. */
@@ -94,50 +97,77 @@ INLINE V vload_part(const R *p, int left, R pad) {
   return vload(t);
 }
 
-/* acc[f][c] += the sum over the steps of dz row f times x row c, for MF filters from f0 and MC
- * channels from c0. */
-INLINE void bwt_tile(const int MF, const int MC, const X(conv1dt_bwd_weights_t_args) * a,
-                     int64_t f0, int64_t c0) {
+/* The lanes of acc[f][c] += dz row f times x row c over steps [l0, l1), for MF filters from f0
+ * and MC channels from c0 (dz rows ldz apart, acc rows lda elements of VL lanes apart); the last
+ * vector of a row zero-padded (its products -0, which leave every lane's sum as it was). */
+INLINE void bwt_tile(const int MF, const int MC, const R *z, int64_t ldz, const R *x, int64_t ldx,
+                     R *acc, int64_t lda, int64_t l0, int64_t l1) {
   V t[BWT_MAX][BWT_MAX];
-  for (int m = 0; m < MF; m++)
-    for (int c = 0; c < MC; c++) t[m][c] = -(V){0}; /* -0: a sum of -0 terms stays -0 */
-  const R *z = a->dz + f0 * a->ldz, *x = a->x + c0 * a->ldx;
-  const int64_t ldz = a->ldz, ldx = a->ldx, n = a->n;
-  int64_t l = 0;
-  for (; l + VL <= n; l += VL) {
+  UNROLL(4)
+  for (int m = 0; m < MF; m++) UNROLL(6)
+  for (int c = 0; c < MC; c++) t[m][c] = vload(acc + (m * lda + c) * VL);
+  int64_t l = l0;
+  for (; l + VL <= l1; l += VL) {
     V zv[BWT_MAX];
+    UNROLL(4)
     for (int m = 0; m < MF; m++) zv[m] = vload(z + m * ldz + l);
+    UNROLL(6)
     for (int c = 0; c < MC; c++) {
       const V xv = vload(x + c * ldx + l);
+      UNROLL(4)
       for (int m = 0; m < MF; m++) t[m][c] += zv[m] * xv;
     }
   }
-  if (l < n) {
-    const int left = (int)(n - l);
+  if (l < l1) {
+    const int left = (int)(l1 - l);
     V zv[BWT_MAX];
     for (int m = 0; m < MF; m++) zv[m] = vload_part(z + m * ldz + l, left, RC(0.0));
     for (int c = 0; c < MC; c++) {
-      const V xv = vload_part(x + c * ldx + l, left, -RC(0.0)); /* padding products: -0 */
+      const V xv = vload_part(x + c * ldx + l, left, -RC(0.0));
       for (int m = 0; m < MF; m++) t[m][c] += zv[m] * xv;
     }
   }
-  for (int m = 0; m < MF; m++)
-    for (int c = 0; c < MC; c++) a->acc[(f0 + m) * a->lda + c0 + c] += hsum(t[m][c]);
+  UNROLL(4)
+  for (int m = 0; m < MF; m++) UNROLL(6)
+  for (int c = 0; c < MC; c++) vstore(acc + (m * lda + c) * VL, t[m][c]);
 }
 
-INLINE void bwt_filters(const int MF, const X(conv1dt_bwd_weights_t_args) * a, int64_t f0) {
-  int64_t c0 = 0;
-  for (; a->C - c0 >= 4; c0 += 4) bwt_tile(MF, 4, a, f0, c0);
-  if (a->C - c0 >= 2) bwt_tile(MF, 2, a, f0, c0), c0 += 2;
-  if (a->C - c0 >= 1) bwt_tile(MF, 1, a, f0, c0);
+/* MF filters from f0 of one tap (dz rows z, ldz apart), every channel of [c_lo, c_hi). */
+INLINE void bwt_filters(const int MF, const X(conv1dt_bwd_weights_t_args) * a, const R *z,
+                        int64_t ldz, R *acc, int64_t f0, int64_t l0, int64_t l1) {
+  const int64_t lda = a->lda;
+  z += f0 * ldz;
+  acc += f0 * lda * VL;
+  int64_t c0 = a->c_lo;
+#define BWT(MC) bwt_tile(MF, MC, z, ldz, a->x + c0 * a->ldx, a->ldx, acc + c0 * VL, lda, l0, l1)
+  if (MF == 4) /* 24 sums, 10 loads (misaligned: two L1 reads each) per 24 multiply-adds */
+    for (; a->c_hi - c0 >= 6; c0 += 6) BWT(6);
+  for (; a->c_hi - c0 >= 4; c0 += 4) BWT(4);
+  if (a->c_hi - c0 >= 2) BWT(2), c0 += 2;
+  if (a->c_hi - c0 >= 1) BWT(1);
+#undef BWT
 }
 
+/* Chunk by chunk of steps, every tap: the chunk's x rows and the planes' few rows the taps
+ * read (each tap's a little further along) stay in L1 for all of them. */
 INLINE void bwd_weights_t_op(const int REGS, const X(conv1dt_bwd_weights_t_args) * a) {
   const int MF = REGS >= 32 ? 4 : 2;
-  int64_t f0 = a->f_lo;
-  for (; a->f_hi - f0 >= MF; f0 += MF) bwt_filters(MF, a, f0);
-  if (MF > 2 && a->f_hi - f0 >= 2) bwt_filters(2, a, f0), f0 += 2;
-  if (a->f_hi - f0 >= 1) bwt_filters(1, a, f0);
+  const int64_t s = a->s, phases = conv1dt__min64(s, a->K);
+  const int64_t rows = (a->c_hi - a->c_lo) + (a->f_hi - a->f_lo) * phases;
+  const int64_t fit = BWT_CHUNK_BYTES / (rows * (int64_t)sizeof(R));
+  const int64_t chunk = conv1dt__max64(4, fit / VL) * VL;
+  for (int64_t l0 = 0; l0 < a->n; l0 += chunk) {
+    const int64_t l1 = conv1dt__min64(a->n, l0 + chunk);
+    for (int k = 0; k < a->K; k++) {
+      const int64_t kd = k * a->d, ldz = s * a->ldq;
+      const R *z = a->dz + kd % s * a->ldq + kd / s;
+      R *acc = a->acc + (int64_t)k * a->F * a->lda * VL;
+      int64_t f0 = a->f_lo;
+      for (; a->f_hi - f0 >= MF; f0 += MF) bwt_filters(MF, a, z, ldz, acc, f0, l0, l1);
+      if (MF > 2 && a->f_hi - f0 >= 2) bwt_filters(2, a, z, ldz, acc, f0, l0, l1), f0 += 2;
+      if (a->f_hi - f0 >= 1) bwt_filters(1, a, z, ldz, acc, f0, l0, l1);
+    }
+  }
 }
 
 #endif /* CONV1DT_KERNEL_BACKWARD_STEPS_H */
