@@ -107,16 +107,28 @@ static int64_t direct_bytes(const conv1dt_geometry *g, int64_t sz, conv1dt_bwd_p
       !conv1dt__add64(p->dz_rows, t, &p->dz_rows) ||
       !conv1dt__add64(p->dz_rows, CONV1DT_DIRECT_MR * s + 1, &p->dz_rows))
     return 0;
+  /* planes: each segment's positions rounded up to whole columns, then the slack columns */
+  int64_t dz = 0;
+  if (p->planes) {
+    if (!conv1dt__mul64(p->segs, CONV1DT_DIRECT_SLACK + 1, &t) ||
+        !conv1dt__add64(p->dz_rows / s + 1, t, &t) || !conv1dt__mul64(t, s * F, &dz))
+      return 0;
+  } else if (!conv1dt__mul64(p->dz_rows, F, &dz)) {
+    return 0;
+  }
+  p->dz_elems = (size_t)dz;
   if (!conv1dt__mul64(g->ksize * F, p->ldw, &kfw)) return 0;
+  /* padded weights and gradient, if padded; or the gradient's lane sums */
+  int64_t elems = kfw * 2 * p->acc_tile, more;
+  if (!conv1dt__mul64(kfw, p->lanes, &more) || !conv1dt__add64(elems, more, &elems)) return 0;
   /* two blocks' dz and x tiles (one block's part A runs beside the other's part B) */
-  int64_t elems = kfw * 2 * p->acc_tile, more; /* padded weights and gradient, if padded */
-  if (!conv1dt__mul64(p->dz_rows, 2 * F, &more) || !conv1dt__add64(elems, more, &elems)) return 0;
+  if (!conv1dt__mul64(dz, 2, &more) || !conv1dt__add64(elems, more, &elems)) return 0;
   if (!conv1dt__mul64(rows, p->ldw * (2 * p->x_tile + p->dx_tile), &more) ||
       !conv1dt__add64(elems, more, &elems))
     return 0;
-  /* channels_first's act' scratch for as many threads as a team may have, so that neither
-   * the plan nor the choice of this method depends on the thread count */
-  if (g->channels_first) elems += CONV1DT_BWD_CF_POSITIONS * CONV1DT_MAX_THREADS;
+  /* act' scratch for as many threads as a team may have, so that neither the plan nor the
+   * choice of this method depends on the thread count */
+  elems += p->scratch * CONV1DT_MAX_THREADS;
   if (!conv1dt__mul64(elems, sz, &elems) || !conv1dt__add64(total, elems, &total) ||
       !conv1dt__add64(total, F * (int64_t)sizeof(double), &total) ||
       !conv1dt__mul64(p->segs, 2 * CONV1DT_BWD_SEG_BYTES, &t) || !conv1dt__add64(total, t, &total))
@@ -145,6 +157,17 @@ static int direct_backward_wanted(const conv1dt_geometry *g, size_t elem_size) {
          kfc * (double)g->batch * (double)g->steps >= CONV1DT_BWD_DIRECT_MIN_MACS;
 }
 
+/* Which layout the direct backward takes (typed/backward_direct.h): planes for channels_first
+ * layers with a few channels, whose rows would be mostly transposing, with vectors of 8 channels
+ * or fewer (bench case D channels_first: 7.9 against 14.3 ms). With more channels the rows'
+ * tiles run faster than the planes' than the transposes cost (cases C and E channels_first:
+ * 15.6 and 13.2 ms against 19.7 and 15.9), and channels_last x and dx would need transposing
+ * too (case D channels_last: 8.8 against 12.5 ms). */
+#define CONV1DT_BWD_PLANES_MAX_CHANNELS 8
+static int backward_planes(const conv1dt_geometry *g) {
+  return g->channels_first && g->in_ch <= CONV1DT_BWD_PLANES_MAX_CHANNELS;
+}
+
 static int backward_plan_direct(const conv1dt_layer *layer, const conv1dt_geometry *g,
                                 size_t budget, conv1dt_bwd_plan *plan) {
   if (!direct_backward_wanted(g, layer->elem_size)) return 0;
@@ -153,10 +176,23 @@ static int backward_plan_direct(const conv1dt_layer *layer, const conv1dt_geomet
   p.direct = 1;
   p.isa = (int)conv1dt__backward_isa((conv1dt_isa)layer->isa, C, layer->elem_size);
   const int64_t vl = (int64_t)conv1dt__kernels_f32((conv1dt_isa)p.isa)->vl * 4 / sz;
-  p.ldw = (C + vl - 1) / vl * vl;
-  p.acc_tile = p.ldw != C;
-  p.x_tile = g->channels_first || p.ldw != C;
-  p.dx_tile = g->channels_first;
+  p.planes = backward_planes(g);
+  if (p.planes) { /* steps along the vectors: the layer's own weights; channels-major copies of
+                     channels_last x and dx */
+    p.isa = layer->isa;
+    p.ldw = C;
+    p.x_tile = p.dx_tile = !g->channels_first;
+    p.lanes = (int64_t)conv1dt__kernels_f32((conv1dt_isa)p.isa)->vl * 4 / sz;
+    /* act' of a few positions' rows (channels_last) or of one filter's positions */
+    p.scratch =
+        conv1dt__max64(CONV1DT_BWD_CF_POSITIONS, g->filters * conv1dt__max64(1, 4096 / g->filters));
+  } else {
+    p.ldw = (C + vl - 1) / vl * vl;
+    p.acc_tile = p.ldw != C;
+    p.x_tile = g->channels_first || p.ldw != C;
+    p.dx_tile = g->channels_first;
+    p.scratch = g->channels_first ? CONV1DT_BWD_CF_POSITIONS : 0;
+  }
   const double macs = (double)total * (double)g->ksize * (double)g->filters * (double)C;
   p.threads = 2 * macs >= CONV1DT_DIRECT_PARALLEL_MACS ? conv1dt__default_threads() : 1;
   /* Blocks of CONV1DT_BWD_BLOCK_MACS multiply-adds per pass: a block costs one hand-over

@@ -338,11 +338,14 @@ typedef struct {
   int64_t ldw;     /* direct: channels rounded up to the table's vectors */
   int64_t segs;    /* direct: most samples a block touches */
   int64_t dz_rows; /* direct: rows of the dz tile, slack included */
-  int x_tile, dx_tile, acc_tile; /* direct: padded copies of x, dx, the kernel gradient */
+  int x_tile, dx_tile, acc_tile; /* direct: copies of x, dx, the kernel gradient */
+  int planes;                    /* direct: the planes layout (typed/backward_direct.h) */
+  int64_t scratch;               /* direct: act' scratch elements per team member */
+  int64_t lanes;                 /* direct planes: lane sums per kernel gradient element */
   int64_t rows;                  /* GEMM rows (input steps) per block */
   int64_t win;                   /* output positions the dz tile holds */
   size_t col_elems;              /* rows * kernel_size * filters */
-  size_t dz_elems;               /* win * filters */
+  size_t dz_elems;               /* win * filters; direct: one block's dz tile */
   size_t stat_elems;             /* 3 * filters */
   size_t bytes;                  /* workspace bytes, alignment slack included */
   int64_t samples;   /* channels_first: whole samples per block (rows = samples * steps), or 0

@@ -1208,7 +1208,8 @@ START_TEST(test_direct_threads_bitwise) {
     c.cfg.activation = rep % 2 ? "relu" : "gelu";
     c.cfg.data_format = (conv1dt_data_format)(rep % 2);
     if (rep % 4 >= 2) c.cfg.workspace_limit = 64 << 10; /* several blocks */
-    c.C = ref_rng_int(&rng, 1, 24);
+    /* channels_first with 8 channels or fewer: the planes layout (src/backward.c) */
+    c.C = rep >= 4 && rep % 2 ? ref_rng_int(&rng, 1, 8) : ref_rng_int(&rng, 1, 24);
     c.B = ref_rng_int(&rng, 1, 4);
     c.L = ref_rng_int(&rng, 200, 700);
     c.dt = _i ? CONV1DT_FLOAT64 : CONV1DT_FLOAT32;

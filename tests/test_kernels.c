@@ -839,6 +839,134 @@ START_TEST(test_bwd_weights) {
 }
 END_TEST
 
+START_TEST(test_bwd_data_t) {
+  rng g = {UINT64_C(0xBD7A7) + sizeof(R)};
+  const tables ts = tables_to_test();
+  const char *names[MAX_TABLES];
+  for (int k = 0; k < ts.n; k++) names[k] = ts.t[k]->name;
+  stats st = {.entry = "bwd_data_t"};
+  for (int rep = 0; rep < 300; rep++) {
+    int64_t C = channels(&g), n = positions(&g), F = filters_count(&g);
+    const int K = (int)irand(&g, 1, 8);
+    const int64_t s = irand(&g, 1, 4), d = irand(&g, 1, 3);
+    const int64_t cap = rep % 16 ? 300000 : 3000000;
+    while (n * F * C * K > cap) {
+      if (n > 13)
+        n = n / 2 + 1;
+      else
+        F = F / 2 + 1;
+    }
+    /* what kernel.h lets the tiles read: each plane row up to SLACK past the last step's */
+    const int64_t ldq = n + (K - 1) * d / s + SLACK + (chance(&g, 50) ? irand(&g, 1, 9) : 0);
+    const int64_t ldw = C + (chance(&g, 30) ? irand(&g, 1, PAD) : 0);
+    const int64_t ldo = n + (chance(&g, 70) ? irand(&g, 1, PAD) : 0);
+    const int64_t nz = F * s * ldq;
+    R *dz = fill(&g, alloc(nz), nz);
+    R *w = fill(&g, alloc(K * F * ldw), K * F * ldw);
+    if (chance(&g, 8)) signed_zeros(&g, dz, nz, w, K * F * ldw, w, 1);
+    const int64_t nout = C * ldo;
+    R *exp = sentinels(nout);
+    double *bound = malloc((size_t)nout * sizeof(double));
+    for (int64_t i = 0; i < nout; i++) bound[i] = -1;
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t l = 0; l < n; l++) {
+        sum sm = {RC(0.0), 0};
+        for (int k = 0; k < K; k++)
+          for (int64_t f = 0; f < F; f++)
+            add(&sm, dz[(f * s + k * d % s) * ldq + l + k * d / s], w[(k * F + f) * ldw + c]);
+        exp[c * ldo + l] = sm.v;
+        bound[c * ldo + l] = sm.mag;
+      }
+    st.cases++;
+    for (int k = 0; k < ts.n; k++) {
+      R *out = sentinels(nout);
+      const X(conv1dt_bwd_data_t_args) a = {dz, ldq, F, s, d, K, w, ldw, C, n, out, ldo};
+      snprintf(current, sizeof current,
+               "bwd_data_t " PREC " [%s]: C=%" PRId64 " F=%" PRId64 " K=%d s=%" PRId64 " d=%" PRId64
+               " ldq=%" PRId64 " ldw=%" PRId64 " n=%" PRId64 " ldo=%" PRId64 " (case %d)",
+               ts.t[k]->name, C, F, K, s, d, ldq, ldw, n, ldo, rep);
+      ts.t[k]->bwd_data_t(&a);
+      judge(&st, k, out, exp, bound, nout, k == 0);
+      free(out);
+    }
+    free(dz), free(w), free(exp), free(bound);
+  }
+  report(&st, names, ts.n);
+}
+END_TEST
+
+/* bwd_weights_t sums into vl lanes per element: each element's value starts in lane 0 (the others
+ * -0, which any sum leaves as it was) and is read back as its lanes' sum. */
+START_TEST(test_bwd_weights_t) {
+  rng g = {UINT64_C(0xBD3E7) + sizeof(R)};
+  const tables ts = tables_to_test();
+  const char *names[MAX_TABLES];
+  for (int k = 0; k < ts.n; k++) names[k] = ts.t[k]->name;
+  stats st = {.entry = "bwd_weights_t"};
+  for (int rep = 0; rep < 300; rep++) {
+    int64_t C = channels(&g), n = positions(&g), F = filters_count(&g);
+    const int K = (int)irand(&g, 1, 8);
+    const int64_t s = irand(&g, 1, 4), d = irand(&g, 1, 3);
+    const int64_t cap = rep % 16 ? 300000 : 3000000;
+    while (n * F * C * K > cap) {
+      if (n > 13)
+        n = n / 2 + 1;
+      else
+        F = F / 2 + 1;
+    }
+    const int64_t reach = n + (K - 1) * d / s; /* plane entries the steps reach */
+    const int64_t ldq = reach + (chance(&g, 50) ? irand(&g, 1, 40) : 0);
+    const int64_t ldx = n + (chance(&g, 50) ? irand(&g, 1, 40) : 0);
+    const int64_t lda = C + (chance(&g, 30) ? irand(&g, 1, PAD) : 0);
+    const int64_t f_lo = irand(&g, 0, F - 1), f_hi = irand(&g, f_lo + 1, F);
+    const int64_t c_lo = irand(&g, 0, C - 1), c_hi = irand(&g, c_lo + 1, C);
+    /* the last plane row ends at its last reached entry, the last x row at step n - 1: ASan
+     * sees a read past either */
+    const int64_t nz = (F * s - 1) * ldq + reach, nx = (C - 1) * ldx + n, nout = K * F * lda;
+    R *dz = fill(&g, alloc(nz), nz);
+    R *x = fill(&g, alloc(nx), nx);
+    R *acc0 = fill(&g, alloc(nout), nout);
+    if (chance(&g, 8)) signed_zeros(&g, dz, nz, x, nx, acc0, nout);
+    R *exp = alloc(nout), *got = alloc(nout);
+    double *bound = malloc((size_t)nout * sizeof(double));
+    for (int64_t i = 0; i < nout; i++) exp[i] = acc0[i], bound[i] = -1; /* left alone */
+    for (int k = 0; k < K; k++)
+      for (int64_t f = f_lo; f < f_hi; f++)
+        for (int64_t c = c_lo; c < c_hi; c++) {
+          const int64_t e = (k * F + f) * lda + c, r = k * d % s, o = k * d / s;
+          sum sm = {acc0[e], fabs((double)acc0[e])};
+          for (int64_t l = 0; l < n; l++) add(&sm, dz[(f * s + r) * ldq + l + o], x[c * ldx + l]);
+          exp[e] = sm.v;
+          bound[e] = sm.mag;
+        }
+    st.cases++;
+    for (int k = 0; k < ts.n; k++) {
+      const int64_t vl = ts.t[k]->vl;
+      R *lanes = alloc(nout * vl);
+      for (int64_t i = 0; i < nout; i++)
+        for (int64_t e = 0; e < vl; e++) lanes[i * vl + e] = e ? -RC(0.0) : acc0[i];
+      const X(conv1dt_bwd_weights_t_args)
+          a = {dz, ldq, F, s, d, K, x, ldx, n, f_lo, f_hi, c_lo, c_hi, lanes, lda};
+      snprintf(current, sizeof current,
+               "bwd_weights_t " PREC " [%s]: C=%" PRId64 " F=%" PRId64 " K=%d s=%" PRId64
+               " d=%" PRId64 " f=[%" PRId64 ",%" PRId64 ") c=[%" PRId64 ",%" PRId64 ") ldq=%" PRId64
+               " ldx=%" PRId64 " lda=%" PRId64 " n=%" PRId64 " (case %d)",
+               ts.t[k]->name, C, F, K, s, d, f_lo, f_hi, c_lo, c_hi, ldq, ldx, lda, n, rep);
+      ts.t[k]->bwd_weights_t(&a);
+      for (int64_t i = 0; i < nout; i++) { /* in double: the test's rounding stays out */
+        double v = (double)lanes[i * vl];
+        for (int64_t e = 1; e < vl; e++) v += (double)lanes[i * vl + e];
+        got[i] = (R)v;
+      }
+      judge(&st, k, got, exp, bound, nout, 0); /* lanes: no table sums in the test's order */
+      free(lanes);
+    }
+    free(dz), free(x), free(acc0), free(exp), free(got), free(bound);
+  }
+  report(&st, names, ts.n);
+}
+END_TEST
+
 START_TEST(test_tables) {
   ck_assert_ptr_eq(X(conv1dt__kernels)(CONV1DT_ISA_REF), &X(conv1dt__kernels_ref));
   const tables ts = tables_to_test();
@@ -846,7 +974,8 @@ START_TEST(test_tables) {
     const KT *t = ts.t[k];
     ck_assert_msg(t->name && t->name[0], "table %d has no name", k);
     /* (a table may leave the layout changes to a narrower one's, never the tiles) */
-    ck_assert_msg(t->filters && t->steps && t->bwd_data && t->bwd_weights,
+    ck_assert_msg(t->filters && t->steps && t->bwd_data && t->bwd_weights && t->bwd_data_t &&
+                      t->bwd_weights_t,
                   "%s lacks an entry every table has", t->name);
     /* the steps tiles read 3 * vl past a phase: the slack must cover it */
     ck_assert_msg(t->vl > 0 && 3 * t->vl <= SLACK && t->mf >= MF && t->mf % MF == 0,
@@ -891,6 +1020,8 @@ void X(add_kernel_tests)(Suite *suite) {
   tcase_add_test(tc, test_interleave);
   tcase_add_test(tc, test_bwd_data);
   tcase_add_test(tc, test_bwd_weights);
+  tcase_add_test(tc, test_bwd_data_t);
+  tcase_add_test(tc, test_bwd_weights_t);
   suite_add_tcase(suite, tc);
 }
 

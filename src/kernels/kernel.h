@@ -121,6 +121,22 @@ static inline void conv1dt__prefetch_some(conv1dt_prefetch *p) {
  *   dz and acc point at the tap's first position and its block of filters. Reads up to
  *   CONV1DT_DIRECT_MR elements of dz past the last step's f_hi.
  *
+ * The steps variants (for few channels or filters, and channels_first) read dz as planes: filter
+ * f's positions of phase r (positions r + q * s, q = 0, 1, ...) at dz + (f * s + r) * ldq + q, so
+ * step l's tap k reads plane (f, k * d mod s) at q = l + k * d / s.
+ *
+ * bwd_data_t: the input gradient of n steps, steps along the vectors, weights [K][F][ldw]:
+ *   out[c * ldo + l] = sum_k sum_f dz plane (f, k*d mod s)[l + k*d / s] * w[(k * F + f) * ldw + c]
+ *   for l < n, c < C; taps in order, then filters in order. Reads each plane row up to
+ *   CONV1DT_DIRECT_SLACK elements past the last step's (its last register tile's vectors).
+ *
+ * bwd_weights_t: the kernel gradient of every tap for filters [f_lo, f_hi) and channels
+ *   [c_lo, c_hi), summed over n steps as vl lane sums per element (the caller adds the lanes up
+ *   once, after every call): lane i of element (k, f, c), acc[((k * F + f) * lda + c) * vl + i],
+ *   += the sum over steps l < n with l mod vl = i of
+ *   dz plane (f, k*d mod s)[l + k*d / s] * x[c * ldx + l]. Reads nothing past step n - 1 of an x
+ *   row, nor past the plane entries the steps reach.
+ *
  * transpose: dst[c * ldd + r] = act(src[r * lds + c] + bias[c]) for r < rows, c < cols; bias
  *   NULL adds +0 (a -0 comes out +0). interleave: rows of s planes into dst rows:
  *   dst[f * ldd + j * s + q] = act(src[f * lds + q * ldp + j] + bias[f]) for j * s + q < n;
@@ -188,6 +204,24 @@ static inline void conv1dt__prefetch_some(conv1dt_prefetch *p) {
     int64_t ldx, n, f_lo, f_hi, ldw;                                                               \
     R *acc;                                                                                        \
   } conv1dt_bwd_weights_args_##S;                                                                  \
+  typedef struct {                                                                                 \
+    const R *dz;                                                                                   \
+    int64_t ldq, F, s, d;                                                                          \
+    int K;                                                                                         \
+    const R *w;                                                                                    \
+    int64_t ldw, C, n;                                                                             \
+    R *out;                                                                                        \
+    int64_t ldo;                                                                                   \
+  } conv1dt_bwd_data_t_args_##S;                                                                   \
+  typedef struct {                                                                                 \
+    const R *dz;                                                                                   \
+    int64_t ldq, F, s, d;                                                                          \
+    int K;                                                                                         \
+    const R *x;                                                                                    \
+    int64_t ldx, n, f_lo, f_hi, c_lo, c_hi;                                                        \
+    R *acc;                                                                                        \
+    int64_t lda;                                                                                   \
+  } conv1dt_bwd_weights_t_args_##S;                                                                \
   typedef struct conv1dt_kernels_##S conv1dt_kernels_##S;                                          \
   struct conv1dt_kernels_##S {                                                                     \
     const char *name; /* as conv1dt_kernel_isa() and the tests say it */                           \
@@ -200,6 +234,8 @@ static inline void conv1dt__prefetch_some(conv1dt_prefetch *p) {
     void (*groups)(const conv1dt_groups_args_##S *a); /* NULL: this ISA has none */                \
     void (*bwd_data)(const conv1dt_bwd_data_args_##S *a);                                          \
     void (*bwd_weights)(const conv1dt_bwd_weights_args_##S *a);                                    \
+    void (*bwd_data_t)(const conv1dt_bwd_data_t_args_##S *a);                                      \
+    void (*bwd_weights_t)(const conv1dt_bwd_weights_t_args_##S *a);                                \
     /* NULL in a table that keeps its narrower ISA's (dispatch.c) */                               \
     void (*transpose)(const R *src, int64_t lds, int64_t rows, int64_t cols, const R *bias,        \
                       int relu, R *dst, int64_t ldd);                                              \

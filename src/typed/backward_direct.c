@@ -1,52 +1,20 @@
 /* The direct backward: the gradients of a layer whose forward runs the direct method, computed
- * by the kernel room's tiles (bwd_data, bwd_weights) on conv1dt's own team, no GEMM. Per block
- * of input steps (whole samples or a piece of one; each sample's piece a segment):
- *   job A, split by dz rows: dz = act'(pre) applied to dy for the positions the segments reach,
- *          zero outside the output, channels along the rows; x copied into padded rows where
- *          its layout needs it;
- *   job B: dx of a share of the steps (bwd_data), a share of the kernel gradient's (tap,
- *          filter) rows summed over the block (bwd_weights), a share of dbias.
+ * by the kernel room's tiles on conv1dt's own team, no GEMM, in one of two layouts
+ * (backward_direct.h: rows, or planes). Per block of input steps (whole samples or a piece of
+ * one; each sample's piece a segment):
+ *   job A, split by dz positions: dz = act'(pre) applied to dy for the positions the segments
+ *          reach, zero outside the output; x copied where the layout needs it;
+ *   job B: dx of a share of the steps, a share of the kernel gradient summed over the block, a
+ *          share of dbias.
  * Every gradient element is summed by one thread in an order that neither the blocks nor the
  * thread count change (the plan, and so the choice of this method, does not depend on the
  * thread count either): the same bits with any number of threads and workspace. dbias sums each
  * position once, in increasing position, in double, as the GEMM backward does. */
-#include "kernels/kernel.h"
-#include "typed.h"
+#include "backward_direct.h"
 
-#include <stdatomic.h>
 #include <string.h>
 
-typedef struct {
-  int64_t b, l0, l1;  /* the sample and its steps */
-  int64_t p0, p1;     /* dz tile positions [p0, p1), some outside [0, T) (zero) */
-  int64_t own0, own1; /* positions whose dz goes into dbias, each once */
-  int64_t tile, row;  /* first dz tile row, first block row */
-} seg;
-_Static_assert(sizeof(seg) <= CONV1DT_BWD_SEG_BYTES, "a segment outgrew its planned bytes");
-
-/* One block's tiles: its segments, dz rows and (where x's layout needs it) padded x rows. */
-typedef struct {
-  seg *segs;
-  int64_t nseg, rows, tile_rows;
-  R *dz, *xt;
-  const R *xrows; /* block row r's x at xrows + r * ldx */
-} block;
-
-typedef struct {
-  const conv1dt_layer *layer;
-  const conv1dt_geometry *g;
-  const conv1dt_bwd_plan *plan;
-  const X(conv1dt_kernels) * kern;
-  const R *x, *pre, *dy;
-  R *dx, *dkernel;
-  const R *w;
-  R *acc, *dxt, *scratch;
-  double *bsum;
-  int64_t ldx;
-  const block *a, *b; /* part A's block, part B's (either may be NULL) */
-  int64_t items[5];   /* the job's work items of each kind (see block_work) */
-  _Atomic int64_t next;
-} bjob;
+_Static_assert(sizeof(bwd_seg) <= CONV1DT_BWD_SEG_BYTES, "a segment outgrew its planned bytes");
 
 static char *align_up(char *p) {
   const uintptr_t a =
@@ -60,154 +28,69 @@ static char *take(char **p, size_t bytes) {
   return q;
 }
 
-/* dz for tile rows [a, b) of segment sg (tile rows relative to the segment). */
-static void dz_rows(const bjob *j, const block *k, const seg *sg, int64_t a, int64_t b,
-                    R *scratch) {
-  const conv1dt_geometry *g = j->g;
-  const int64_t F = g->filters, T = g->out_len;
-  R *dz = k->dz + (sg->tile + a) * F;
-  const int64_t pa = sg->p0 + a, pb = sg->p0 + b;
-  const int64_t va = conv1dt__max64(pa, 0), vb = conv1dt__min64(pb, T);
-  if (vb <= va) {
-    memset(dz, 0, (size_t)((b - a) * F) * sizeof(R));
-    return;
-  }
-  if (va > pa) memset(dz, 0, (size_t)((va - pa) * F) * sizeof(R));
-  if (pb > vb) memset(dz + (vb - pa) * F, 0, (size_t)((pb - vb) * F) * sizeof(R));
-  R *out = dz + (va - pa) * F;
-  if (!g->channels_first) {
-    const int64_t at = (sg->b * T + va) * F;
-    X(conv1dt__act_grad)(g->act, out, j->pre ? j->pre + at : NULL, j->dy + at, (vb - va) * F);
-    return;
-  }
-  /* channels_first: act' along each filter's row, a few positions at a time, into the
-   * tile's column */
-  enum { NP = CONV1DT_BWD_CF_POSITIONS };
-  for (int64_t p = va; p < vb; p += NP) {
-    const int64_t n = conv1dt__min64(NP, vb - p);
-    for (int64_t f = 0; f < F; f++) {
-      const int64_t at = (sg->b * F + f) * T + p;
-      X(conv1dt__act_grad)(g->act, scratch, j->pre ? j->pre + at : NULL, j->dy + at, n);
-      R *col = out + (p - va) * F + f;
-      for (int64_t i = 0; i < n; i++) col[i * F] = scratch[i];
-    }
-  }
+/* The lane sums of one kernel gradient element added up, always in the same order (halves,
+ * then quarters...); n a power of two, at most CONV1DT_DIRECT_PAD_BYTES / sizeof(R). */
+static R add_lanes(const R *lane, int64_t n) {
+  R t[CONV1DT_DIRECT_PAD_BYTES / sizeof(R)];
+  memcpy(t, lane, (size_t)n * sizeof(R));
+  for (int64_t w = n / 2; w >= 1; w /= 2)
+    for (int64_t i = 0; i < w; i++) t[i] += t[i + w];
+  return t[0];
 }
 
-/* x of block rows [a, b) of segment sg into the padded x tile. */
-static void x_rows(const bjob *j, const block *k, const seg *sg, int64_t a, int64_t b) {
-  const conv1dt_geometry *g = j->g;
-  const int64_t C = g->in_ch, L = g->steps, ldw = j->plan->ldw;
-  R *dst = k->xt + (sg->row + a) * ldw;
-  if (g->channels_first) {
-    X(conv1dt__transpose_act)(j->x + sg->b * C * L + sg->l0 + a, L, C, b - a, NULL, 0, dst, ldw);
-  } else {
-    const R *src = j->x + (sg->b * L + sg->l0 + a) * C;
-    for (int64_t r = 0; r < b - a; r++) memcpy(dst + r * ldw, src + r * C, (size_t)C * sizeof(R));
-  }
-}
-
-/* Part A: the block's dz tile rows [lo, hi); its x rows [lo, hi). */
-/* The part [*a, *b) of [lo, hi) in a segment that starts at `start` and spans `len` (as
- * offsets into the segment); 0 when none. */
-static int piece(int64_t start, int64_t len, int64_t lo, int64_t hi, int64_t *a, int64_t *b) {
-  *a = conv1dt__max64(lo, start) - start;
-  *b = conv1dt__min64(hi, start + len) - start;
-  return *a < *b;
-}
-
-static void dz_range(const bjob *j, const block *k, int64_t lo, int64_t hi, R *scratch) {
+/* Part A: the block's dz tile rows [lo, hi) (positions, segment after segment); x rows [lo, hi)
+ * where the layout copies x. */
+static void dz_range(const bwd_job *j, const bwd_block *k, int64_t lo, int64_t hi, R *scratch) {
   int64_t a, b;
   for (int64_t i = 0; i < k->nseg; i++) {
-    const seg *sg = &k->segs[i];
-    if (piece(sg->tile, sg->p1 - sg->p0, lo, hi, &a, &b)) dz_rows(j, k, sg, a, b, scratch);
+    const bwd_seg *sg = &k->segs[i];
+    if (!bwd_piece(sg->tile, sg->p1 - sg->p0, lo, hi, &a, &b)) continue;
+    if (j->plan->planes)
+      X(conv1dt__bwd_planes_dz)(j, k, sg, a, b, scratch);
+    else
+      X(conv1dt__bwd_rows_dz)(j, k, sg, a, b, scratch);
   }
 }
 
-static void x_range(const bjob *j, const block *k, int64_t lo, int64_t hi) {
+static void x_range(const bwd_job *j, const bwd_block *k, int64_t lo, int64_t hi) {
   int64_t a, b;
   for (int64_t i = 0; i < k->nseg; i++) {
-    const seg *sg = &k->segs[i];
-    if (piece(sg->row, sg->l1 - sg->l0, lo, hi, &a, &b)) x_rows(j, k, sg, a, b);
+    const bwd_seg *sg = &k->segs[i];
+    if (!bwd_piece(sg->row, sg->l1 - sg->l0, lo, hi, &a, &b)) continue;
+    if (j->plan->planes)
+      X(conv1dt__bwd_planes_x)(j, k, sg, a, b);
+    else
+      X(conv1dt__bwd_rows_x)(j, k, sg, a, b);
   }
 }
 
-/* dx of block rows [a, b) of segment sg. */
-static void dx_rows(const bjob *j, const block *k, const seg *sg, int64_t a, int64_t b) {
-  const conv1dt_geometry *g = j->g;
-  const int64_t F = g->filters, C = g->in_ch, L = g->steps, ldw = j->plan->ldw;
-  X(conv1dt_bwd_data_args) d;
-  d.dz = k->dz + (sg->tile + a * g->stride) * F;
-  d.F = F;
-  d.s = g->stride;
-  d.d = g->dil;
-  d.K = (int)g->ksize;
-  d.w = j->w;
-  d.C = C;
-  d.ldw = ldw;
-  d.n = b - a;
-  if (g->channels_first) {
-    d.out = j->dxt + (sg->row + a) * ldw;
-    d.ldo = ldw;
-    j->kern->bwd_data(&d);
-    X(conv1dt__transpose_act)(d.out, ldw, b - a, C, NULL, 0, j->dx + sg->b * C * L + sg->l0 + a, L);
-  } else {
-    d.out = j->dx + (sg->b * L + sg->l0 + a) * C;
-    d.ldo = C;
-    j->kern->bwd_data(&d);
-  }
-}
-
-/* dbias over filters [lo, hi): each filter's positions in order, a few filters' sums in
- * registers at a time. */
-static void dbias_rows(const bjob *j, const block *k, int64_t lo, int64_t hi) {
-  enum { NF = 8 };
-  const int64_t F = j->g->filters;
-  for (int64_t f0 = lo; f0 < hi; f0 += NF) {
-    const int nf = (int)conv1dt__min64(NF, hi - f0);
-    double acc[NF];
-    for (int f = 0; f < NF; f++) acc[f] = f < nf ? j->bsum[f0 + f] : 0;
-    for (int64_t i = 0; i < k->nseg; i++) {
-      const seg *sg = &k->segs[i];
-      const R *d = k->dz + (sg->tile + sg->own0 - sg->p0) * F + f0;
-      for (int64_t p = sg->own0; p < sg->own1; p++, d += F) {
-        if (nf == NF)
-          for (int f = 0; f < NF; f++) acc[f] += (double)d[f];
-        else
-          for (int f = 0; f < nf; f++) acc[f] += (double)d[f];
-      }
-    }
-    for (int f = 0; f < nf; f++) j->bsum[f0 + f] = acc[f];
-  }
-}
-
-/* Part B: the block's dx of block rows [lo, hi); the gradient rows [f_lo, f_hi) of tap t. */
-static void dx_range(const bjob *j, const block *k, int64_t lo, int64_t hi) {
+/* Part B: the block's dx of block rows [lo, hi); the gradient rows [f_lo, f_hi) of tap t;
+ * dbias of filters [lo, hi). */
+static void dx_range(const bwd_job *j, const bwd_block *k, int64_t lo, int64_t hi) {
   int64_t a, b;
   for (int64_t i = 0; i < k->nseg; i++) {
-    const seg *sg = &k->segs[i];
-    if (piece(sg->row, sg->l1 - sg->l0, lo, hi, &a, &b)) dx_rows(j, k, sg, a, b);
+    const bwd_seg *sg = &k->segs[i];
+    if (!bwd_piece(sg->row, sg->l1 - sg->l0, lo, hi, &a, &b)) continue;
+    if (j->plan->planes)
+      X(conv1dt__bwd_planes_dx)(j, k, sg, a, b);
+    else
+      X(conv1dt__bwd_rows_dx)(j, k, sg, a, b);
   }
 }
 
-static void dw_rows(const bjob *j, const block *k, int64_t t, int64_t f_lo, int64_t f_hi) {
-  const conv1dt_geometry *g = j->g;
-  const int64_t F = g->filters, ldw = j->plan->ldw;
-  X(conv1dt_bwd_weights_args) wa;
-  wa.F = F;
-  wa.s = g->stride;
-  wa.ldw = ldw;
-  wa.ldx = j->ldx;
-  wa.f_lo = f_lo;
-  wa.f_hi = f_hi;
-  wa.acc = j->acc + t * F * ldw;
-  for (int64_t i = 0; i < k->nseg; i++) {
-    const seg *sg = &k->segs[i];
-    wa.dz = k->dz + (sg->tile + t * g->dil) * F;
-    wa.x = k->xrows + sg->row * j->ldx;
-    wa.n = sg->l1 - sg->l0;
-    j->kern->bwd_weights(&wa);
-  }
+static void dw_rows(const bwd_job *j, const bwd_block *k, int64_t t, int64_t f_lo, int64_t f_hi) {
+  for (int64_t i = 0; i < k->nseg; i++)
+    if (j->plan->planes)
+      X(conv1dt__bwd_planes_dw)(j, k, &k->segs[i], t, f_lo, f_hi);
+    else
+      X(conv1dt__bwd_rows_dw)(j, k, &k->segs[i], t, f_lo, f_hi);
+}
+
+static void dbias_rows(const bwd_job *j, const bwd_block *k, int64_t lo, int64_t hi) {
+  if (j->plan->planes)
+    X(conv1dt__bwd_planes_db)(j, k, lo, hi);
+  else
+    X(conv1dt__bwd_rows_db)(j, k, lo, hi);
 }
 
 /* Work items: fixed pieces of each part, taken in turn from one counter by whichever member
@@ -221,19 +104,23 @@ enum {
   ITEM_X_ROWS = 256
 };
 
+/* Filters per kernel gradient work item. */
+static int64_t dw_filters(const conv1dt_bwd_plan *plan) {
+  return plan->planes ? CONV1DT_BWD_PLANES_DW_F : ITEM_DW_ROWS;
+}
+
 static void block_work(void *arg, int id, int size) {
-  bjob *j = arg;
+  bwd_job *j = arg;
   (void)size;
   const conv1dt_geometry *g = j->g;
-  const int64_t F = g->filters, per_tap = conv1dt__ceil_div(F, ITEM_DW_ROWS);
-  R *scratch = j->scratch ? j->scratch + (int64_t)id * CONV1DT_BWD_CF_POSITIONS : NULL;
+  const int64_t F = g->filters, fw = dw_filters(j->plan), per = conv1dt__ceil_div(F, fw);
+  R *scratch = j->scratch ? j->scratch + (int64_t)id * j->plan->scratch : NULL;
   for (;;) {
     int64_t u = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed), kind = 0;
     while (kind < 5 && u >= j->items[kind]) u -= j->items[kind++];
     switch (kind) {
-    case 0: /* kernel gradient: tap u / per_tap, its filters in pieces */
-      dw_rows(j, j->b, u / per_tap, u % per_tap * ITEM_DW_ROWS,
-              conv1dt__min64(F, (u % per_tap + 1) * ITEM_DW_ROWS));
+    case 0: /* kernel gradient: piece u / per (tap, or channels), its filters in pieces */
+      dw_rows(j, j->b, u / per, u % per * fw, conv1dt__min64(F, (u % per + 1) * fw));
       break;
     case 1:
       dx_range(j, j->b, u * ITEM_DX_ROWS, conv1dt__min64(j->b->rows, (u + 1) * ITEM_DX_ROWS));
@@ -255,11 +142,15 @@ static void block_work(void *arg, int id, int size) {
 }
 
 /* This job's items: part B of block b, part A of block a. */
-static void count_items(bjob *j) {
+static void count_items(bwd_job *j) {
   const int64_t F = j->g->filters;
   memset(j->items, 0, sizeof j->items);
   if (j->b) {
-    if (j->acc) j->items[0] = j->g->ksize * conv1dt__ceil_div(F, ITEM_DW_ROWS);
+    if (j->acc) {
+      const int64_t pieces =
+          j->plan->planes ? conv1dt__ceil_div(j->g->in_ch, CONV1DT_BWD_PLANES_DW_C) : j->g->ksize;
+      j->items[0] = pieces * conv1dt__ceil_div(F, dw_filters(j->plan));
+    }
     if (j->dx) j->items[1] = conv1dt__ceil_div(j->b->rows, ITEM_DX_ROWS);
     if (j->bsum) j->items[2] = conv1dt__ceil_div(F, ITEM_DB_ROWS);
   }
@@ -270,13 +161,14 @@ static void count_items(bjob *j) {
   atomic_store_explicit(&j->next, 0, memory_order_relaxed);
 }
 
-/* The segments of block rows [r0, r0 + m), laid out one after another in the dz tile. */
-static int64_t segments(const conv1dt_geometry *g, int64_t r0, int64_t m, seg *segs,
-                        int64_t *tile_rows) {
+/* The segments of block rows [r0, r0 + m), laid out one after another in the dz tile (rows:
+ * tile rows; planes: columns, each segment's followed by the slack its last vectors read). */
+static int64_t segments(const conv1dt_geometry *g, int64_t r0, int64_t m, bwd_block *k) {
   const int64_t L = g->steps, T = g->out_len, s = g->stride, cl = g->crop_left;
-  int64_t n = 0, tile = 0;
+  bwd_seg *segs = k->segs;
+  int64_t n = 0, tile = 0, q = 0;
   for (int64_t r = r0; r < r0 + m; n++) {
-    seg *sg = &segs[n];
+    bwd_seg *sg = &segs[n];
     sg->b = r / L;
     sg->l0 = r % L;
     sg->l1 = conv1dt__min64(L, sg->l0 + (r0 + m - r));
@@ -287,10 +179,13 @@ static int64_t segments(const conv1dt_geometry *g, int64_t r0, int64_t m, seg *s
     sg->own1 = sg->l1 == L ? T : conv1dt__max64(0, conv1dt__min64(T, sg->l1 * s - cl));
     sg->tile = tile;
     sg->row = r - r0;
+    sg->q0 = q;
     tile += sg->p1 - sg->p0;
+    q += (sg->p1 - sg->p0 + s - 1) / s + CONV1DT_DIRECT_SLACK;
     r += sg->l1 - sg->l0;
   }
-  *tile_rows = tile;
+  k->tile_rows = tile;
+  k->ldq = q;
   return n;
 }
 
@@ -299,7 +194,7 @@ void X(conv1dt__backward_direct)(const conv1dt_layer *layer, const conv1dt_geome
                                  const R *dy, R *dx, R *dkernel, R *dbias, void *work) {
   const int64_t K = g->ksize, F = g->filters, C = g->in_ch, ldw = plan->ldw;
   const int64_t total = g->batch * g->steps, kfw = K * F * ldw;
-  bjob j;
+  bwd_job j;
   memset(&j, 0, sizeof j);
   j.layer = layer;
   j.g = g;
@@ -316,16 +211,17 @@ void X(conv1dt__backward_direct)(const conv1dt_layer *layer, const conv1dt_geome
     wpad = (R *)take(&p, (size_t)kfw * sizeof(R));
     j.acc = (R *)take(&p, (size_t)kfw * sizeof(R));
   }
+  if (plan->lanes) j.acc = (R *)take(&p, (size_t)(kfw * plan->lanes) * sizeof(R));
   if (plan->dx_tile) j.dxt = (R *)take(&p, (size_t)(plan->rows * ldw) * sizeof(R));
-  if (g->channels_first)
-    j.scratch = (R *)take(&p, (size_t)CONV1DT_BWD_CF_POSITIONS * CONV1DT_MAX_THREADS * sizeof(R));
+  if (plan->scratch)
+    j.scratch = (R *)take(&p, (size_t)(plan->scratch * CONV1DT_MAX_THREADS) * sizeof(R));
   double *bsum = (double *)take(&p, (size_t)F * sizeof(double));
-  block blk[2];
+  bwd_block blk[2];
   memset(blk, 0, sizeof blk);
   for (int i = 0; i < 2; i++) {
-    blk[i].dz = (R *)take(&p, (size_t)(plan->dz_rows * F) * sizeof(R));
+    blk[i].dz = (R *)take(&p, plan->dz_elems * sizeof(R));
     if (plan->x_tile && dkernel) blk[i].xt = (R *)take(&p, (size_t)(plan->rows * ldw) * sizeof(R));
-    blk[i].segs = (seg *)take(&p, (size_t)plan->segs * sizeof(seg));
+    blk[i].segs = (bwd_seg *)take(&p, (size_t)plan->segs * sizeof(bwd_seg));
   }
 
   /* Row-packed weights and the kernel gradient: the layer's kernel and dkernel themselves
@@ -339,26 +235,29 @@ void X(conv1dt__backward_direct)(const conv1dt_layer *layer, const conv1dt_geome
     }
     j.w = wpad;
   }
-  if (dkernel && !plan->acc_tile) j.acc = dkernel;
+  if (dkernel && !plan->acc_tile && !plan->lanes) j.acc = dkernel;
   if (!dkernel) j.acc = NULL;
-  if (j.acc) memset(j.acc, 0, (size_t)kfw * sizeof(R));
+  if (j.acc && plan->lanes) /* -0: a sum of -0 terms stays -0 */
+    for (int64_t i = 0; i < kfw * plan->lanes; i++) j.acc[i] = -RC(0.0);
+  else if (j.acc)
+    memset(j.acc, 0, (size_t)kfw * sizeof(R));
   if (dbias) {
     j.bsum = bsum;
     memset(bsum, 0, (size_t)F * sizeof(double));
   }
   for (int i = 0; i < 2; i++) /* the padding lanes x is read with (for the kernel gradient) */
-    if (blk[i].xt) memset(blk[i].xt, 0, (size_t)(plan->rows * ldw) * sizeof(R));
+    if (blk[i].xt && ldw != C) memset(blk[i].xt, 0, (size_t)(plan->rows * ldw) * sizeof(R));
   j.ldx = blk[0].xt ? ldw : C;
 
   int own = 1;
   conv1dt_team *team = conv1dt__team_acquire(layer, plan->threads, &own);
-  const block *prev = NULL;
+  const bwd_block *prev = NULL;
   for (int64_t r0 = 0, i = 0;; r0 += plan->rows, i++) {
-    block *k = NULL;
+    bwd_block *k = NULL;
     if (r0 < total) {
       k = &blk[i % 2];
       k->rows = conv1dt__min64(plan->rows, total - r0);
-      k->nseg = segments(g, r0, k->rows, k->segs, &k->tile_rows);
+      k->nseg = segments(g, r0, k->rows, k);
       k->xrows = k->xt ? k->xt : x ? x + r0 * C : NULL;
     }
     if (!k && !prev) break;
@@ -373,6 +272,8 @@ void X(conv1dt__backward_direct)(const conv1dt_layer *layer, const conv1dt_geome
   if (dkernel && plan->acc_tile)
     for (int64_t r = 0; r < K * F; r++)
       memcpy(dkernel + r * C, j.acc + r * ldw, (size_t)C * sizeof(R));
+  if (dkernel && plan->lanes)
+    for (int64_t e = 0; e < kfw; e++) dkernel[e] = add_lanes(j.acc + e * plan->lanes, plan->lanes);
   if (dbias)
     for (int64_t f = 0; f < F; f++) dbias[f] = (R)bsum[f];
 }

@@ -20,6 +20,7 @@
 #endif
 
 #include "backward.h"
+#include "backward_steps.h"
 #include "filters.h"
 #include "layout.h"
 #include "steps.h"
@@ -47,6 +48,12 @@ static void KERNEL(bwd_data)(const X(conv1dt_bwd_data_args) * a) {
 static void KERNEL(bwd_weights)(const X(conv1dt_bwd_weights_args) * a) {
   bwd_weights_op(REGS, a);
 }
+static void KERNEL(bwd_data_t)(const X(conv1dt_bwd_data_t_args) * a) {
+  bwd_data_t_op(REGS, a);
+}
+static void KERNEL(bwd_weights_t)(const X(conv1dt_bwd_weights_t_args) * a) {
+  bwd_weights_t_op(REGS, a);
+}
 
 const X(conv1dt_kernels) KERNEL(kernels) = {
     .name = CONV1DT_KERNEL_LABEL,
@@ -59,4 +66,6 @@ const X(conv1dt_kernels) KERNEL(kernels) = {
     .interleave = KERNEL(interleave),
     .bwd_data = KERNEL(bwd_data),
     .bwd_weights = KERNEL(bwd_weights),
+    .bwd_data_t = KERNEL(bwd_data_t),
+    .bwd_weights_t = KERNEL(bwd_weights_t),
 };

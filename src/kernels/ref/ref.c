@@ -128,6 +128,34 @@ static void bwd_weights(const X(conv1dt_bwd_weights_args) * a) {
     }
 }
 
+static void bwd_data_t(const X(conv1dt_bwd_data_t_args) * a) {
+  for (int64_t c = 0; c < a->C; c++)
+    for (int64_t l = 0; l < a->n; l++) {
+      R acc = RC(0.0);
+      for (int k = 0; k < a->K; k++) {
+        const int64_t kd = k * a->d, r = kd % a->s, q = l + kd / a->s;
+        for (int64_t f = 0; f < a->F; f++) {
+          const R p = a->dz[(f * a->s + r) * a->ldq + q] * a->w[(k * a->F + f) * a->ldw + c];
+          acc += p;
+        }
+      }
+      a->out[c * a->ldo + l] = acc;
+    }
+}
+
+static void bwd_weights_t(const X(conv1dt_bwd_weights_t_args) * a) {
+  const int64_t vl = 32 / (int64_t)sizeof(R); /* the table's vl */
+  for (int k = 0; k < a->K; k++) {
+    const int64_t kd = k * a->d, r = kd % a->s, o = kd / a->s;
+    for (int64_t f = a->f_lo; f < a->f_hi; f++)
+      for (int64_t c = a->c_lo; c < a->c_hi; c++)
+        for (int64_t l = 0; l < a->n; l++) {
+          const R p = a->dz[(f * a->s + r) * a->ldq + l + o] * a->x[c * a->ldx + l];
+          a->acc[((k * a->F + f) * a->lda + c) * vl + l % vl] += p;
+        }
+  }
+}
+
 /* vl and mr as the 256-bit generic table's, so the driver's rules treat both alike; steps2 and
  * groups stay out of the table as they do of generic's (tests reach them by name). */
 const X(conv1dt_kernels) X(conv1dt__kernels_ref) = {
@@ -143,4 +171,6 @@ const X(conv1dt_kernels) X(conv1dt__kernels_ref) = {
     .interleave = interleave,
     .bwd_data = bwd_data,
     .bwd_weights = bwd_weights,
+    .bwd_data_t = bwd_data_t,
+    .bwd_weights_t = bwd_weights_t,
 };

@@ -7,6 +7,7 @@
 #define CONV1DT_KERNEL_VBYTES 64
 
 #include "../generic/backward.h"
+#include "../generic/backward_steps.h"
 #include "../generic/filters.h"
 #include "../generic/steps.h"
 #include "groups.h"
@@ -42,6 +43,12 @@ static void KERNEL(bwd_data)(const X(conv1dt_bwd_data_args) * a) {
 static void KERNEL(bwd_weights)(const X(conv1dt_bwd_weights_args) * a) {
   bwd_weights_op(REGS, a);
 }
+static void KERNEL(bwd_data_t)(const X(conv1dt_bwd_data_t_args) * a) {
+  bwd_data_t_op(REGS, a);
+}
+static void KERNEL(bwd_weights_t)(const X(conv1dt_bwd_weights_t_args) * a) {
+  bwd_weights_t_op(REGS, a);
+}
 
 const X(conv1dt_kernels) KERNEL(kernels) = {
     .name = "x86-64-v4 (AVX-512; AVX2 where 256-bit vectors fit better)",
@@ -56,4 +63,6 @@ const X(conv1dt_kernels) KERNEL(kernels) = {
     .interleave = NULL,
     .bwd_data = KERNEL(bwd_data),
     .bwd_weights = KERNEL(bwd_weights),
+    .bwd_data_t = KERNEL(bwd_data_t),
+    .bwd_weights_t = KERNEL(bwd_weights_t),
 };
