@@ -6,7 +6,9 @@
  *   dW  += dcol^T . x                       (one GEMM, beta 1 after the first block)
  *   db  += dz over every output position, each counted once, in increasing position.
  * Positions two blocks share are recomputed (same inputs, same bits), so nothing but the
- * GEMMs' own summation order depends on the block size. */
+ * GEMMs' own summation order depends on the block size. channels_first blocks are whole short
+ * samples side by side (through x and dx tiles) or segments of one sample, and a team shares
+ * each block's preparation (dz, dbias sums, dcol, the tiles' copies) between the GEMMs. */
 #include "typed.h"
 
 #include <stdatomic.h>
@@ -265,32 +267,31 @@ static void prep_work(void *arg, int id, int size) {
   }
 }
 
-/* Runs the job's units, on a team (made on first use, the caller's to destroy) when the call
- * has enough of them. */
-static void prep_run(prep_job *j, int share, conv1dt_team **team) {
+/* Runs the job's units, on the team if any. */
+static void prep_run(prep_job *j, conv1dt_team *team) {
   j->fgroups = j->nb ? (j->g->filters + BWD_FGROUP - 1) / BWD_FGROUP : 0;
   j->cgroups = j->copy_x ? (j->g->in_ch + BWD_CGROUP - 1) / BWD_CGROUP : 0;
   j->ogroups = j->out_nb ? (j->g->in_ch + BWD_CGROUP - 1) / BWD_CGROUP : 0;
   atomic_init(&j->next, 0);
-  if (share && !*team) *team = conv1dt__team_create(conv1dt__default_threads());
-  conv1dt__team_run_any(share ? *team : NULL, prep_work, j);
+  conv1dt__team_run_any(team, prep_work, j);
 }
 
-/* Whether a call's preparation is worth a team: its dz and dcol elements. */
-static int prep_share(const conv1dt_geometry *g, int gemms) {
+/* A team for a call whose preparation is worth one (its dz and dcol elements), else NULL. */
+static conv1dt_team *prep_team(const conv1dt_geometry *g, int gemms) {
   const double dz = (double)g->batch * (double)g->filters * (double)g->out_len;
   const double col =
       gemms ? (double)g->batch * (double)g->steps * (double)g->ksize * (double)g->filters : 0.0;
-  return dz + col >= (double)BWD_SHARE_MIN && conv1dt__default_threads() > 1;
+  return dz + col >= (double)BWD_SHARE_MIN ? conv1dt__team_create(conv1dt__default_threads())
+                                           : NULL;
 }
 
 static void run_channels_first(const conv1dt_layer *layer, const conv1dt_geometry *g,
                                const conv1dt_bwd_plan *plan, const R *x, const R *pre, const R *dy,
                                R *dx, R *dkernel, const bwd_work *w) {
   const int64_t L = g->steps, C = g->in_ch, KF = g->ksize * g->filters;
-  const int gemms = dx || dkernel, share = prep_share(g, gemms);
+  const int gemms = dx || dkernel;
   const R *kernel = layer->kernel;
-  conv1dt_team *team = NULL;
+  conv1dt_team *team = prep_team(g, gemms);
   int first_gemm = 1;
   prep_job j = {.g = g, .plan = plan, .w = w, .pre = pre, .dy = dy, .gemms = gemms, .nb = 1};
   for (int64_t b = 0; b < g->batch; b++) {
@@ -301,7 +302,7 @@ static void run_channels_first(const conv1dt_layer *layer, const conv1dt_geometr
       j.l0 = l0;
       j.m = j.ldc = m;
       j.sp = segment_span(g, l0, l0 + m, j.done);
-      prep_run(&j, share, &team);
+      prep_run(&j, team);
       j.done = j.sp.t1;
       /* dx_b[C x m] = W^T[C x KF] . dcol[KF x m];  dW[KF x C] (+)= dcol . x_b[C x m]^T. */
       if (dx)
@@ -326,9 +327,9 @@ static void run_channels_first_samples(const conv1dt_layer *layer, const conv1dt
                                        const conv1dt_bwd_plan *plan, const R *x, const R *pre,
                                        const R *dy, R *dx, R *dkernel, const bwd_work *w) {
   const int64_t L = g->steps, C = g->in_ch, KF = g->ksize * g->filters;
-  const int gemms = dx || dkernel, share = prep_share(g, gemms);
+  const int gemms = dx || dkernel;
   const R *kernel = layer->kernel;
-  conv1dt_team *team = NULL;
+  conv1dt_team *team = prep_team(g, gemms);
   prep_job j = {.g = g,
                 .plan = plan,
                 .w = w,
@@ -345,7 +346,7 @@ static void run_channels_first_samples(const conv1dt_layer *layer, const conv1dt
     j.b0 = b0;
     j.nb = nb;
     j.ldc = m;
-    prep_run(&j, share, &team);
+    prep_run(&j, team);
     j.out_nb = 0;
     /* dx[C x m] = W^T[C x KF] . dcol[KF x m];  dW[KF x C] (+)= dcol . x[C x m]^T. */
     if (dx) {
@@ -362,7 +363,7 @@ static void run_channels_first_samples(const conv1dt_layer *layer, const conv1dt
   if (j.out_nb) { /* the last block's dx */
     j.nb = 0;
     j.copy_x = 0;
-    prep_run(&j, share, &team);
+    prep_run(&j, team);
   }
   conv1dt__team_destroy(team);
 }
