@@ -22,22 +22,22 @@ static int backward_plan_samples(const conv1dt_geometry *g, size_t elem_size, si
   if (!g->channels_first || g->batch < 2) return 0;
   const int64_t sz = (int64_t)elem_size, F = g->filters, kf = g->ksize * F, L = g->steps;
   const int64_t reach = g->keff > g->stride ? g->keff : g->stride;
-  int64_t per_row, win, fixed, tmp, least, rows = 0;
+  int64_t per_row, win, fixed, tmp, two, least, rows = 0;
   if (!conv1dt__mul64(2, g->in_ch, &per_row) || !conv1dt__add64(per_row, kf, &per_row) ||
       !conv1dt__mul64(per_row, sz, &per_row) || !conv1dt__mul64(L, g->stride, &win) ||
       !conv1dt__add64(win, reach, &win) || !conv1dt__add64(win, 3, &fixed) ||
       !conv1dt__mul64(fixed, F, &fixed) || !conv1dt__mul64(fixed, sz, &fixed) ||
       !conv1dt__mul64(F, (int64_t)sizeof(double), &tmp) || !conv1dt__add64(fixed, tmp, &fixed) ||
       !conv1dt__add64(fixed, (BWD_SAMPLE_ARRAYS + 1) * CONV1DT_WORKSPACE_ALIGN, &fixed) ||
-      !conv1dt__mul64(2 * L, per_row, &least) || !conv1dt__add64(least, fixed, &least) ||
-      (uint64_t)least > (uint64_t)budget)
+      !conv1dt__mul64(2, L, &two) || !conv1dt__mul64(two, per_row, &least) ||
+      !conv1dt__add64(least, fixed, &least) || (uint64_t)least > (uint64_t)budget)
     return 0;
   /* rows may span samples here, as in channels_last */
   conv1dt_geometry spanning = *g;
   spanning.channels_first = 0;
   if (conv1dt__fit_rows(&spanning, budget, fixed, per_row, kf * sz, "conv1dt_backward", &rows) !=
           CONV1DT_OK ||
-      rows < 2 * L)
+      rows < two)
     return 0;
   plan->samples = rows / L;
   plan->rows = plan->samples * L;
