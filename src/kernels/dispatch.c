@@ -189,8 +189,9 @@ void conv1dt__direct_choose(const conv1dt_layer *layer, const conv1dt_geometry *
   if (mono && !c->steps) c->isa = pick_table(g, plan, sz, isa, 0, &c->steps);
   /* One filter's y (linear, relu, no pre) is laid out as a channels_first row, so a mono
    * kernel writes it itself; more filters go through a filter-major tile, transposed after. */
-  c->to_y = !want_pre && (g->act == CONV1DT_ACT_LINEAR || g->act == CONV1DT_ACT_RELU) &&
-            (!cf || c->steps) && (!c->mono || g->filters == 1);
+  c->to_y = (g->act == CONV1DT_ACT_LINEAR || g->act == CONV1DT_ACT_RELU) && (!cf || c->steps) &&
+            (!c->mono || g->filters == 1);
+  c->to_pre = c->to_y && want_pre;
   c->steps2 = c->steps && c->to_y && s == 2 && conv1dt__kernels_f32(c->isa)->steps2;
   /* float's 8-lane vectors store whole vectors of each phase into a plane and interleave the
    * planes after; double's 4-lane ones store the phase's positions s apart at as little cost as

@@ -285,7 +285,9 @@ typedef struct {
   conv1dt_isa groups_isa; /* the table whose grouped tiles run, when `groups` */
   int steps;              /* the steps tiles (channels_first, or channels_last `mono`) */
   int mono;               /* channels_last through the steps tiles, from a transposed panel */
-  int to_y;               /* the kernels write y themselves (linear or relu, no pre) */
+  int to_y;               /* the kernels write the output themselves (linear or relu) */
+  int to_pre;             /* pre wanted, linear or relu: the kernels write pre where they would
+                             write y, and y = act(pre) follows, chunk by chunk, from cache */
   int steps2;             /* channels_first stride 2 into y: both phases at once */
   int planar;             /* channels_first with a stride into y: planes, interleaved after */
   int groups;             /* G of the grouped-positions tiles, for chunks long enough; or 0 */

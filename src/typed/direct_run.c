@@ -1,8 +1,9 @@
 /* The direct method's driver: every sample's output is cut into chunks of plan->chunk
  * positions. A chunk copies the input steps it reads into a small panel (zero outside the
  * sample; channels_last reads x in place away from the edges), runs the kernels of the table
- * dispatch.c chose phase by phase into y itself (linear, relu) or into a tile that finalize.c
- * finishes (position-major channels_last, filter-major channels_first, so neither transposes).
+ * dispatch.c chose phase by phase into y itself (linear, relu; pre, when wanted, with y made
+ * from it while it is in cache) or into a tile that finalize.c finishes (position-major
+ * channels_last, filter-major channels_first, so neither transposes).
  * Threads own whole chunks, so each output element has one owner and the sums are the same for
  * any thread count. */
 #include "kernels/kernel.h"
@@ -147,6 +148,15 @@ static void next_panel(const direct_job *job, int64_t r, int64_t f0, conv1dt_pre
                            .rows = has ? (K - k0 + p - 1) / p : 0};
 }
 
+/* Where the kernels write the layer's output: y, or pre when y follows from it (to_pre); and
+ * whether they apply relu themselves. */
+static R *out_array(const direct_job *job) {
+  return job->how.to_pre ? job->pre : job->y;
+}
+static int kernel_relu(const direct_job *job) {
+  return job->how.to_y && !job->how.to_pre && job->g->act == CONV1DT_ACT_RELU;
+}
+
 /* The chunk's view: its positions, its input (copied into the panel where it must be) and its
  * output. */
 static void chunk_setup(const direct_job *job, char *scratch, int64_t b, int64_t chunk,
@@ -165,7 +175,8 @@ static void chunk_setup(const direct_job *job, char *scratch, int64_t b, int64_t
    * tile's layouts), or the tile, finished after */
   const int to_tile = !job->how.to_y || job->how.planar;
   cv->out = to_tile ? cv->tile
-                    : job->y + (vcf ? b * F * g->out_len + cv->t0 : (b * g->out_len + cv->t0) * F);
+                    : out_array(job) +
+                          (vcf ? b * F * g->out_len + cv->t0 : (b * g->out_len + cv->t0) * F);
   const int64_t mp = conv1dt__ceil_div(cv->n, s); /* planar: a plane's length */
   cv->ldo = job->how.planar ? s * mp : vcf ? (job->how.to_y ? g->out_len : plan->chunk) : 0;
   R *panel = (R *)(scratch + conv1dt__align((size_t)CONV1DT_DIRECT_TILE_ELEMS(plan->chunk, s, F) *
@@ -208,7 +219,7 @@ static void run_steps2(const direct_job *job, const chunk_view *cv) {
        .bias = job->bias,
        .out = cv->out,
        .ldo = g->out_len,
-       .relu = g->act == CONV1DT_ACT_RELU,
+       .relu = kernel_relu(job),
        .pf = cv->pf};
   int all = 0;
   for (int64_t rho = 0; rho < 2; rho++) {
@@ -233,7 +244,7 @@ static void run_groups(const direct_job *job, const chunk_view *cv) {
                                     .n = cv->n,
                                     .out = cv->out,
                                     .ldo = g->filters,
-                                    .relu = job->how.to_y && g->act == CONV1DT_ACT_RELU};
+                                    .relu = kernel_relu(job)};
   job->gkern->groups(&a);
 }
 
@@ -251,7 +262,7 @@ static void run_steps(const direct_job *job, const chunk_view *cv) {
        .gstride = g->ksize * g->in_ch * CONV1DT_DIRECT_MF,
        .bias = job->bias,
        .ldo = cv->ldo,
-       .relu = job->how.to_y && g->act == CONV1DT_ACT_RELU,
+       .relu = kernel_relu(job),
        .pf = cv->pf};
   for (int64_t r = 0; r < s; r++) {
     a.n_lo = conv1dt__ceil_div(cv->ua - r, s);
@@ -273,11 +284,7 @@ static void run_filters(const direct_job *job, const chunk_view *cv) {
   const conv1dt_geometry *g = job->g;
   const int64_t s = g->stride, F = g->filters;
   X(conv1dt_filters_args)
-  a = {.rows = cv->src,
-       .C = g->in_ch,
-       .taps = cv->taps,
-       .ldo = s * F,
-       .relu = job->how.to_y && g->act == CONV1DT_ACT_RELU};
+  a = {.rows = cv->src, .C = g->in_ch, .taps = cv->taps, .ldo = s * F, .relu = kernel_relu(job)};
   for (int64_t r = 0; r < s; r++) {
     a.n_lo = conv1dt__ceil_div(cv->ua - r, s);
     a.n_hi = conv1dt__ceil_div(cv->ub - r, s);
@@ -333,6 +340,21 @@ static void finish_chunk(const direct_job *job, const chunk_view *cv) {
   }
 }
 
+/* to_pre: the chunk's y from the pre-activations the kernels just wrote. */
+static void y_from_pre(const direct_job *job, const chunk_view *cv) {
+  const conv1dt_geometry *g = job->g;
+  const int64_t F = g->filters, T = g->out_len, n = cv->n;
+  if (!g->channels_first) {
+    const int64_t at = (cv->b * T + cv->t0) * F;
+    X(conv1dt__activate)(g->act, job->y + at, job->pre + at, n * F, NULL, 0);
+    return;
+  }
+  for (int64_t f = 0; f < F; f++) {
+    const int64_t at = (cv->b * F + f) * T + cv->t0;
+    X(conv1dt__activate)(g->act, job->y + at, job->pre + at, n, NULL, 0);
+  }
+}
+
 static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t chunk,
                       int prefetch) {
   const conv1dt_geometry *g = job->g;
@@ -349,7 +371,8 @@ static void run_chunk(const direct_job *job, char *scratch, int64_t b, int64_t c
     run_filters(job, &cv);
   if (job->how.planar) X(conv1dt__interleave)
   (cv.tile, conv1dt__ceil_div(cv.n, g->stride), cv.ldo, g->stride, cv.n, g->filters, NULL, 0,
-   job->y + b * g->filters * g->out_len + cv.t0, g->out_len);
+   out_array(job) + b * g->filters * g->out_len + cv.t0, g->out_len);
+  if (job->how.to_pre) y_from_pre(job, &cv);
   if (!job->how.to_y) finish_chunk(job, &cv);
 }
 
