@@ -232,7 +232,7 @@ static void prep_filters(const prep_job *j, int64_t f0, int64_t f1) {
       for (int64_t f = f0; f < f1; f++) {
         R *restrict c = w->col + (k * F + f) * j->ldc + q * m;
         for (int64_t i = 0; i < i0; i++) c[i] = RC(0.0);
-        gather(c + i0, dz + (f - f0) * ld + (i0 * s + off - sp.t0), s, i1 - i0);
+        if (i1 > i0) gather(c + i0, dz + (f - f0) * ld + (i0 * s + off - sp.t0), s, i1 - i0);
         for (int64_t i = i1; i < m; i++) c[i] = RC(0.0);
       }
     }
