@@ -76,6 +76,19 @@ void X(conv1dt__finalize_first)(const conv1dt_geometry *g, const R *bias, R *acc
     if (clear) memset(acc, 0, (size_t)(n * F) * sizeof(R));
     return;
   }
+  if (pre_sample && (g->act == CONV1DT_ACT_LINEAR || g->act == CONV1DT_ACT_RELU)) {
+    /* pre straight from the window, then y from pre's rows while they are in cache, a block
+     * of positions at a time (the tiles below went through two more copies) */
+    const int64_t pb = conv1dt__max64(PT, (int64_t)(32 << 10) / (F * (int64_t)sizeof(R)));
+    for (int64_t i0 = 0; i0 < n; i0 += pb) {
+      const int64_t nb = conv1dt__min64(pb, n - i0), t = t0 + i0;
+      X(conv1dt__transpose_act)(acc + i0 * F, F, nb, F, bias, 0, pre_sample + t, T);
+      for (int64_t f = 0; f < F; f++)
+        X(conv1dt__activate)(g->act, y_sample + f * T + t, pre_sample + f * T + t, nb, NULL, 0);
+    }
+    if (clear) memset(acc, 0, (size_t)(n * F) * sizeof(R));
+    return;
+  }
   R pre_tile[FT * PT], out_tile[FT * PT];
   for (int64_t f0 = 0; f0 < F; f0 += FT)
     for (int64_t i0 = 0; i0 < n; i0 += PT) {
