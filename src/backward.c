@@ -177,15 +177,11 @@ static int backward_plan_direct(const conv1dt_layer *layer, const conv1dt_geomet
   p.isa = (int)conv1dt__backward_isa((conv1dt_isa)layer->isa, C, layer->elem_size);
   const int64_t vl = (int64_t)conv1dt__kernels_f32((conv1dt_isa)p.isa)->vl * 4 / sz;
   p.planes = backward_planes(g);
-  if (p.planes) { /* steps along the vectors: the layer's own weights; channels-major copies of
-                     channels_last x and dx */
+  if (p.planes) { /* steps along the vectors: the layer's own weights, x and dx in place */
     p.isa = layer->isa;
     p.ldw = C;
-    p.x_tile = p.dx_tile = !g->channels_first;
     p.lanes = (int64_t)conv1dt__kernels_f32((conv1dt_isa)p.isa)->vl * 4 / sz;
-    /* act' of a few positions' rows (channels_last) or of one filter's positions */
-    p.scratch =
-        conv1dt__max64(CONV1DT_BWD_CF_POSITIONS, g->filters * conv1dt__max64(1, 4096 / g->filters));
+    p.scratch = CONV1DT_BWD_CF_POSITIONS; /* act' of a few positions, dealt out to the phases */
   } else {
     p.ldw = (C + vl - 1) / vl * vl;
     p.acc_tile = p.ldw != C;

@@ -39,7 +39,7 @@ static R add_lanes(const R *lane, int64_t n) {
 }
 
 /* Part A: the block's dz tile rows [lo, hi) (positions, segment after segment); x rows [lo, hi)
- * where the layout copies x. */
+ * where the rows layout copies x. */
 static void dz_range(const bwd_job *j, const bwd_block *k, int64_t lo, int64_t hi, R *scratch) {
   int64_t a, b;
   for (int64_t i = 0; i < k->nseg; i++) {
@@ -56,11 +56,7 @@ static void x_range(const bwd_job *j, const bwd_block *k, int64_t lo, int64_t hi
   int64_t a, b;
   for (int64_t i = 0; i < k->nseg; i++) {
     const bwd_seg *sg = &k->segs[i];
-    if (!bwd_piece(sg->row, sg->l1 - sg->l0, lo, hi, &a, &b)) continue;
-    if (j->plan->planes)
-      X(conv1dt__bwd_planes_x)(j, k, sg, a, b);
-    else
-      X(conv1dt__bwd_rows_x)(j, k, sg, a, b);
+    if (bwd_piece(sg->row, sg->l1 - sg->l0, lo, hi, &a, &b)) X(conv1dt__bwd_rows_x)(j, k, sg, a, b);
   }
 }
 

@@ -2,8 +2,8 @@
  * backward_planes.c lay out the tiles and run the kernels, one layout each):
  *   rows:   dz positions in rows of F, x and dx rows of channels; channels along the vectors
  *           (kernel.h's bwd_data, bwd_weights);
- *   planes: dz filter-major, split by stride phase, x and dx channel-major; steps along the
- *           vectors (bwd_data_t, bwd_weights_t), for few channels and for channels_first. */
+ *   planes: channels_first only: dz filter-major, split by stride phase, x and dx in place;
+ *           steps along the vectors (bwd_data_t, bwd_weights_t), for few channels. */
 #ifndef CONV1DT_TYPED_BACKWARD_DIRECT_H
 #define CONV1DT_TYPED_BACKWARD_DIRECT_H
 
@@ -60,14 +60,12 @@ static inline int bwd_piece(int64_t start, int64_t len, int64_t lo, int64_t hi, 
 #define CONV1DT_BWD_PLANES_DW_C 8
 
 /* Each layout's steps, on segment sg of block k: part A, dz of tile rows [a, b) (positions
- * p0 + a ..) and x of block rows [a, b); part B, dx of block rows [a, b), the kernel gradient of
+ * p0 + a ..); part B, dx of block rows [a, b), the kernel gradient of
  * filters [f_lo, f_hi) and piece t (rows: tap t; planes: channel piece t, every tap), dbias of
  * filters [f_lo, f_hi) over all segments. */
 #define CONV1DT_BWD_LAYOUT(L)                                                                      \
   void X(conv1dt__bwd_##L##_dz)(const bwd_job *j, const bwd_block *k, const bwd_seg *sg,           \
                                 int64_t a, int64_t b, R *scratch);                                 \
-  void X(conv1dt__bwd_##L##_x)(const bwd_job *j, const bwd_block *k, const bwd_seg *sg, int64_t a, \
-                               int64_t b);                                                         \
   void X(conv1dt__bwd_##L##_dx)(const bwd_job *j, const bwd_block *k, const bwd_seg *sg,           \
                                 int64_t a, int64_t b);                                             \
   void X(conv1dt__bwd_##L##_dw)(const bwd_job *j, const bwd_block *k, const bwd_seg *sg,           \
@@ -75,5 +73,8 @@ static inline int bwd_piece(int64_t start, int64_t len, int64_t lo, int64_t hi, 
   void X(conv1dt__bwd_##L##_db)(const bwd_job *j, const bwd_block *k, int64_t f_lo, int64_t f_hi);
 CONV1DT_BWD_LAYOUT(rows)
 CONV1DT_BWD_LAYOUT(planes)
+/* the rows layout's x copy (the planes read x in place) */
+void X(conv1dt__bwd_rows_x)(const bwd_job *j, const bwd_block *k, const bwd_seg *sg, int64_t a,
+                            int64_t b);
 
 #endif /* CONV1DT_TYPED_BACKWARD_DIRECT_H */

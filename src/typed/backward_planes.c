@@ -1,8 +1,8 @@
-/* The direct backward's planes layout (typed/backward_direct.h): dz filter-major and split by
- * stride phase (filter f's positions r + q * s at plane row f * s + r, column q0 + q of the
- * segment), x and dx channel-major; the kernels' vectors run along the steps (bwd_data_t,
- * bwd_weights_t), so few channels or filters fill them, and channels_first arrays are read and
- * written in their own layout. */
+/* The direct backward's planes layout (typed/backward_direct.h), for channels_first layers: dz
+ * filter-major and split by stride phase (filter f's positions r + q * s at plane row
+ * f * s + r, column q0 + q of the segment), x read and dx written in place, channel-major; the
+ * kernels' vectors run along the steps (bwd_data_t, bwd_weights_t), so few channels fill them
+ * and nothing is transposed. */
 #include "backward_direct.h"
 
 #include <string.h>
@@ -40,20 +40,8 @@ void X(conv1dt__bwd_planes_dz)(const bwd_job *j, const bwd_block *k, const bwd_s
   zero_positions(k, sg, s, F, a, va - sg->p0);
   zero_positions(k, sg, s, F, vb - sg->p0, b);
   if (b == sg->p1 - sg->p0) zero_tail(k, sg, s, F);
-  if (!g->channels_first) {
-    /* act' of a few positions' rows, then each phase's rows transposed into its planes */
-    const int64_t np = j->plan->scratch / F;
-    for (int64_t p = va; p < vb; p += np) {
-      const int64_t n = conv1dt__min64(np, vb - p), at0 = (sg->b * T + p) * F, u = p - sg->p0;
-      X(conv1dt__act_grad)(g->act, scratch, j->pre ? j->pre + at0 : NULL, j->dy + at0, n * F);
-      for (int64_t i = 0; i < s && i < n; i++)
-        X(conv1dt__transpose_act)
-        (scratch + i * F, s * F, (n - i + s - 1) / s, F, NULL, 0, at(k, sg, s, 0, u + i), s * ldq);
-    }
-    return;
-  }
-  /* channels_first: act' along each filter's row, straight into its plane at stride 1, else a
-   * few positions at a time dealt out to the phases */
+  /* act' along each filter's row, straight into its plane at stride 1, else a few positions at
+   * a time dealt out to the phases */
   for (int64_t f = 0; f < F; f++) {
     const int64_t row = (sg->b * F + f) * T;
     if (s == 1) {
@@ -76,15 +64,6 @@ void X(conv1dt__bwd_planes_dz)(const bwd_job *j, const bwd_block *k, const bwd_s
   }
 }
 
-void X(conv1dt__bwd_planes_x)(const bwd_job *j, const bwd_block *k, const bwd_seg *sg, int64_t a,
-                              int64_t b) {
-  const conv1dt_geometry *g = j->g; /* channels_last: channels_first x is read in place */
-  const int64_t C = g->in_ch;
-  X(conv1dt__transpose_act)
-  (j->x + (sg->b * g->steps + sg->l0 + a) * C, C, b - a, C, NULL, 0, k->xt + sg->row + a,
-   j->plan->rows);
-}
-
 void X(conv1dt__bwd_planes_dx)(const bwd_job *j, const bwd_block *k, const bwd_seg *sg, int64_t a,
                                int64_t b) {
   const conv1dt_geometry *g = j->g;
@@ -100,17 +79,9 @@ void X(conv1dt__bwd_planes_dx)(const bwd_job *j, const bwd_block *k, const bwd_s
   d.ldw = C;
   d.C = C;
   d.n = b - a;
-  if (g->channels_first) {
-    d.out = j->dx + sg->b * C * L + sg->l0 + a;
-    d.ldo = L;
-    j->kern->bwd_data_t(&d);
-  } else {
-    d.out = j->dxt + sg->row + a;
-    d.ldo = j->plan->rows;
-    j->kern->bwd_data_t(&d);
-    X(conv1dt__transpose_act)
-    (d.out, d.ldo, C, b - a, NULL, 0, j->dx + (sg->b * L + sg->l0 + a) * C, C);
-  }
+  d.out = j->dx + sg->b * C * L + sg->l0 + a;
+  d.ldo = L;
+  j->kern->bwd_data_t(&d);
 }
 
 void X(conv1dt__bwd_planes_dw)(const bwd_job *j, const bwd_block *k, const bwd_seg *sg, int64_t t,
@@ -124,13 +95,8 @@ void X(conv1dt__bwd_planes_dw)(const bwd_job *j, const bwd_block *k, const bwd_s
   wa.s = g->stride;
   wa.d = g->dil;
   wa.K = (int)g->ksize;
-  if (g->channels_first) {
-    wa.x = j->x + sg->b * C * g->steps + sg->l0;
-    wa.ldx = g->steps;
-  } else {
-    wa.x = k->xt + sg->row;
-    wa.ldx = j->plan->rows;
-  }
+  wa.x = j->x + sg->b * C * g->steps + sg->l0;
+  wa.ldx = g->steps;
   wa.n = sg->l1 - sg->l0;
   wa.f_lo = f_lo;
   wa.f_hi = f_hi;
