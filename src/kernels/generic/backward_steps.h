@@ -4,22 +4,21 @@
 #ifndef CONV1DT_KERNEL_BACKWARD_STEPS_H
 #define CONV1DT_KERNEL_BACKWARD_STEPS_H
 
-#include "vec.h"
+#include "tile_store.h"
 
 /* bwd_data_t: MC channels x NV vectors of steps in registers (24 of 32, or 12 of 16, beside the
  * dz vectors and one broadcast); channel remainders in tiles of 4, 2 and 1. */
 #define BDT_MC_MAX 8
-#ifndef BDT_AHEAD
-#define BDT_AHEAD 2
-#endif
 
 /* dx of channels [c0, c0 + MC), steps [l0, l0 + npos): taps in order, then filters. */
 INLINE void bdt_tile(const int MC, const int NV, const X(conv1dt_bwd_data_t_args) * a, int64_t c0,
                      int64_t l0, int npos) {
   V acc[BDT_MC_MAX][NV_MAX];
   UNROLL(8)
-  for (int m = 0; m < MC; m++) UNROLL(4)
-  for (int v = 0; v < NV; v++) acc[m][v] = (V){0};
+  for (int m = 0; m < MC; m++) {
+    UNROLL(4)
+    for (int v = 0; v < NV; v++) acc[m][v] = (V){0};
+  }
   const int64_t F = a->F, s = a->s, ldq = a->ldq, ldw = a->ldw, fs = s * ldq;
   for (int k = 0; k < a->K; k++) {
     const int64_t kd = k * a->d;
@@ -27,9 +26,6 @@ INLINE void bdt_tile(const int MC, const int NV, const X(conv1dt_bwd_data_t_args
     const R *wk = a->w + (int64_t)k * F * ldw + c0;
     for (int64_t f = 0; f < F; f++) {
       V zv[NV_MAX];
-      if (k == 0) /* the lines a later tile reads, which part A may have left in another core */
-        for (int v = 0; v < NV; v++)
-          __builtin_prefetch(zk + f * fs + (v + BDT_AHEAD * NV) * VL, 0, 3);
       UNROLL(4)
       for (int v = 0; v < NV; v++) zv[v] = vload(zk + f * fs + v * VL);
       UNROLL(8) /* GCC left the accumulators in memory without these */
@@ -40,21 +36,8 @@ INLINE void bdt_tile(const int MC, const int NV, const X(conv1dt_bwd_data_t_args
       }
     }
   }
-  FULL_UNROLL
-  for (int m = 0; m < MC; m++) {
-    R *o = a->out + (c0 + m) * a->ldo + l0;
-    FULL_UNROLL
-    for (int v = 0; v < NV; v++) {
-      const int left = npos - v * VL;
-      if (left >= VL) {
-        vstore(o + v * VL, acc[m][v]);
-      } else if (left > 0) {
-        R part[VL];
-        vstore(part, acc[m][v]);
-        memcpy(o + v * VL, part, (size_t)left * sizeof(R));
-      }
-    }
-  }
+  /* rows = channels, columns = the steps [l0, l0 + npos): a filters tile's store */
+  finish_tile(MC, NV, acc, MC, l0, l0 + npos, a->out + c0 * a->ldo, a->ldo, 0);
 }
 
 /* Channels [c0, c0 + MC) over all n steps: 3 vectors at a time, then as few as cover the rest. */
@@ -104,8 +87,10 @@ INLINE void bwt_tile(const int MF, const int MC, const R *z, int64_t ldz, const 
                      R *acc, int64_t lda, int64_t l0, int64_t l1) {
   V t[BWT_MAX][BWT_MAX];
   UNROLL(4)
-  for (int m = 0; m < MF; m++) UNROLL(6)
-  for (int c = 0; c < MC; c++) t[m][c] = vload(acc + (m * lda + c) * VL);
+  for (int m = 0; m < MF; m++) {
+    UNROLL(6)
+    for (int c = 0; c < MC; c++) t[m][c] = vload(acc + (m * lda + c) * VL);
+  }
   int64_t l = l0;
   for (; l + VL <= l1; l += VL) {
     V zv[BWT_MAX];
@@ -128,8 +113,10 @@ INLINE void bwt_tile(const int MF, const int MC, const R *z, int64_t ldz, const 
     }
   }
   UNROLL(4)
-  for (int m = 0; m < MF; m++) UNROLL(6)
-  for (int c = 0; c < MC; c++) vstore(acc + (m * lda + c) * VL, t[m][c]);
+  for (int m = 0; m < MF; m++) {
+    UNROLL(6)
+    for (int c = 0; c < MC; c++) vstore(acc + (m * lda + c) * VL, t[m][c]);
+  }
 }
 
 /* MF filters from f0 of one tap (dz rows z, ldz apart), every channel of [c_lo, c_hi). */
